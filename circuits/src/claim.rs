@@ -1,0 +1,397 @@
+//! The reward-claim circuit (R1CS, proven with Groth16 over BN254).
+//!
+//! Statement: "I hold receipts at leaf indices i1 < i2 < ... < in of the epoch
+//! tree with root `root`, every one naming `node` and `epoch`, together worth
+//! `totalUnits`", with public inputs, in this order,
+//! `root, epoch, node, totalUnits, firstIndex, lastIndex` (`firstIndex = i1`,
+//! `lastIndex = in`). The circuit has K receipt slots over a tree of depth D;
+//! active slots come first, and empty slots contribute nothing.
+//!
+//! Every constraint, and why it is there:
+//! - `active[0] = 1`: a claim covers at least one receipt, so first/last exist.
+//! - `active[i] * (1 - active[i-1]) = 0`: active slots form a prefix, so the
+//!   "last active slot" is unique and `lastIndex` is well defined.
+//! - `units = sum(bits * 2^j)` over 64 boolean bits: units fit 64 bits, so no
+//!   sum of up to K receipts wraps the field (and the contract's arithmetic).
+//! - leaf = Poseidon(DOMAIN, jobId, node, client, epoch, units, kind, in, out)
+//!   with `node` and `epoch` the public inputs: a receipt of another node or
+//!   epoch gives another leaf, which is not in the tree.
+//! - Merkle path from leaf to `root` under the index's D bits, enforced only
+//!   for active slots: the receipt was admitted by the operator at that index.
+//! - `active[i] * (index[i] - index[i-1] - 1)` decomposes into D bits: indices
+//!   strictly increase, so no leaf is counted twice in one claim, and the
+//!   contract can refuse ranges that overlap earlier claims.
+//! - `index[0] = firstIndex`; `(index[i] - lastIndex) * (active[i] - active[i+1]) = 0`:
+//!   the public range is exactly the claimed leaves' range.
+//! - `sum(active[i] * units[i]) = totalUnits`: the reward is for these units.
+
+use alloy_primitives::Address;
+use ark_bn254::Fr;
+use ark_ff::{BigInteger, PrimeField, Zero};
+use ark_r1cs_std::fields::fp::FpVar;
+use ark_r1cs_std::prelude::*;
+use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
+
+use crate::field::address_to_fr;
+use crate::poseidon::hash_var;
+use crate::receipt::{leaf_domain, SignedReceipt};
+use crate::tree::{EpochTree, MAX_DEPTH};
+
+/// Slot counts with published keys and benchmarks.
+pub const PRESET_SLOTS: [usize; 3] = [16, 64, 256];
+/// Largest slot count a key may have.
+pub const MAX_SLOTS: usize = 4096;
+/// Number of public inputs.
+pub const NUM_PUBLIC_INPUTS: usize = 6;
+/// Names of the public inputs, in order.
+pub const PUBLIC_INPUT_NAMES: [&str; NUM_PUBLIC_INPUTS] = [
+    "root",
+    "epoch",
+    "node",
+    "totalUnits",
+    "firstIndex",
+    "lastIndex",
+];
+
+/// The shape of a claim circuit: receipt slots and tree depth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ClaimShape {
+    pub slots: usize,
+    pub depth: usize,
+}
+
+/// Why a claim could not be assembled.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClaimError {
+    #[error("a claim circuit needs 1..={MAX_SLOTS} slots and depth 1..={MAX_DEPTH}; got {slots} slots, depth {depth}")]
+    BadShape { slots: usize, depth: usize },
+    #[error("the epoch tree has depth {tree}, the key was made for depth {key}")]
+    DepthMismatch { tree: usize, key: usize },
+    #[error("node {node} has no receipts in epoch {epoch} at or after leaf index {from_index}")]
+    NoReceipts {
+        node: Address,
+        epoch: u64,
+        from_index: u64,
+    },
+}
+
+impl ClaimShape {
+    pub fn new(slots: usize, depth: usize) -> Result<Self, ClaimError> {
+        if !(1..=MAX_SLOTS).contains(&slots) || !(1..=MAX_DEPTH).contains(&depth) {
+            return Err(ClaimError::BadShape { slots, depth });
+        }
+        Ok(Self { slots, depth })
+    }
+}
+
+impl std::fmt::Display for ClaimShape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} slots, depth {}", self.slots, self.depth)
+    }
+}
+
+/// The claim's public inputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClaimPublic {
+    pub root: Fr,
+    pub epoch: Fr,
+    pub node: Fr,
+    pub total_units: Fr,
+    pub first_index: Fr,
+    pub last_index: Fr,
+}
+
+impl ClaimPublic {
+    /// In the circuit's (and the verifier contract's) order.
+    pub fn to_inputs(&self) -> [Fr; NUM_PUBLIC_INPUTS] {
+        [
+            self.root,
+            self.epoch,
+            self.node,
+            self.total_units,
+            self.first_index,
+            self.last_index,
+        ]
+    }
+
+    pub fn from_inputs(inputs: &[Fr; NUM_PUBLIC_INPUTS]) -> Self {
+        let [root, epoch, node, total_units, first_index, last_index] = *inputs;
+        Self {
+            root,
+            epoch,
+            node,
+            total_units,
+            first_index,
+            last_index,
+        }
+    }
+}
+
+/// The private witness of one slot. Values are raw field elements so that
+/// tests can hand the circuit what a cheating prover would.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlotAssignment {
+    pub active: bool,
+    pub job_id: Fr,
+    pub client: Fr,
+    pub units: Fr,
+    pub kind: Fr,
+    pub input_commitment: Fr,
+    pub output_commitment: Fr,
+    pub index: u64,
+    pub path: Vec<Fr>,
+}
+
+impl SlotAssignment {
+    /// An empty slot: all zeros, no path needed.
+    pub fn empty(depth: usize) -> Self {
+        Self {
+            active: false,
+            job_id: Fr::zero(),
+            client: Fr::zero(),
+            units: Fr::zero(),
+            kind: Fr::zero(),
+            input_commitment: Fr::zero(),
+            output_commitment: Fr::zero(),
+            index: 0,
+            path: vec![Fr::zero(); depth],
+        }
+    }
+
+    /// An active slot holding `receipt` at leaf `index` with its Merkle path.
+    pub fn active(receipt: &SignedReceipt, index: u64, path: Vec<Fr>) -> Self {
+        let r = &receipt.receipt;
+        Self {
+            active: true,
+            job_id: r.job_id,
+            client: address_to_fr(&r.client),
+            units: Fr::from(r.units),
+            kind: Fr::from(r.kind),
+            input_commitment: r.input_commitment,
+            output_commitment: r.output_commitment,
+            index,
+            path,
+        }
+    }
+}
+
+/// The claim circuit with its assignment.
+#[derive(Debug, Clone)]
+pub struct ClaimCircuit {
+    pub shape: ClaimShape,
+    pub public: ClaimPublic,
+    pub slots: Vec<SlotAssignment>,
+}
+
+/// Assembles claims from an epoch's receipts.
+pub struct ClaimWitness;
+
+impl ClaimWitness {
+    /// The claim of `node` over its receipts in `receipts` (leaf order, as in
+    /// `tree`), from leaf `from_index` on, at most `shape.slots` of them.
+    pub fn build(
+        shape: ClaimShape,
+        epoch: u64,
+        receipts: &[SignedReceipt],
+        tree: &EpochTree,
+        node: Address,
+        from_index: u64,
+    ) -> Result<ClaimCircuit, ClaimError> {
+        if tree.depth() != shape.depth {
+            return Err(ClaimError::DepthMismatch {
+                tree: tree.depth(),
+                key: shape.depth,
+            });
+        }
+        let mut slots: Vec<SlotAssignment> = receipts
+            .iter()
+            .enumerate()
+            .skip(from_index.min(usize::MAX as u64) as usize)
+            .filter(|(_, r)| r.receipt.node == node && r.receipt.epoch == epoch)
+            .take(shape.slots)
+            .map(|(i, r)| {
+                let path = tree
+                    .path(i as u64)
+                    .expect("index is within the tree's leaves");
+                SlotAssignment::active(r, i as u64, path)
+            })
+            .collect();
+        let (Some(first), Some(last)) = (slots.first(), slots.last()) else {
+            return Err(ClaimError::NoReceipts {
+                node,
+                epoch,
+                from_index,
+            });
+        };
+        let total: u128 = slots
+            .iter()
+            .map(|s| s.units.into_bigint().0[0] as u128)
+            .sum();
+        let public = ClaimPublic {
+            root: tree.root(),
+            epoch: Fr::from(epoch),
+            node: address_to_fr(&node),
+            total_units: Fr::from(total),
+            first_index: Fr::from(first.index),
+            last_index: Fr::from(last.index),
+        };
+        slots.resize(shape.slots, SlotAssignment::empty(shape.depth));
+        Ok(ClaimCircuit {
+            shape,
+            public,
+            slots,
+        })
+    }
+}
+
+impl ClaimCircuit {
+    /// A circuit of `shape` with a dummy assignment, for key generation.
+    pub fn blank(shape: ClaimShape) -> Self {
+        let mut slots = vec![SlotAssignment::empty(shape.depth); shape.slots];
+        slots[0].active = true;
+        let zero = Fr::zero();
+        let public = ClaimPublic {
+            root: zero,
+            epoch: zero,
+            node: zero,
+            total_units: zero,
+            first_index: zero,
+            last_index: zero,
+        };
+        Self {
+            shape,
+            public,
+            slots,
+        }
+    }
+
+    /// Number of active slots (receipts claimed).
+    pub fn receipt_count(&self) -> usize {
+        self.slots.iter().filter(|s| s.active).count()
+    }
+}
+
+/// The low `n` bits of `value`, least significant first.
+fn low_bits(value: &Fr, n: usize) -> Vec<bool> {
+    let mut bits = value.into_bigint().to_bits_le();
+    bits.resize(n.max(bits.len()), false);
+    bits.truncate(n);
+    bits
+}
+
+/// Allocates `value` and constrains it to fit `n` bits; returns the bits
+/// (least significant first) and the element they compose.
+fn alloc_range_checked(
+    cs: &ConstraintSystemRef<Fr>,
+    value: Fr,
+    n: usize,
+) -> Result<(Vec<Boolean<Fr>>, FpVar<Fr>), SynthesisError> {
+    let bits = low_bits(&value, n)
+        .into_iter()
+        .map(|b| Boolean::new_witness(cs.clone(), || Ok(b)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let composed = Boolean::le_bits_to_fp(&bits)?;
+    Ok((bits, composed))
+}
+
+impl ConstraintSynthesizer<Fr> for ClaimCircuit {
+    fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> {
+        let ClaimShape { slots: k, depth } = self.shape;
+        if self.slots.len() != k || self.slots.iter().any(|s| s.path.len() != depth) {
+            return Err(SynthesisError::Unsatisfiable);
+        }
+        let p = self.public;
+        let root = FpVar::new_input(cs.clone(), || Ok(p.root))?;
+        let epoch = FpVar::new_input(cs.clone(), || Ok(p.epoch))?;
+        let node = FpVar::new_input(cs.clone(), || Ok(p.node))?;
+        let total_units = FpVar::new_input(cs.clone(), || Ok(p.total_units))?;
+        let first_index = FpVar::new_input(cs.clone(), || Ok(p.first_index))?;
+        let last_index = FpVar::new_input(cs.clone(), || Ok(p.last_index))?;
+        let domain = FpVar::constant(leaf_domain());
+
+        let active: Vec<Boolean<Fr>> = self
+            .slots
+            .iter()
+            .map(|s| Boolean::new_witness(cs.clone(), || Ok(s.active)))
+            .collect::<Result<_, _>>()?;
+        // At least one receipt, and active slots form a prefix.
+        active[0].enforce_equal(&Boolean::TRUE)?;
+        for i in 1..k {
+            FpVar::from(active[i].clone())
+                .mul_equals(&FpVar::from(!&active[i - 1]), &FpVar::zero())?;
+        }
+
+        let mut sum = FpVar::zero();
+        let mut previous_index: Option<FpVar<Fr>> = None;
+        for (i, slot) in self.slots.iter().enumerate() {
+            let is_active = FpVar::from(active[i].clone());
+            let (index_bits, index) = alloc_range_checked(&cs, Fr::from(slot.index), depth)?;
+
+            // Units fit 64 bits: the allocated value must equal its 64-bit composition.
+            let units = FpVar::new_witness(cs.clone(), || Ok(slot.units))?;
+            let (_, units_composed) = alloc_range_checked(&cs, slot.units, 64)?;
+            units.enforce_equal(&units_composed)?;
+
+            let fields = [
+                slot.job_id,
+                slot.client,
+                slot.kind,
+                slot.input_commitment,
+                slot.output_commitment,
+            ]
+            .iter()
+            .map(|v| FpVar::new_witness(cs.clone(), || Ok(*v)))
+            .collect::<Result<Vec<_>, _>>()?;
+            let [job_id, client, kind, input, output] =
+                <[FpVar<Fr>; 5]>::try_from(fields).expect("five fields");
+            let leaf = hash_var(&[
+                domain.clone(),
+                job_id,
+                node.clone(),
+                client,
+                epoch.clone(),
+                units.clone(),
+                kind,
+                input,
+                output,
+            ])?;
+
+            // Membership: walk up with the index bits; left/right swap costs one constraint per level.
+            let mut current = leaf;
+            for (bit, sibling) in index_bits.iter().zip(&slot.path) {
+                let sibling = FpVar::new_witness(cs.clone(), || Ok(*sibling))?;
+                let left = bit.select(&sibling, &current)?;
+                let right = &current + &sibling - &left;
+                current = hash_var(&[left, right])?;
+            }
+            current.conditional_enforce_equal(&root, &active[i])?;
+
+            sum += &is_active * &units;
+
+            // Strictly increasing indices among active slots: index[i] - index[i-1] - 1 >= 0.
+            match &previous_index {
+                None => index.enforce_equal(&first_index)?,
+                Some(previous) => {
+                    let gap = &is_active * (&index - previous - Fr::from(1u64));
+                    let gap_value = if slot.active {
+                        Fr::from(slot.index) - Fr::from(self.slots[i - 1].index) - Fr::from(1u64)
+                    } else {
+                        Fr::zero()
+                    };
+                    let (_, gap_composed) = alloc_range_checked(&cs, gap_value, depth)?;
+                    gap.enforce_equal(&gap_composed)?;
+                }
+            }
+
+            // The last active slot (active[i] = 1, active[i+1] = 0) holds lastIndex.
+            let is_last = match active.get(i + 1) {
+                Some(next) => &is_active - FpVar::from(next.clone()),
+                None => is_active.clone(),
+            };
+            (&index - &last_index).mul_equals(&is_last, &FpVar::zero())?;
+            previous_index = Some(index);
+        }
+        sum.enforce_equal(&total_units)?;
+        Ok(())
+    }
+}
