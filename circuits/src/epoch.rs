@@ -96,11 +96,13 @@ pub fn parse_receipts_jsonl(text: &str) -> Result<Vec<(usize, SignedReceipt)>, V
 /// Every admission rule for the receipts of one epoch, each failure naming its
 /// line: the client's signature for this chain, the epoch, a job id used once
 /// (a receipt admitted twice would be claimable twice), and a total that fits
-/// 64 bits.
+/// 64 bits. `position` names what the numbers are ("line" of an input file,
+/// "leaf" of a bundle) in the messages.
 pub fn check_receipts(
     epoch: u64,
     chain_id: u64,
     receipts: &[(usize, SignedReceipt)],
+    position: &str,
 ) -> Result<u64, Vec<LineError>> {
     use rayon::prelude::*;
     let mut errors: Vec<LineError> = receipts
@@ -121,7 +123,7 @@ pub fn check_receipts(
             errors.push(LineError {
                 line: *line,
                 reason: format!(
-                    "jobId {} repeats line {first}",
+                    "jobId {} repeats {position} {first}",
                     fr_to_hex(&r.receipt.job_id)
                 ),
             });
@@ -163,7 +165,7 @@ impl EpochBundle {
             .into());
         }
         let total_units =
-            check_receipts(epoch, chain_id, &receipts).map_err(EpochError::Refused)?;
+            check_receipts(epoch, chain_id, &receipts, "line").map_err(EpochError::Refused)?;
         let receipts: Vec<SignedReceipt> = receipts.into_iter().map(|(_, r)| r).collect();
         let tree = tree_of(depth, &receipts)?;
         let summary = EpochSummary {

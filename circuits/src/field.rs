@@ -89,6 +89,15 @@ pub fn address_to_fr(address: &Address) -> Fr {
     Fr::from_be_bytes_mod_order(address.as_slice())
 }
 
+/// The address a field element encodes, if it is below 2^160.
+pub fn fr_to_address(value: &Fr) -> Option<Address> {
+    let bytes = fr_to_be_bytes(value);
+    bytes[..12]
+        .iter()
+        .all(|b| *b == 0)
+        .then(|| Address::from_slice(&bytes[12..]))
+}
+
 /// Reads a `0x`-prefixed 20-byte address. Mixed-case input must carry a valid
 /// EIP-55 checksum; all-lower or all-upper case is accepted as is.
 pub fn parse_address(text: &str) -> Result<Address, FieldError> {

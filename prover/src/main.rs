@@ -1,1 +1,179 @@
-fn main() {}
+//! The `proofmint` command line: parses arguments and calls the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use proofmint_prover::cli;
+use proofmint_prover::demo::{self, DemoOptions};
+
+#[derive(Parser)]
+#[command(
+    name = "proofmint",
+    version,
+    about = "Proofs of work done for decentralized GPU networks"
+)]
+struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the whole protocol on embedded defaults: receipts, epoch, audit, keys, claim, verification.
+    Demo {
+        /// Directory for the demo's artifacts.
+        #[arg(long, default_value = "proofmint-demo")]
+        out: PathBuf,
+        /// Receipt slots per claim.
+        #[arg(long, default_value_t = 16)]
+        slots: usize,
+        /// Receipts the clients sign.
+        #[arg(long, default_value_t = 300)]
+        receipts: usize,
+    },
+    /// Epoch trees.
+    Epoch {
+        #[command(subcommand)]
+        command: EpochCommand,
+    },
+    /// Re-check an epoch bundle from its content alone.
+    Audit {
+        /// The bundle directory (holding epoch.json).
+        dir: PathBuf,
+    },
+    /// Make claim-circuit keys with a development setup (not for production).
+    Setup {
+        /// Receipt slots per claim (presets: 16, 64, 256).
+        #[arg(long, default_value_t = 16)]
+        slots: usize,
+        /// Depth of the epoch tree.
+        #[arg(long, default_value_t = 20)]
+        depth: usize,
+        /// Output directory for claim.pk, claim.vk and verification_key.json.
+        #[arg(long)]
+        out: PathBuf,
+        /// Seed the setup's randomness (reproducible keys; tests only).
+        #[arg(long, hide = true)]
+        seed: Option<u64>,
+    },
+    /// Prove statements.
+    Prove {
+        #[command(subcommand)]
+        command: ProveCommand,
+    },
+    /// Verify proofs.
+    Verify {
+        #[command(subcommand)]
+        command: VerifyCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum EpochCommand {
+    /// Check receipts and build the epoch's tree and bundle.
+    Build {
+        /// JSON Lines file, one signed receipt a line.
+        #[arg(long)]
+        receipts: PathBuf,
+        #[arg(long)]
+        epoch: u64,
+        #[arg(long = "chain-id")]
+        chain_id: u64,
+        #[arg(long, default_value_t = 20)]
+        depth: usize,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum ProveCommand {
+    /// Prove a node's reward claim over its receipts in an epoch.
+    Claim {
+        /// The epoch bundle directory.
+        #[arg(long)]
+        epoch: PathBuf,
+        /// The node's address.
+        #[arg(long)]
+        node: String,
+        /// The keys directory.
+        #[arg(long)]
+        keys: PathBuf,
+        /// Output directory for claim.proof, proof.json and public.json.
+        #[arg(long)]
+        out: PathBuf,
+        /// Claim the node's receipts from this leaf index on.
+        #[arg(long = "from-index", default_value_t = 0)]
+        from_index: u64,
+    },
+}
+
+#[derive(Subcommand)]
+enum VerifyCommand {
+    /// Verify a claim proof directory.
+    Claim {
+        /// The directory holding claim.proof.
+        dir: PathBuf,
+        #[arg(long)]
+        keys: PathBuf,
+    },
+}
+
+fn run(args: Args) -> anyhow::Result<()> {
+    match args.command {
+        Command::Demo {
+            out,
+            slots,
+            receipts,
+        } => demo::run(&DemoOptions {
+            out,
+            slots,
+            receipts,
+            ..DemoOptions::default()
+        }),
+        Command::Epoch {
+            command:
+                EpochCommand::Build {
+                    receipts,
+                    epoch,
+                    chain_id,
+                    depth,
+                    out,
+                },
+        } => cli::epoch_build(&receipts, epoch, chain_id, depth, &out).map(drop),
+        Command::Audit { dir } => cli::audit_dir(&dir).map(drop),
+        Command::Setup {
+            slots,
+            depth,
+            out,
+            seed,
+        } => cli::setup(slots, depth, &out, seed).map(drop),
+        Command::Prove {
+            command:
+                ProveCommand::Claim {
+                    epoch,
+                    node,
+                    keys,
+                    out,
+                    from_index,
+                },
+        } => {
+            let node = cli::parse_node(&node)?;
+            cli::prove(&epoch, node, &keys, &out, from_index).map(drop)
+        }
+        Command::Verify {
+            command: VerifyCommand::Claim { dir, keys },
+        } => cli::verify(&dir, &keys).map(drop),
+    }
+}
+
+fn main() -> ExitCode {
+    match run(Args::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

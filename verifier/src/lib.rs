@@ -1,1 +1,24 @@
+//! Verification of proofmint claims, receipts and epoch bundles.
+//!
+//! Small on purpose, so that operators can embed it: it depends on the
+//! circuits crate (for the receipt format and native hashing) and on
+//! `ark-groth16`'s verifier, never on the prover, the service or a GPU.
+//!
+//! - [`keys`]: the verifying-key file, its shape and digest.
+//! - [`proof`]: the claim-proof file.
+//! - [`verify`]: [`verify_claim`], a proof against a key.
+//! - [`snarkjs`]: snarkjs's JSON layouts for keys, proofs and public inputs.
+//! - [`audit`]: an epoch bundle re-checked from its content alone.
+//! - [`points`]: checked (de)serialization of curve points, shared with the prover.
 
+pub mod audit;
+pub mod keys;
+pub mod points;
+pub mod proof;
+pub mod snarkjs;
+pub mod verify;
+
+pub use audit::{audit, AuditFailure, AuditReport};
+pub use keys::{KeyError, SetupKind, VerifyingKeyFile};
+pub use proof::ClaimProof;
+pub use verify::{verify_claim, VerifyError};

@@ -1,0 +1,232 @@
+//! The `proofmint` commands as library functions: each takes plain values,
+//! does its work, prints what a user needs to see, and returns a typed result
+//! or an error naming the file, line or field at fault.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use alloy_primitives::Address;
+use anyhow::{bail, Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use proofmint_circuits::claim::{ClaimShape, ClaimWitness};
+use proofmint_circuits::epoch::{parse_receipts_jsonl, EpochBundle, EpochError};
+use proofmint_circuits::field::{fr_to_address, fr_to_hex, parse_address};
+use proofmint_verifier::verify::ClaimVerifier;
+use proofmint_verifier::{audit, AuditReport, ClaimProof, SetupKind};
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+
+use crate::files;
+use crate::keys::{constraint_count, setup_development, ProvingKeyFile};
+use crate::prove::prove_claim;
+
+/// Reads a node address given on the command line.
+pub fn parse_node(text: &str) -> Result<Address> {
+    parse_address(text).with_context(|| format!("--node {text}"))
+}
+
+/// `proofmint epoch build`: admit a JSON Lines file of receipts as an epoch.
+pub fn epoch_build(
+    receipts: &Path,
+    epoch: u64,
+    chain_id: u64,
+    depth: usize,
+    out: &Path,
+) -> Result<EpochBundle> {
+    let text = std::fs::read_to_string(receipts)
+        .with_context(|| format!("cannot read {}", receipts.display()))?;
+    let parsed = parse_receipts_jsonl(&text)
+        .map_err(|errors| EpochError::Refused(errors))
+        .with_context(|| receipts.display().to_string())?;
+    if parsed.is_empty() {
+        bail!("{}: no receipts", receipts.display());
+    }
+    let (bundle, _) = EpochBundle::build(epoch, chain_id, depth, parsed)
+        .with_context(|| receipts.display().to_string())?;
+    files::write_epoch(out, &bundle)?;
+    let s = bundle.summary;
+    println!(
+        "epoch {} (chain {}): {} receipts, {} units",
+        s.epoch, s.chain_id, s.count, s.total_units
+    );
+    println!("root {}", fr_to_hex(&s.root));
+    println!(
+        "wrote {} and {}",
+        out.join(files::EPOCH_JSON).display(),
+        out.join(files::EPOCH_BIN).display()
+    );
+    Ok(bundle)
+}
+
+/// `proofmint audit`: re-check a bundle from its content alone.
+pub fn audit_dir(dir: &Path) -> Result<AuditReport> {
+    let bundle = files::load_epoch(dir)?;
+    match audit(&bundle) {
+        Ok(report) => {
+            let s = report.summary;
+            println!(
+                "epoch {} audited: {} receipts, {} units, root {} — every signature, leaf, total and the root check out",
+                s.epoch,
+                s.count,
+                s.total_units,
+                fr_to_hex(&s.root)
+            );
+            Ok(report)
+        }
+        Err(failures) => {
+            let lines: Vec<String> = failures.iter().map(|f| format!("  {f}")).collect();
+            bail!(
+                "{}: audit failed, {} problem(s):\n{}",
+                dir.display(),
+                failures.len(),
+                lines.join("\n")
+            )
+        }
+    }
+}
+
+/// `proofmint setup`: a development Groth16 setup for one claim shape.
+pub fn setup(slots: usize, depth: usize, out: &Path, seed: Option<u64>) -> Result<ProvingKeyFile> {
+    let shape = ClaimShape::new(slots, depth)?;
+    let constraints = constraint_count(shape);
+    eprintln!("setting up the claim circuit ({shape}, {constraints} constraints)");
+    eprintln!("warning: {}", SetupKind::Development.label());
+    let mut rng = match seed {
+        Some(seed) => ChaCha20Rng::seed_from_u64(seed),
+        None => ChaCha20Rng::from_entropy(),
+    };
+    let spinner = spinner("generating keys");
+    let key = setup_development(shape, &mut rng)?;
+    spinner.finish_and_clear();
+    files::write_keys(out, &key)?;
+    println!(
+        "keys for {shape} written to {} (digest {})",
+        out.display(),
+        key.key.digest_hex()
+    );
+    Ok(key)
+}
+
+/// What `prove claim` proved.
+pub struct ClaimOutcome {
+    pub proof: ClaimProof,
+    pub receipts: usize,
+    /// Where the node's next claim starts, if receipts remain past this one.
+    pub next_from_index: Option<u64>,
+}
+
+/// `proofmint prove claim`: prove a node's claim over its receipts in an epoch.
+pub fn prove(
+    epoch_dir: &Path,
+    node: Address,
+    keys_dir: &Path,
+    out: &Path,
+    from_index: u64,
+) -> Result<ClaimOutcome> {
+    let progress = ProgressBar::new(5).with_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}")
+            .expect("valid template"),
+    );
+    progress.enable_steady_tick(Duration::from_millis(120));
+    progress.set_message("loading the epoch");
+    let bundle = files::load_epoch(epoch_dir)?;
+    let tree = bundle
+        .tree()
+        .with_context(|| epoch_dir.display().to_string())?;
+    if tree.root() != bundle.summary.root {
+        bail!(
+            "{}: the receipts do not give the bundle's root; run `proofmint audit` on it",
+            epoch_dir.display()
+        );
+    }
+    progress.inc(1);
+    progress.set_message("loading the proving key");
+    let key = files::load_proving_key(keys_dir)?;
+    warn_if_development(key.key.setup);
+    progress.inc(1);
+    progress.set_message("assembling the witness");
+    let epoch = bundle.summary.epoch;
+    let circuit = ClaimWitness::build(
+        key.shape(),
+        epoch,
+        &bundle.receipts,
+        &tree,
+        node,
+        from_index,
+    )?;
+    let receipts = circuit.receipt_count();
+    let last = circuit.slots[receipts - 1].index;
+    let next_from_index = bundle.receipts[(last as usize + 1)..]
+        .iter()
+        .position(|r| r.receipt.node == node)
+        .map(|offset| last + 1 + offset as u64);
+    progress.inc(1);
+    progress.set_message("proving");
+    let proof = prove_claim(&key, circuit, &mut ChaCha20Rng::from_entropy())?;
+    progress.inc(1);
+    progress.set_message("writing");
+    files::write_proof(out, &proof)?;
+    progress.inc(1);
+    progress.finish_and_clear();
+    println!(
+        "proved node {node}'s claim in epoch {epoch}: {receipts} receipts, leaves {}..={}, {} units",
+        proof.public.first_index, proof.public.last_index, proof.public.total_units
+    );
+    println!(
+        "wrote {}, {} and {}",
+        out.join(files::PROOF_BIN).display(),
+        out.join(files::PROOF_JSON).display(),
+        out.join(files::PUBLIC_JSON).display()
+    );
+    if let Some(next) = next_from_index {
+        println!("node has more receipts: claim them next with --from-index {next}");
+    }
+    Ok(ClaimOutcome {
+        proof,
+        receipts,
+        next_from_index,
+    })
+}
+
+/// `proofmint verify claim`: check a proof directory against a key.
+pub fn verify(proof_dir: &Path, keys_dir: &Path) -> Result<ClaimProof> {
+    let key = files::load_verifying_key(keys_dir)?;
+    warn_if_development(key.setup);
+    let claim = files::load_proof(proof_dir)?;
+    ClaimVerifier::new(key)
+        .verify(&claim)
+        .with_context(|| format!("{} rejected", proof_dir.join(files::PROOF_BIN).display()))?;
+    let p = claim.public;
+    println!(
+        "valid claim: epoch {}, node {}, {} units over leaves {}..={} of root {}",
+        p.epoch,
+        fr_to_address(&p.node).map_or_else(|| fr_to_hex(&p.node), |a| a.to_string()),
+        p.total_units,
+        p.first_index,
+        p.last_index,
+        fr_to_hex(&p.root)
+    );
+    Ok(claim)
+}
+
+fn warn_if_development(setup: SetupKind) {
+    if setup == SetupKind::Development {
+        eprintln!(
+            "warning: this key comes from a {}",
+            SetupKind::Development.label()
+        );
+    }
+}
+
+fn spinner(message: &'static str) -> ProgressBar {
+    let spinner = ProgressBar::new_spinner().with_message(message);
+    spinner.enable_steady_tick(Duration::from_millis(120));
+    spinner
+}
+
+/// Times a step for the demo's report.
+pub fn timed<T>(label: &str, step: impl FnOnce() -> Result<T>) -> Result<(T, Duration)> {
+    let start = Instant::now();
+    let value = step().with_context(|| label.to_string())?;
+    Ok((value, start.elapsed()))
+}

@@ -1,0 +1,175 @@
+//! `proofmint demo`: the whole protocol on embedded defaults, nothing to
+//! prepare. Clients and nodes get keys, clients sign receipts, the operator
+//! builds and audits the epoch, keys are set up, one node proves its claim
+//! (in as many batches as its receipts need) and every proof is verified.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use alloy_primitives::Address;
+use anyhow::Result;
+use ark_bn254::Fr;
+use ark_ff::UniformRand;
+use k256::ecdsa::SigningKey;
+use proofmint_circuits::receipt::{address_of, Receipt};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+
+use crate::cli::{self, timed};
+use crate::files;
+
+/// What the demo runs on.
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    pub out: PathBuf,
+    pub receipts: usize,
+    pub nodes: usize,
+    pub clients: usize,
+    pub slots: usize,
+    pub depth: usize,
+    pub epoch: u64,
+    pub chain_id: u64,
+    pub seed: u64,
+}
+
+impl Default for DemoOptions {
+    fn default() -> Self {
+        Self {
+            out: PathBuf::from("proofmint-demo"),
+            receipts: 300,
+            nodes: 8,
+            clients: 5,
+            slots: 16,
+            depth: 20,
+            epoch: 1,
+            chain_id: 31337,
+            seed: 2026,
+        }
+    }
+}
+
+fn random_key(rng: &mut ChaCha20Rng) -> SigningKey {
+    loop {
+        let bytes: [u8; 32] = rng.gen();
+        if let Ok(key) = SigningKey::from_bytes(&bytes.into()) {
+            return key;
+        }
+    }
+}
+
+/// Runs the demo and prints a report of each step and its time.
+pub fn run(options: &DemoOptions) -> Result<()> {
+    let o = options;
+    let mut rng = ChaCha20Rng::seed_from_u64(o.seed);
+    let mut steps: Vec<(String, Duration)> = Vec::new();
+    println!(
+        "proofmint demo: {} receipts, {} nodes, {} clients, epoch {}, chain {}",
+        o.receipts, o.nodes, o.clients, o.epoch, o.chain_id
+    );
+    println!("artifacts go to {}\n", o.out.display());
+
+    let (jsonl, took) = timed("signing receipts", || {
+        let clients: Vec<SigningKey> = (0..o.clients).map(|_| random_key(&mut rng)).collect();
+        let nodes: Vec<Address> = (0..o.nodes)
+            .map(|_| address_of(&random_key(&mut rng)))
+            .collect();
+        let mut lines = String::new();
+        for _ in 0..o.receipts {
+            let client = &clients[rng.gen_range(0..clients.len())];
+            let receipt = Receipt {
+                job_id: Fr::rand(&mut rng),
+                node: nodes[rng.gen_range(0..nodes.len())],
+                client: address_of(client),
+                epoch: o.epoch,
+                units: rng.gen_range(1..=5_000),
+                kind: rng.gen_range(0..4),
+                input_commitment: Fr::rand(&mut rng),
+                output_commitment: Fr::rand(&mut rng),
+            };
+            lines.push_str(&receipt.sign(o.chain_id, client).to_json_line());
+            lines.push('\n');
+        }
+        let path = o.out.join("receipts.jsonl");
+        files::write(&path, lines.as_bytes())?;
+        println!(
+            "clients signed {} receipts (EIP-712) into {}",
+            o.receipts,
+            path.display()
+        );
+        Ok((path, nodes[0]))
+    })?;
+    steps.push(("clients sign receipts".into(), took));
+    let (receipts_path, node) = jsonl;
+
+    let epoch_dir = o.out.join("epoch");
+    let (bundle, took) = timed("building the epoch", || {
+        cli::epoch_build(&receipts_path, o.epoch, o.chain_id, o.depth, &epoch_dir)
+    })?;
+    steps.push(("operator builds the epoch tree".into(), took));
+    let (_, took) = timed("auditing the epoch", || cli::audit_dir(&epoch_dir))?;
+    steps.push(("auditor re-checks the bundle".into(), took));
+
+    let keys_dir = o.out.join("keys");
+    let (_, took) = timed("setting up keys", || {
+        cli::setup(o.slots, o.depth, &keys_dir, None)
+    })?;
+    steps.push((
+        format!("Groth16 setup ({} slots, depth {})", o.slots, o.depth),
+        took,
+    ));
+
+    let held = bundle
+        .receipts
+        .iter()
+        .filter(|r| r.receipt.node == node)
+        .count();
+    println!(
+        "\nnode {node} holds {held} receipts; it claims them {} at a time",
+        o.slots
+    );
+    let mut from_index = 0;
+    let mut batch = 1;
+    let mut claimed_units = 0u128;
+    loop {
+        let proof_dir = o.out.join(format!("claim-{batch}"));
+        let (outcome, took) = timed("proving a claim", || {
+            cli::prove(&epoch_dir, node, &keys_dir, &proof_dir, from_index)
+        })?;
+        steps.push((
+            format!("node proves claim {batch} ({} receipts)", outcome.receipts),
+            took,
+        ));
+        let (claim, took) = timed("verifying a claim", || cli::verify(&proof_dir, &keys_dir))?;
+        steps.push((format!("operator verifies claim {batch}"), took));
+        claimed_units += claim
+            .public
+            .total_units
+            .to_string()
+            .parse::<u128>()
+            .unwrap_or(0);
+        match outcome.next_from_index {
+            Some(next) => from_index = next,
+            None => break,
+        }
+        batch += 1;
+    }
+    let expected: u128 = bundle
+        .receipts
+        .iter()
+        .filter(|r| r.receipt.node == node)
+        .map(|r| r.receipt.units as u128)
+        .sum();
+    println!("\nnode {node} proved {claimed_units} units in {batch} claim(s); its receipts hold {expected}");
+    anyhow::ensure!(
+        claimed_units == expected,
+        "claimed units do not add up to the node's receipts"
+    );
+
+    println!("\n{:<48} {:>10}", "step", "time");
+    for (label, took) in &steps {
+        println!("{label:<48} {:>9.2}s", took.as_secs_f64());
+    }
+    let total: Duration = steps.iter().map(|(_, d)| *d).sum();
+    println!("{:<48} {:>9.2}s", "total", total.as_secs_f64());
+    Ok(())
+}

@@ -1,0 +1,141 @@
+//! Where artifacts live on disk and how they are read back, every failure
+//! naming the file it concerns.
+//!
+//! - epoch bundle directory: `epoch.json` (JSON form) and `epoch.bin` (binary);
+//! - keys directory: `claim.pk`, `claim.vk`, `verification_key.json` (snarkjs);
+//! - proof directory: `claim.proof` (binary), `proof.json` and `public.json` (snarkjs).
+
+use std::fs;
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use proofmint_circuits::epoch::EpochBundle;
+use proofmint_verifier::{snarkjs, ClaimProof, VerifyingKeyFile};
+
+use crate::keys::ProvingKeyFile;
+
+pub const EPOCH_JSON: &str = "epoch.json";
+pub const EPOCH_BIN: &str = "epoch.bin";
+pub const PROVING_KEY: &str = "claim.pk";
+pub const VERIFYING_KEY: &str = "claim.vk";
+pub const SNARKJS_VK: &str = "verification_key.json";
+pub const PROOF_BIN: &str = "claim.proof";
+pub const PROOF_JSON: &str = "proof.json";
+pub const PUBLIC_JSON: &str = "public.json";
+
+/// Largest JSON file read whole (an epoch of a million receipts is ~450 MB).
+const MAX_JSON_BYTES: u64 = 2 << 30;
+
+pub fn read(path: &Path) -> Result<Vec<u8>> {
+    fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+pub fn write(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create directory {}", dir.display()))?;
+    }
+    fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
+}
+
+pub fn read_json(path: &Path) -> Result<serde_json::Value> {
+    let size = fs::metadata(path)
+        .with_context(|| format!("cannot read {}", path.display()))?
+        .len();
+    if size > MAX_JSON_BYTES {
+        bail!(
+            "{}: {size} bytes is more than the {MAX_JSON_BYTES} this tool reads as JSON",
+            path.display()
+        );
+    }
+    let bytes = read(path)?;
+    serde_json::from_slice(&bytes).with_context(|| format!("{}: not valid JSON", path.display()))
+}
+
+pub fn write_json(path: &Path, value: &serde_json::Value) -> Result<()> {
+    let mut text = serde_json::to_string_pretty(value).expect("JSON values serialize");
+    text.push('\n');
+    write(path, text.as_bytes())
+}
+
+/// Writes `epoch.json` and `epoch.bin`.
+pub fn write_epoch(dir: &Path, bundle: &EpochBundle) -> Result<()> {
+    write_json(&dir.join(EPOCH_JSON), &bundle.to_json())?;
+    write(&dir.join(EPOCH_BIN), &bundle.to_bytes())
+}
+
+/// Reads `epoch.json`; where `epoch.bin` is present too it must say the same.
+pub fn load_epoch(dir: &Path) -> Result<EpochBundle> {
+    let json_path = dir.join(EPOCH_JSON);
+    let bundle = EpochBundle::from_json(&read_json(&json_path)?)
+        .with_context(|| json_path.display().to_string())?;
+    let bin_path = dir.join(EPOCH_BIN);
+    if bin_path.exists() {
+        let binary = EpochBundle::from_bytes(&read(&bin_path)?)
+            .with_context(|| bin_path.display().to_string())?;
+        if binary != bundle {
+            bail!(
+                "{} and {} disagree: the bundle was altered",
+                json_path.display(),
+                bin_path.display()
+            );
+        }
+    }
+    Ok(bundle)
+}
+
+/// Writes `claim.pk`, `claim.vk` and `verification_key.json`.
+pub fn write_keys(dir: &Path, key: &ProvingKeyFile) -> Result<()> {
+    write(&dir.join(PROVING_KEY), &key.to_bytes())?;
+    write(&dir.join(VERIFYING_KEY), &key.key.to_bytes())?;
+    write_json(
+        &dir.join(SNARKJS_VK),
+        &snarkjs::verifying_key_json(&key.key),
+    )
+}
+
+pub fn load_verifying_key(dir: &Path) -> Result<VerifyingKeyFile> {
+    let path = dir.join(VERIFYING_KEY);
+    VerifyingKeyFile::from_bytes(&read(&path)?).with_context(|| path.display().to_string())
+}
+
+pub fn load_proving_key(dir: &Path) -> Result<ProvingKeyFile> {
+    let path = dir.join(PROVING_KEY);
+    ProvingKeyFile::from_bytes(&read(&path)?).with_context(|| path.display().to_string())
+}
+
+/// Writes `claim.proof`, `proof.json` and `public.json`.
+pub fn write_proof(dir: &Path, claim: &ClaimProof) -> Result<()> {
+    write(&dir.join(PROOF_BIN), &claim.to_bytes())?;
+    write_json(&dir.join(PROOF_JSON), &snarkjs::proof_json(&claim.proof))?;
+    write_json(&dir.join(PUBLIC_JSON), &snarkjs::public_json(&claim.public))
+}
+
+/// Reads `claim.proof`; `proof.json` and `public.json`, where present, must
+/// agree with it (so an edit to either is caught, not ignored).
+pub fn load_proof(dir: &Path) -> Result<ClaimProof> {
+    let path = dir.join(PROOF_BIN);
+    let claim =
+        ClaimProof::from_bytes(&read(&path)?).with_context(|| path.display().to_string())?;
+    let proof_json = dir.join(PROOF_JSON);
+    if proof_json.exists() {
+        let proof = snarkjs::proof_from_json(&read_json(&proof_json)?)
+            .with_context(|| proof_json.display().to_string())?;
+        if proof != claim.proof {
+            bail!("{} disagrees with {}", proof_json.display(), path.display());
+        }
+    }
+    let public_json = dir.join(PUBLIC_JSON);
+    if public_json.exists() {
+        let public = snarkjs::public_from_json(&read_json(&public_json)?)
+            .with_context(|| public_json.display().to_string())?;
+        if public != claim.public {
+            bail!(
+                "{} disagrees with {}",
+                public_json.display(),
+                path.display()
+            );
+        }
+    }
+    Ok(claim)
+}

@@ -1,0 +1,113 @@
+//! The proving-key file (`claim.pk`) and the development setup.
+//!
+//! Layout (FORMATS.md): `PMPK`, version 1, a u32 length and the complete
+//! verifying-key file (so the proving key names the key digest its proofs
+//! carry), then beta_g1 and delta_g1, then the vectors a_query, b_g1_query,
+//! b_g2_query, h_query and l_query, each a u32 count and uncompressed points
+//! (uncompressed: a large key loads without square roots). Every point is
+//! validated on load, as a parallel batch.
+
+use ark_bn254::{Bn254, Fr};
+use ark_groth16::{Groth16, ProvingKey};
+use ark_serialize::Compress;
+use ark_snark::CircuitSpecificSetupSNARK;
+use proofmint_circuits::claim::{ClaimCircuit, ClaimShape};
+use proofmint_circuits::codec::{DecodeError, Reader};
+use proofmint_verifier::keys::{KeyError, SetupKind, VerifyingKeyFile};
+use proofmint_verifier::points::{put_point, put_points, read_point, read_points};
+use rand::{CryptoRng, RngCore};
+
+pub const MAGIC: &[u8; 4] = b"PMPK";
+pub const VERSION: u8 = 1;
+
+/// A claim circuit's proving key with its verifying-key file.
+#[derive(Debug, Clone)]
+pub struct ProvingKeyFile {
+    pub key: VerifyingKeyFile,
+    pub pk: ProvingKey<Bn254>,
+}
+
+/// A development setup for `shape`: one machine draws the toxic waste from
+/// `rng`, so the keys are labelled not for production.
+pub fn setup_development<R: RngCore + CryptoRng>(
+    shape: ClaimShape,
+    rng: &mut R,
+) -> Result<ProvingKeyFile, ark_relations::gr1cs::SynthesisError> {
+    let (pk, vk) = Groth16::<Bn254>::setup(ClaimCircuit::blank(shape), rng)?;
+    let key = VerifyingKeyFile {
+        shape,
+        setup: SetupKind::Development,
+        vk,
+    };
+    Ok(ProvingKeyFile { key, pk })
+}
+
+impl ProvingKeyFile {
+    pub fn shape(&self) -> ClaimShape {
+        self.key.shape
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let vk_bytes = self.key.to_bytes();
+        let pk = &self.pk;
+        let points = pk.a_query.len() + pk.b_g1_query.len() + pk.h_query.len() + pk.l_query.len();
+        let mut out =
+            Vec::with_capacity(64 + vk_bytes.len() + points * 64 + pk.b_g2_query.len() * 128);
+        out.extend_from_slice(MAGIC);
+        out.push(VERSION);
+        out.extend_from_slice(&(vk_bytes.len() as u32).to_be_bytes());
+        out.extend_from_slice(&vk_bytes);
+        put_point(&mut out, &pk.beta_g1, Compress::No);
+        put_point(&mut out, &pk.delta_g1, Compress::No);
+        put_points(&mut out, &pk.a_query, Compress::No);
+        put_points(&mut out, &pk.b_g1_query, Compress::No);
+        put_points(&mut out, &pk.b_g2_query, Compress::No);
+        put_points(&mut out, &pk.h_query, Compress::No);
+        put_points(&mut out, &pk.l_query, Compress::No);
+        out
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, KeyError> {
+        let mut reader = Reader::new(bytes);
+        reader.header("proving key", MAGIC, VERSION)?;
+        let vk_len = reader.u32("verifying key length")? as usize;
+        let key = VerifyingKeyFile::from_bytes(reader.take("verifying key", vk_len)?)?;
+        let beta_g1 = read_point(&mut reader, "beta_g1", Compress::No)?;
+        let delta_g1 = read_point(&mut reader, "delta_g1", Compress::No)?;
+        let a_query = read_points(&mut reader, "a_query", Compress::No)?;
+        let b_g1_query = read_points(&mut reader, "b_g1_query", Compress::No)?;
+        let b_g2_query = read_points(&mut reader, "b_g2_query", Compress::No)?;
+        let h_query = read_points(&mut reader, "h_query", Compress::No)?;
+        let l_query = read_points(&mut reader, "l_query", Compress::No)?;
+        reader.finish("proving key")?;
+        if a_query.len() != b_g1_query.len() || a_query.len() != b_g2_query.len() {
+            return Err(DecodeError::Invalid {
+                field: "b_query",
+                reason: "a, b_g1 and b_g2 queries differ in length".into(),
+            }
+            .into());
+        }
+        let pk = ProvingKey {
+            vk: key.vk.clone(),
+            beta_g1,
+            delta_g1,
+            a_query,
+            b_g1_query,
+            b_g2_query,
+            h_query,
+            l_query,
+        };
+        Ok(Self { key, pk })
+    }
+}
+
+/// Constraint count of the claim circuit of `shape`.
+pub fn constraint_count(shape: ClaimShape) -> usize {
+    use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem, SynthesisMode};
+    let cs = ConstraintSystem::<Fr>::new_ref();
+    cs.set_mode(SynthesisMode::Setup);
+    ClaimCircuit::blank(shape)
+        .generate_constraints(cs.clone())
+        .expect("the blank circuit synthesizes");
+    cs.num_constraints()
+}

@@ -1,0 +1,12 @@
+//! proofmint's prover side: Groth16 key setup for the claim circuit, the
+//! claim prover, the artifact files they write, and the `proofmint` command
+//! line (whose `main.rs` only parses arguments and calls [`cli`]).
+
+pub mod cli;
+pub mod demo;
+pub mod files;
+pub mod keys;
+pub mod prove;
+
+pub use keys::{setup_development, ProvingKeyFile};
+pub use prove::{prove_claim, ProveError};

@@ -1,0 +1,67 @@
+//! The claim prover: ark-groth16's prover over the claim circuit, writing
+//! a [`ClaimProof`] bound to the key it was made with.
+
+use ark_bn254::{Bn254, Fr};
+use ark_groth16::Groth16;
+use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem};
+use ark_snark::SNARK;
+use proofmint_circuits::claim::ClaimCircuit;
+use proofmint_verifier::keys::KeyError;
+use proofmint_verifier::verify::ClaimVerifier;
+use proofmint_verifier::ClaimProof;
+use rand::{CryptoRng, RngCore};
+
+use crate::keys::ProvingKeyFile;
+
+/// Why a claim could not be proven.
+#[derive(Debug, thiserror::Error)]
+pub enum ProveError {
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error("the witness does not satisfy the claim circuit (first failing constraint: {0})")]
+    Unsatisfied(String),
+    #[error(
+        "the proof did not verify against the key's own verifying key: the proving key is corrupt"
+    )]
+    SelfCheck,
+    #[error("proving failed: {0}")]
+    Synthesis(#[from] ark_relations::gr1cs::SynthesisError),
+}
+
+/// Checks the witness against the circuit without proving: a cheap way to
+/// refuse a bad claim with a reason instead of producing a proof that fails.
+pub fn check_witness(circuit: &ClaimCircuit) -> Result<(), ProveError> {
+    let cs = ConstraintSystem::<Fr>::new_ref();
+    circuit.clone().generate_constraints(cs.clone())?;
+    match cs.which_is_unsatisfied()? {
+        None => Ok(()),
+        Some(name) => Err(ProveError::Unsatisfied(name)),
+    }
+}
+
+/// Proves `circuit` with `key`. The circuit's shape must be the key's.
+///
+/// The proof is verified before it is returned: a proof that would not verify
+/// (a bad witness, a corrupted key) never leaves the prover, and the error
+/// names the first unsatisfied constraint where there is one.
+pub fn prove_claim<R: RngCore + CryptoRng>(
+    key: &ProvingKeyFile,
+    circuit: ClaimCircuit,
+    rng: &mut R,
+) -> Result<ClaimProof, ProveError> {
+    key.key.expect_shape(circuit.shape)?;
+    let public = circuit.public;
+    let shape = circuit.shape;
+    let proof = Groth16::<Bn254>::prove(&key.pk, circuit.clone(), rng)?;
+    let claim = ClaimProof {
+        shape,
+        key_digest: key.key.digest(),
+        public,
+        proof,
+    };
+    if ClaimVerifier::new(key.key.clone()).verify(&claim).is_err() {
+        check_witness(&circuit)?;
+        return Err(ProveError::SelfCheck);
+    }
+    Ok(claim)
+}

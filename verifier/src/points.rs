@@ -1,0 +1,120 @@
+//! Checked encoding of BN254 points and of point vectors inside key files.
+//!
+//! Every point read here is on the curve and in the prime-order subgroup
+//! (`Validate::Yes`, or a parallel batch check before the vector is returned),
+//! and every vector length is bounded by the bytes actually present before
+//! anything is allocated.
+
+use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, Compress, Valid, Validate};
+use proofmint_circuits::codec::{DecodeError, Reader};
+
+fn invalid(field: &'static str, e: impl std::fmt::Display) -> DecodeError {
+    DecodeError::Invalid {
+        field,
+        reason: e.to_string(),
+    }
+}
+
+/// Appends one point in the given compression.
+pub fn put_point<T: CanonicalSerialize>(out: &mut Vec<u8>, point: &T, compress: Compress) {
+    point
+        .serialize_with_mode(&mut *out, compress)
+        .expect("writing to a Vec cannot fail");
+}
+
+/// Reads one point, checked to be on the curve and in the subgroup.
+pub fn read_point<T: CanonicalDeserialize + CanonicalSerialize + Default>(
+    reader: &mut Reader<'_>,
+    field: &'static str,
+    compress: Compress,
+) -> Result<T, DecodeError> {
+    let size = T::default().serialized_size(compress);
+    let bytes = reader.take(field, size)?;
+    T::deserialize_with_mode(bytes, compress, Validate::Yes).map_err(|e| invalid(field, e))
+}
+
+/// Appends a u32 count and the points.
+pub fn put_points<T: CanonicalSerialize>(out: &mut Vec<u8>, points: &[T], compress: Compress) {
+    out.extend_from_slice(&(points.len() as u32).to_be_bytes());
+    for p in points {
+        put_point(out, p, compress);
+    }
+}
+
+/// Reads a u32 count and that many points; the count is checked against the
+/// bytes left before allocating, and the points are validated as a batch.
+pub fn read_points<T: CanonicalDeserialize + CanonicalSerialize + Valid + Default + Sync>(
+    reader: &mut Reader<'_>,
+    field: &'static str,
+    compress: Compress,
+) -> Result<Vec<T>, DecodeError> {
+    let count = reader.u32(field)? as usize;
+    let size = T::default().serialized_size(compress);
+    let needed = count
+        .checked_mul(size)
+        .ok_or_else(|| invalid(field, "count overflows"))?;
+    if needed > reader.remaining() {
+        return Err(DecodeError::Truncated {
+            field,
+            needed,
+            available: reader.remaining(),
+        });
+    }
+    let bytes = reader.take(field, needed)?;
+    let points = bytes
+        .chunks_exact(size)
+        .map(|chunk| T::deserialize_with_mode(chunk, compress, Validate::No))
+        .collect::<Result<Vec<T>, _>>()
+        .map_err(|e| invalid(field, e))?;
+    T::batch_check(points.iter()).map_err(|e| invalid(field, e))?;
+    Ok(points)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ark_bn254::{G1Affine, G2Affine};
+    use ark_ec::AffineRepr;
+
+    #[test]
+    fn off_curve_point_is_refused() {
+        let mut out = Vec::new();
+        put_point(&mut out, &G1Affine::generator(), Compress::No);
+        out[0] ^= 1; // x changes, y stays: off the curve
+        assert!(read_point::<G1Affine>(&mut Reader::new(&out), "a", Compress::No).is_err());
+    }
+
+    #[test]
+    fn g2_point_outside_the_subgroup_is_refused() {
+        // x = 1 + 0u is on the twist for some y; find one and check it is refused
+        // unless it happens to be in the subgroup (it is not: cofactor is huge).
+        use ark_bn254::{g2::Config, Fq2};
+        use ark_ec::short_weierstrass::{Affine, SWCurveConfig};
+        use ark_ff::{Field, One};
+        let mut x = Fq2::one();
+        let point = loop {
+            let rhs = x * x * x + Config::COEFF_B;
+            if let Some(y) = rhs.sqrt() {
+                break Affine::<Config>::new_unchecked(x, y);
+            }
+            x += Fq2::one();
+        };
+        assert!(point.is_on_curve());
+        assert!(!point.is_in_correct_subgroup_assuming_on_curve());
+        let mut out = Vec::new();
+        put_points(&mut out, &[G2Affine::generator(), point], Compress::No);
+        assert!(read_points::<G2Affine>(&mut Reader::new(&out), "b", Compress::No).is_err());
+        let mut one = Vec::new();
+        put_point(&mut one, &point, Compress::Yes);
+        assert!(read_point::<G2Affine>(&mut Reader::new(&one), "b", Compress::Yes).is_err());
+    }
+
+    #[test]
+    fn huge_count_is_refused_before_allocating() {
+        let bytes = [0xff, 0xff, 0xff, 0xff, 0, 0];
+        assert!(matches!(
+            read_points::<G1Affine>(&mut Reader::new(&bytes), "c", Compress::No),
+            Err(DecodeError::Truncated { .. })
+        ));
+    }
+}
