@@ -57,6 +57,8 @@ pub enum EpochError {
     Tree(#[from] TreeError),
     #[error(transparent)]
     Decode(#[from] DecodeError),
+    #[error("no receipts")]
+    Empty,
     #[error("epoch JSON: {0}")]
     Json(String),
 }
@@ -69,9 +71,9 @@ fn render(errors: &[LineError]) -> String {
         .join("\n")
 }
 
-/// Parses JSON Lines: one receipt a line, blank lines skipped. Returns every
-/// bad line rather than stopping at the first.
-pub fn parse_receipts_jsonl(text: &str) -> Result<Vec<(usize, SignedReceipt)>, Vec<LineError>> {
+/// Parses JSON Lines: one receipt a line (numbered from 1), blank lines
+/// skipped. Returns the receipts that parsed and every line that did not.
+pub fn parse_receipts_jsonl(text: &str) -> (Vec<(usize, SignedReceipt)>, Vec<LineError>) {
     let mut receipts = Vec::new();
     let mut errors = Vec::new();
     for (i, line) in text.lines().enumerate() {
@@ -86,11 +88,7 @@ pub fn parse_receipts_jsonl(text: &str) -> Result<Vec<(usize, SignedReceipt)>, V
             }),
         }
     }
-    if errors.is_empty() {
-        Ok(receipts)
-    } else {
-        Err(errors)
-    }
+    (receipts, errors)
 }
 
 /// Every admission rule for the receipts of one epoch, each failure naming its
@@ -177,6 +175,28 @@ impl EpochBundle {
             count: receipts.len() as u64,
         };
         Ok((Self { summary, receipts }, tree))
+    }
+
+    /// [`Self::build`] from a JSON Lines text; a refusal names every bad line,
+    /// unparseable and inadmissible alike, in line order.
+    pub fn build_from_jsonl(
+        epoch: u64,
+        chain_id: u64,
+        depth: usize,
+        text: &str,
+    ) -> Result<(Self, EpochTree), EpochError> {
+        let (receipts, mut errors) = parse_receipts_jsonl(text);
+        if errors.is_empty() {
+            if receipts.is_empty() {
+                return Err(EpochError::Empty);
+            }
+            return Self::build(epoch, chain_id, depth, receipts);
+        }
+        if let Err(more) = check_receipts(epoch, chain_id, &receipts, "line") {
+            errors.extend(more);
+        }
+        errors.sort_by_key(|e| e.line);
+        Err(EpochError::Refused(errors))
     }
 
     /// The tree over this bundle's receipts (recomputed, not trusted).

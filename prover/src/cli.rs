@@ -9,7 +9,7 @@ use alloy_primitives::Address;
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use proofmint_circuits::claim::{ClaimShape, ClaimWitness};
-use proofmint_circuits::epoch::{parse_receipts_jsonl, EpochBundle, EpochError};
+use proofmint_circuits::epoch::EpochBundle;
 use proofmint_circuits::field::{fr_to_address, fr_to_hex, parse_address};
 use proofmint_verifier::verify::ClaimVerifier;
 use proofmint_verifier::{audit, AuditReport, ClaimProof, SetupKind};
@@ -35,13 +35,7 @@ pub fn epoch_build(
 ) -> Result<EpochBundle> {
     let text = std::fs::read_to_string(receipts)
         .with_context(|| format!("cannot read {}", receipts.display()))?;
-    let parsed = parse_receipts_jsonl(&text)
-        .map_err(|errors| EpochError::Refused(errors))
-        .with_context(|| receipts.display().to_string())?;
-    if parsed.is_empty() {
-        bail!("{}: no receipts", receipts.display());
-    }
-    let (bundle, _) = EpochBundle::build(epoch, chain_id, depth, parsed)
+    let (bundle, _) = EpochBundle::build_from_jsonl(epoch, chain_id, depth, &text)
         .with_context(|| receipts.display().to_string())?;
     files::write_epoch(out, &bundle)?;
     let s = bundle.summary;

@@ -1,0 +1,106 @@
+//! Claim proving and verification per preset (depth 20), plus epoch-tree
+//! building. Presets run: `PROOFMINT_BENCH_SLOTS` (comma-separated, default
+//! "16,64"; add 256 for the largest preset, which takes minutes per proof).
+//!
+//! Run: `cargo bench -p proofmint-benches --bench claim`
+
+use std::time::Duration;
+
+use ark_bn254::Fr;
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use k256::ecdsa::SigningKey;
+use proofmint_circuits::claim::{ClaimShape, ClaimWitness};
+use proofmint_circuits::receipt::{address_of, Receipt};
+use proofmint_circuits::tree::EpochTree;
+use proofmint_circuits::EpochBundle;
+use proofmint_prover::keys::constraint_count;
+use proofmint_prover::{prove_claim, setup_development};
+use proofmint_verifier::verify::ClaimVerifier;
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+
+const DEPTH: usize = 20;
+
+fn presets() -> Vec<usize> {
+    std::env::var("PROOFMINT_BENCH_SLOTS")
+        .unwrap_or_else(|_| "16,64".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect()
+}
+
+/// An epoch in which node 0 holds `held` receipts among `2 * held` in all.
+fn epoch(held: usize) -> (EpochBundle, EpochTree, alloy_primitives::Address) {
+    let client = SigningKey::from_bytes(&[3u8; 32].into()).unwrap();
+    let nodes = [
+        SigningKey::from_bytes(&[4u8; 32].into()).unwrap(),
+        SigningKey::from_bytes(&[5u8; 32].into()).unwrap(),
+    ];
+    let receipts = (0..2 * held as u64)
+        .map(|i| {
+            let r = Receipt {
+                job_id: Fr::from(i),
+                node: address_of(&nodes[(i % 2) as usize]),
+                client: address_of(&client),
+                epoch: 1,
+                units: 1000 + i,
+                kind: 0,
+                input_commitment: Fr::from(i),
+                output_commitment: Fr::from(i + 1),
+            };
+            (i as usize + 1, r.sign(1, &client))
+        })
+        .collect();
+    let (bundle, tree) = EpochBundle::build(1, 1, DEPTH, receipts).unwrap();
+    (bundle, tree, address_of(&nodes[0]))
+}
+
+fn claim(c: &mut Criterion) {
+    for slots in presets() {
+        let shape = ClaimShape::new(slots, DEPTH).unwrap();
+        let constraints = constraint_count(shape);
+        eprintln!("claim circuit, {shape}: {constraints} constraints");
+        let mut rng = ChaCha20Rng::seed_from_u64(1);
+        let key = setup_development(shape, &mut rng).unwrap();
+        let (bundle, tree, node) = epoch(slots);
+        let circuit = ClaimWitness::build(shape, 1, &bundle.receipts, &tree, node, 0).unwrap();
+        assert_eq!(circuit.receipt_count(), slots);
+
+        let mut group = c.benchmark_group("claim/prove");
+        group
+            .sample_size(10)
+            .measurement_time(Duration::from_secs(20))
+            .throughput(Throughput::Elements(constraints as u64));
+        group.bench_function(
+            BenchmarkId::new("ark-groth16", format!("{slots}-slots")),
+            |b| b.iter(|| prove_claim(&key, circuit.clone(), &mut rng).unwrap()),
+        );
+        group.finish();
+
+        let proof = prove_claim(&key, circuit.clone(), &mut rng).unwrap();
+        let verifier = ClaimVerifier::new(key.key.clone());
+        let mut group = c.benchmark_group("claim/verify");
+        group.bench_function(
+            BenchmarkId::new("proofmint-verifier", format!("{slots}-slots")),
+            |b| b.iter(|| verifier.verify(&proof).unwrap()),
+        );
+        group.finish();
+    }
+}
+
+fn tree(c: &mut Criterion) {
+    let mut group = c.benchmark_group("epoch-tree/build");
+    group.sample_size(10);
+    for log in [10u32, 14] {
+        let leaves: Vec<Fr> = (0..1u64 << log).map(Fr::from).collect();
+        group.throughput(Throughput::Elements(leaves.len() as u64));
+        group.bench_function(
+            BenchmarkId::new("depth-20", format!("2^{log}-leaves")),
+            |b| b.iter(|| EpochTree::new(DEPTH, leaves.clone()).unwrap().root()),
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(benches, tree, claim);
+criterion_main!(benches);

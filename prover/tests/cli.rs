@@ -1,0 +1,377 @@
+//! The `proofmint` binary as a user meets it: good runs succeed, and every
+//! kind of bad input gets a message naming the file, line or field and a
+//! non-zero exit, never a panic.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::*;
+
+fn proofmint(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_proofmint"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = proofmint(args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "proofmint {args:?} failed: {stderr}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Runs a command that must fail; returns its stderr.
+fn fails(args: &[&str]) -> String {
+    let out = proofmint(args);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "proofmint {args:?} should fail cleanly: {stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "panic: {stderr}");
+    stderr
+}
+
+fn s(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+fn write_receipts(path: &Path, lines: &[String]) {
+    std::fs::write(path, lines.join("\n") + "\n").unwrap();
+}
+
+fn good_lines() -> Vec<String> {
+    signed_receipts()
+        .iter()
+        .map(|(_, r)| r.to_json_line())
+        .collect()
+}
+
+fn build_epoch(dir: &Path) -> std::path::PathBuf {
+    let receipts = dir.join("receipts.jsonl");
+    write_receipts(&receipts, &good_lines());
+    let epoch = dir.join("epoch");
+    let depth = SHAPE.depth.to_string();
+    ok(&[
+        "epoch",
+        "build",
+        "--receipts",
+        s(&receipts),
+        "--epoch",
+        &EPOCH.to_string(),
+        "--chain-id",
+        &CHAIN.to_string(),
+        "--depth",
+        &depth,
+        "--out",
+        s(&epoch),
+    ]);
+    epoch
+}
+
+#[test]
+fn epoch_build_names_every_bad_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lines = good_lines();
+    lines[1] = "{not json".into();
+    lines[3] = lines[3].replace("\"units\":400", "\"units\":401"); // signature no longer matches
+    lines[5] = lines[4].clone(); // repeated jobId
+    let other_epoch = {
+        let mut v: serde_json::Value = serde_json::from_str(&lines[7]).unwrap();
+        v["epoch"] = (EPOCH + 1).into();
+        v.to_string()
+    };
+    lines[7] = other_epoch;
+    lines[8] = lines[8].replacen(
+        "\"jobId\":\"0x",
+        "\"jobId\":\"0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001",
+        1,
+    );
+    let receipts = dir.path().join("receipts.jsonl");
+    write_receipts(&receipts, &lines);
+    let out = dir.path().join("epoch");
+    let args = [
+        "epoch",
+        "build",
+        "--receipts",
+        s(&receipts),
+        "--epoch",
+        "9",
+        "--chain-id",
+        "31337",
+        "--out",
+        s(&out),
+    ];
+    // One run names every bad line, unparseable and inadmissible alike.
+    let stderr = fails(&args);
+    assert!(stderr.contains("5 receipt(s) refused"), "{stderr}");
+    assert!(
+        stderr.contains("line 2") && stderr.contains("line 9: field `jobId`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("line 4") && stderr.contains("signature"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("line 6") && stderr.contains("repeats line 5"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("line 8") && stderr.contains("epoch 10"),
+        "{stderr}"
+    );
+    let empty = dir.path().join("empty.jsonl");
+    std::fs::write(&empty, "\n").unwrap();
+    assert!(fails(&[
+        "epoch",
+        "build",
+        "--receipts",
+        s(&empty),
+        "--epoch",
+        "9",
+        "--chain-id",
+        "1",
+        "--out",
+        s(&out)
+    ])
+    .contains("no receipts"));
+    assert!(
+        !out.join("epoch.json").exists(),
+        "a refused batch writes nothing"
+    );
+    let missing = dir.path().join("nope.jsonl");
+    assert!(fails(&[
+        "epoch",
+        "build",
+        "--receipts",
+        s(&missing),
+        "--epoch",
+        "9",
+        "--chain-id",
+        "1",
+        "--out",
+        s(&out)
+    ])
+    .contains("nope.jsonl"));
+}
+
+#[test]
+fn audit_accepts_a_bundle_and_names_every_alteration() {
+    let dir = tempfile::tempdir().unwrap();
+    let epoch = build_epoch(dir.path());
+    assert!(ok(&["audit", s(&epoch)]).contains("audited"));
+    // Alter the JSON (and drop the binary twin so the JSON alone is judged).
+    std::fs::remove_file(epoch.join("epoch.bin")).unwrap();
+    let path = epoch.join("epoch.json");
+    let original: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let mut altered = original.clone();
+    altered["receipts"][2]["units"] = 999.into();
+    altered["totalUnits"] = "1".into();
+    std::fs::write(&path, altered.to_string()).unwrap();
+    let stderr = fails(&["audit", s(&epoch)]);
+    assert!(
+        stderr.contains("leaf 2") && stderr.contains("signature"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("totalUnits") || stderr.contains("root"),
+        "{stderr}"
+    );
+    let mut reroot = original.clone();
+    reroot["root"] = "0x01".into();
+    std::fs::write(&path, reroot.to_string()).unwrap();
+    assert!(fails(&["audit", s(&epoch)]).contains("root"));
+    let mut version = original.clone();
+    version["version"] = 7.into();
+    std::fs::write(&path, version.to_string()).unwrap();
+    assert!(fails(&["audit", s(&epoch)]).contains("unknown version 7"));
+    std::fs::write(&path, "{").unwrap();
+    assert!(fails(&["audit", s(&epoch)]).contains("epoch.json"));
+}
+
+#[test]
+fn setup_prove_verify_and_every_refusal() {
+    let dir = tempfile::tempdir().unwrap();
+    let epoch = build_epoch(dir.path());
+    let keys = dir.path().join("keys");
+    let slots = SHAPE.slots.to_string();
+    let depth = SHAPE.depth.to_string();
+    ok(&[
+        "setup",
+        "--slots",
+        &slots,
+        "--depth",
+        &depth,
+        "--out",
+        s(&keys),
+        "--seed",
+        "1",
+    ]);
+    let vk_json = std::fs::read_to_string(keys.join("verification_key.json")).unwrap();
+    assert!(vk_json.contains("NOT FOR PRODUCTION"));
+    let node0 = node(0).to_string();
+    let proof = dir.path().join("proof");
+    let stdout = ok(&[
+        "prove",
+        "claim",
+        "--epoch",
+        s(&epoch),
+        "--node",
+        &node0,
+        "--keys",
+        s(&keys),
+        "--out",
+        s(&proof),
+    ]);
+    assert!(
+        stdout.contains("--from-index 8"),
+        "node 0 has a fifth receipt past 4 slots: {stdout}"
+    );
+    assert!(ok(&["verify", "claim", s(&proof), "--keys", s(&keys)]).contains("valid claim"));
+    let rest = dir.path().join("rest");
+    ok(&[
+        "prove",
+        "claim",
+        "--epoch",
+        s(&epoch),
+        "--node",
+        &node0,
+        "--keys",
+        s(&keys),
+        "--out",
+        s(&rest),
+        "--from-index",
+        "8",
+    ]);
+    ok(&["verify", "claim", s(&rest), "--keys", s(&keys)]);
+
+    // Tampered public.json.
+    let public_path = proof.join("public.json");
+    let public = std::fs::read_to_string(&public_path).unwrap();
+    let mut values: Vec<String> = serde_json::from_str(&public).unwrap();
+    values[3] = "1700".into();
+    std::fs::write(&public_path, serde_json::to_string(&values).unwrap()).unwrap();
+    assert!(fails(&["verify", "claim", s(&proof), "--keys", s(&keys)]).contains("public.json"));
+    std::fs::write(&public_path, public).unwrap();
+    // Truncated proof.
+    let proof_path = proof.join("claim.proof");
+    let bytes = std::fs::read(&proof_path).unwrap();
+    std::fs::write(&proof_path, &bytes[..bytes.len() - 3]).unwrap();
+    assert!(fails(&["verify", "claim", s(&proof), "--keys", s(&keys)]).contains("truncated"));
+    // A public input altered in the binary proof itself (totalUnits, with the JSON twins gone).
+    let mut altered = bytes.clone();
+    altered[42 + 3 * 32 + 31] ^= 1;
+    std::fs::write(&proof_path, &altered).unwrap();
+    std::fs::remove_file(proof.join("public.json")).unwrap();
+    std::fs::remove_file(proof.join("proof.json")).unwrap();
+    assert!(fails(&["verify", "claim", s(&proof), "--keys", s(&keys)]).contains("does not verify"));
+    std::fs::write(&proof_path, &bytes).unwrap();
+    ok(&["verify", "claim", s(&proof), "--keys", s(&keys)]);
+
+    // Keys of another shape.
+    let other = dir.path().join("other-keys");
+    ok(&[
+        "setup",
+        "--slots",
+        "2",
+        "--depth",
+        &depth,
+        "--out",
+        s(&other),
+        "--seed",
+        "2",
+    ]);
+    assert!(fails(&["verify", "claim", s(&proof), "--keys", s(&other)]).contains("2 slots"));
+    let deeper = dir.path().join("deeper-keys");
+    ok(&[
+        "setup",
+        "--slots",
+        "2",
+        "--depth",
+        "9",
+        "--out",
+        s(&deeper),
+        "--seed",
+        "3",
+    ]);
+    let stderr = fails(&[
+        "prove",
+        "claim",
+        "--epoch",
+        s(&epoch),
+        "--node",
+        &node0,
+        "--keys",
+        s(&deeper),
+        "--out",
+        s(&dir.path().join("x")),
+    ]);
+    assert!(
+        stderr.contains("depth 8") && stderr.contains("depth 9"),
+        "{stderr}"
+    );
+    // Truncated and missing keys.
+    let vk = std::fs::read(keys.join("claim.vk")).unwrap();
+    std::fs::write(keys.join("claim.vk"), &vk[..20]).unwrap();
+    assert!(fails(&["verify", "claim", s(&proof), "--keys", s(&keys)]).contains("claim.vk"));
+    let pk = std::fs::read(keys.join("claim.pk")).unwrap();
+    std::fs::write(keys.join("claim.pk"), &pk[..pk.len() / 3]).unwrap();
+    assert!(fails(&[
+        "prove",
+        "claim",
+        "--epoch",
+        s(&epoch),
+        "--node",
+        &node0,
+        "--keys",
+        s(&keys),
+        "--out",
+        s(&proof)
+    ])
+    .contains("claim.pk"));
+    assert!(fails(&[
+        "verify",
+        "claim",
+        s(&proof),
+        "--keys",
+        s(&dir.path().join("none"))
+    ])
+    .contains("claim.vk"));
+    // A node with no receipts, and a malformed address.
+    let stranger = node(7).to_string();
+    assert!(fails(&[
+        "prove",
+        "claim",
+        "--epoch",
+        s(&epoch),
+        "--node",
+        &stranger,
+        "--keys",
+        s(&other),
+        "--out",
+        s(&proof)
+    ])
+    .contains("no receipts"));
+    assert!(fails(&[
+        "prove",
+        "claim",
+        "--epoch",
+        s(&epoch),
+        "--node",
+        "0x1234",
+        "--keys",
+        s(&other),
+        "--out",
+        s(&proof)
+    ])
+    .contains("--node"));
+    assert!(
+        fails(&["setup", "--slots", "0", "--out", s(&dir.path().join("k0"))]).contains("slots")
+    );
+}

@@ -1,0 +1,123 @@
+//! Cross-checks against the JavaScript tools the ecosystem uses: snarkjs must
+//! accept our keys and proofs (and reject altered ones), and circomlibjs's
+//! Poseidon must agree with ours on random inputs and on receipt leaves.
+//!
+//! The tools come from `tools/js` (`npm ci --prefix tools/js`, which the test
+//! script runs). Where they are absent these tests say so and pass, unless
+//! `PROOFMINT_REQUIRE_JS=1` (set by the test script), when absence fails.
+
+mod common;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use ark_bn254::Fr;
+use ark_ff::UniformRand;
+use common::*;
+use proofmint_circuits::field::{fr_from_decimal, fr_from_hex, fr_to_decimal, fr_to_hex};
+use proofmint_circuits::poseidon;
+use proofmint_prover::{files, prove_claim};
+
+fn tools() -> Option<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tools/js");
+    let ready =
+        dir.join("node_modules/snarkjs").exists() && dir.join("node_modules/circomlibjs").exists();
+    let node = Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ready && node {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var("PROOFMINT_REQUIRE_JS").as_deref() != Ok("1"),
+        "node or tools/js/node_modules missing, and PROOFMINT_REQUIRE_JS=1"
+    );
+    eprintln!("skipped: node and `npm ci --prefix tools/js` are needed for this cross-check");
+    None
+}
+
+fn snarkjs_verify(tools: &PathBuf, vk: &PathBuf, public: &PathBuf, proof: &PathBuf) -> bool {
+    let out = Command::new("node")
+        .arg(tools.join("node_modules/snarkjs/cli.js"))
+        .args(["groth16", "verify"])
+        .args([vk, public, proof])
+        .output()
+        .expect("node runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    out.status.success() && text.contains("OK")
+}
+
+#[test]
+fn snarkjs_accepts_our_proofs_and_rejects_altered_ones() {
+    let Some(tools) = tools() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let key = shared_key();
+    files::write_keys(dir.path(), key).unwrap();
+    let claim = prove_claim(key, claim_of(1, 0), &mut rng(11)).unwrap();
+    files::write_proof(dir.path(), &claim).unwrap();
+    let vk = dir.path().join(files::SNARKJS_VK);
+    let public = dir.path().join(files::PUBLIC_JSON);
+    let proof = dir.path().join(files::PROOF_JSON);
+    assert!(
+        snarkjs_verify(&tools, &vk, &public, &proof),
+        "snarkjs rejected a valid proof"
+    );
+    let values: Vec<String> = serde_json::from_slice(&std::fs::read(&public).unwrap()).unwrap();
+    for which in 0..values.len() {
+        let mut altered = values.clone();
+        altered[which] =
+            fr_to_decimal(&(fr_from_decimal(&altered[which]).unwrap() + Fr::from(1u64)));
+        let path = dir.path().join(format!("public-{which}.json"));
+        std::fs::write(&path, serde_json::to_string(&altered).unwrap()).unwrap();
+        assert!(
+            !snarkjs_verify(&tools, &vk, &path, &proof),
+            "snarkjs accepted altered input {which}"
+        );
+    }
+}
+
+#[test]
+fn circomlibjs_poseidon_agrees_on_random_inputs_and_leaves() {
+    let Some(tools) = tools() else { return };
+    let mut rng = rng(21);
+    let mut cases: Vec<Vec<Fr>> = Vec::new();
+    for arity in 1..=12usize {
+        for _ in 0..3 {
+            cases.push((0..arity).map(|_| Fr::rand(&mut rng)).collect());
+        }
+    }
+    for (_, signed) in signed_receipts() {
+        cases.push(signed.receipt.leaf_inputs().to_vec());
+    }
+    let request: Vec<Vec<String>> = cases
+        .iter()
+        .map(|c| c.iter().map(fr_to_hex).collect())
+        .collect();
+    let mut child = Command::new("node")
+        .arg(tools.join("poseidon.mjs"))
+        .current_dir(&tools)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(serde_json::to_string(&request).unwrap().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let hashes: Vec<String> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(hashes.len(), cases.len());
+    for (inputs, expected) in cases.iter().zip(hashes) {
+        assert_eq!(
+            poseidon::hash(inputs),
+            fr_from_hex(&expected).unwrap(),
+            "arity {}",
+            inputs.len()
+        );
+    }
+}
