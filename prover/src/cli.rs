@@ -12,7 +12,7 @@ use proofmint_circuits::claim::{ClaimShape, ClaimWitness};
 use proofmint_circuits::epoch::EpochBundle;
 use proofmint_circuits::field::{fr_to_address, fr_to_hex, parse_address};
 use proofmint_verifier::verify::ClaimVerifier;
-use proofmint_verifier::{audit, AuditReport, ClaimProof, SetupKind};
+use proofmint_verifier::{audit, AuditReport, ClaimProof, SetupKind, VerifyingKeyFile};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
@@ -201,6 +201,37 @@ pub fn verify(proof_dir: &Path, keys_dir: &Path) -> Result<ClaimProof> {
         fr_to_hex(&p.root)
     );
     Ok(claim)
+}
+
+/// `proofmint export solidity`: the verifier contract for a key.
+pub fn export_solidity(vk: &Path, out: &Path, contract_name: &str) -> Result<()> {
+    let valid_name = contract_name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic())
+        && contract_name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !valid_name {
+        bail!("--name {contract_name:?} is not a Solidity identifier");
+    }
+    let key = if vk.is_dir() {
+        files::load_verifying_key(vk)?
+    } else {
+        VerifyingKeyFile::from_bytes(&files::read(vk)?).with_context(|| vk.display().to_string())?
+    };
+    warn_if_development(key.setup);
+    files::write(
+        out,
+        proofmint_verifier::solidity::claim_verifier(&key, contract_name).as_bytes(),
+    )?;
+    println!(
+        "wrote {} ({contract_name}, key {}, {})",
+        out.display(),
+        key.digest_hex(),
+        key.shape
+    );
+    Ok(())
 }
 
 fn warn_if_development(setup: SetupKind) {

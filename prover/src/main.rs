@@ -67,6 +67,27 @@ enum Command {
         #[command(subcommand)]
         command: VerifyCommand,
     },
+    /// Export keys for other systems.
+    Export {
+        #[command(subcommand)]
+        command: ExportCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ExportCommand {
+    /// Write a Solidity Groth16 verifier for a claim key.
+    Solidity {
+        /// The verifying key: a claim.vk file, or a keys directory holding one.
+        #[arg(long)]
+        vk: PathBuf,
+        /// The .sol file to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// The contract's name.
+        #[arg(long, default_value = "ClaimVerifier")]
+        name: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -165,6 +186,9 @@ fn run(args: Args) -> anyhow::Result<()> {
         Command::Verify {
             command: VerifyCommand::Claim { dir, keys },
         } => cli::verify(&dir, &keys).map(drop),
+        Command::Export {
+            command: ExportCommand::Solidity { vk, out, name },
+        } => cli::export_solidity(&vk, &out, &name),
     }
 }
 

@@ -16,6 +16,7 @@ pub mod keys;
 pub mod points;
 pub mod proof;
 pub mod snarkjs;
+pub mod solidity;
 pub mod verify;
 
 pub use audit::{audit, AuditFailure, AuditReport};

@@ -1,0 +1,243 @@
+//! proofmint's Solidity contracts (`contracts/src`), compiled with the solc
+//! pinned in `tools/js`, and run in an in-process EVM (revm) for tests and gas
+//! figures.
+//!
+//! - [`compile`]: sources to creation bytecode, through `tools/js/compile.mjs`.
+//! - [`Chain`]: a fresh mainnet-rules EVM with deploy, call and view helpers.
+//! - [`abi`]: typed bindings of the contracts' functions, events and errors.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use alloy_primitives::{Address, Bytes, Log, U256};
+use alloy_sol_types::{SolCall, SolError, SolInterface};
+use revm::context::result::{ExecutionResult, Output};
+use revm::context::TxEnv;
+use revm::database::{CacheDB, EmptyDB};
+use revm::handler::{MainnetContext, MainnetEvm};
+use revm::primitives::TxKind;
+use revm::{Context, ExecuteCommitEvm, MainBuilder, MainContext};
+
+pub mod abi;
+pub mod deploy;
+
+/// Why compiling or running a contract failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ChainError {
+    #[error("solc: {0}")]
+    Compile(String),
+    #[error("no contract named {0} was compiled")]
+    NoSuchContract(String),
+    #[error("EVM: {0}")]
+    Evm(String),
+    #[error("reverted with 0x{}", hex_string(.0))]
+    Reverted(Bytes),
+    #[error("halted: {0}")]
+    Halted(String),
+    #[error("could not decode the return value: {0}")]
+    Decode(String),
+}
+
+fn hex_string(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The repository's root (this crate lives in `contracts/`).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("contracts/ has a parent")
+        .to_path_buf()
+}
+
+/// The contract sources in `contracts/src`.
+pub fn sources() -> Vec<PathBuf> {
+    let dir = repo_root().join("contracts/src");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    files.retain(|p| p.extension().is_some_and(|e| e == "sol"));
+    files.sort();
+    files
+}
+
+/// Creation bytecode by contract name.
+#[derive(Debug, Clone)]
+pub struct Artifacts {
+    pub compiler: String,
+    bytecode: HashMap<String, Vec<u8>>,
+}
+
+impl Artifacts {
+    pub fn bytecode(&self, name: &str) -> Result<&[u8], ChainError> {
+        self.bytecode
+            .get(name)
+            .map(Vec::as_slice)
+            .ok_or_else(|| ChainError::NoSuchContract(name.into()))
+    }
+}
+
+/// Compiles `files` with the pinned solc (needs node and `npm ci --prefix tools/js`).
+pub fn compile(files: &[PathBuf]) -> Result<Artifacts, ChainError> {
+    let script = repo_root().join("tools/js/compile.mjs");
+    let out = Command::new("node")
+        .arg(&script)
+        .args(files)
+        .output()
+        .map_err(|e| ChainError::Compile(format!("cannot run node: {e}")))?;
+    if !out.status.success() {
+        return Err(ChainError::Compile(
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        ));
+    }
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .map_err(|e| ChainError::Compile(format!("bad compiler output: {e}")))?;
+    let mut bytecode = HashMap::new();
+    for (name, unit) in json["contracts"].as_object().into_iter().flatten() {
+        let text = unit["bytecode"].as_str().unwrap_or("0x");
+        let bytes =
+            alloy_primitives::hex::decode(text).map_err(|e| ChainError::Compile(e.to_string()))?;
+        bytecode.insert(name.clone(), bytes);
+    }
+    Ok(Artifacts {
+        compiler: json["compiler"].as_str().unwrap_or("").to_string(),
+        bytecode,
+    })
+}
+
+/// What a transaction did.
+#[derive(Debug, Clone)]
+pub struct Receipt {
+    pub output: Bytes,
+    /// Gas the transaction used, intrinsic cost included.
+    pub gas_used: u64,
+    pub logs: Vec<Log>,
+}
+
+/// A fresh chain under mainnet rules (the latest spec revm knows), gas price 0.
+pub struct Chain {
+    evm: MainnetEvm<MainnetContext<CacheDB<EmptyDB>>>,
+    /// Gas limit of every transaction.
+    pub gas_limit: u64,
+}
+
+impl Default for Chain {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Chain {
+    pub fn new() -> Self {
+        let evm = Context::mainnet()
+            .with_db(CacheDB::<EmptyDB>::default())
+            .modify_cfg_chained(|cfg| cfg.disable_nonce_check = true)
+            .build_mainnet();
+        Self {
+            evm,
+            gas_limit: 16_000_000,
+        }
+    }
+
+    fn transact(
+        &mut self,
+        from: Address,
+        kind: TxKind,
+        data: Vec<u8>,
+    ) -> Result<Receipt, ChainError> {
+        let tx = TxEnv::builder()
+            .caller(from)
+            .kind(kind)
+            .data(data.into())
+            .gas_limit(self.gas_limit)
+            .gas_price(0)
+            .build()
+            .map_err(|e| ChainError::Evm(format!("{e:?}")))?;
+        let result = self
+            .evm
+            .transact_commit(tx)
+            .map_err(|e| ChainError::Evm(e.to_string()))?;
+        match result {
+            ExecutionResult::Success {
+                gas, logs, output, ..
+            } => {
+                let output = match output {
+                    Output::Call(bytes) => bytes,
+                    Output::Create(_, address) => Bytes::from(address.unwrap_or_default().to_vec()),
+                };
+                Ok(Receipt {
+                    output,
+                    gas_used: gas.tx_gas_used(),
+                    logs,
+                })
+            }
+            ExecutionResult::Revert { output, .. } => Err(ChainError::Reverted(output)),
+            ExecutionResult::Halt { reason, .. } => Err(ChainError::Halted(format!("{reason:?}"))),
+        }
+    }
+
+    /// Deploys `bytecode` followed by ABI-encoded constructor arguments.
+    pub fn deploy(
+        &mut self,
+        from: Address,
+        bytecode: &[u8],
+        args: &[u8],
+    ) -> Result<Address, ChainError> {
+        let mut code = bytecode.to_vec();
+        code.extend_from_slice(args);
+        let receipt = self.transact(from, TxKind::Create, code)?;
+        Ok(Address::from_slice(&receipt.output))
+    }
+
+    /// Sends a transaction calling `to`.
+    pub fn send<C: SolCall>(
+        &mut self,
+        from: Address,
+        to: Address,
+        call: &C,
+    ) -> Result<Receipt, ChainError> {
+        self.transact(from, TxKind::Call(to), call.abi_encode())
+    }
+
+    /// Sends a transaction and decodes the function's return value.
+    pub fn call<C: SolCall>(
+        &mut self,
+        from: Address,
+        to: Address,
+        call: &C,
+    ) -> Result<(C::Return, u64), ChainError> {
+        let receipt = self.send(from, to, call)?;
+        let value = C::abi_decode_returns(&receipt.output)
+            .map_err(|e| ChainError::Decode(e.to_string()))?;
+        Ok((value, receipt.gas_used))
+    }
+
+    /// A raw call with arbitrary calldata (for malformed-input tests).
+    pub fn send_raw(
+        &mut self,
+        from: Address,
+        to: Address,
+        data: Vec<u8>,
+    ) -> Result<Receipt, ChainError> {
+        self.transact(from, TxKind::Call(to), data)
+    }
+}
+
+/// Decodes a revert into one of an interface's custom errors, if it is one.
+pub fn decode_error<E: SolInterface>(error: &ChainError) -> Option<E> {
+    match error {
+        ChainError::Reverted(data) => E::abi_decode(data).ok(),
+        _ => None,
+    }
+}
+
+/// Whether `error` is a revert with exactly the custom error `E`.
+pub fn is_error<E: SolError>(error: &ChainError) -> bool {
+    matches!(error, ChainError::Reverted(data) if data.len() >= 4 && data[..4] == E::SELECTOR)
+}
+
+/// Amounts in the token's 18 decimals.
+pub fn tokens(whole: u64) -> U256 {
+    U256::from(whole) * U256::from(10u64).pow(U256::from(18u64))
+}
