@@ -18,6 +18,7 @@ use common::*;
 use proofmint_circuits::field::{fr_from_decimal, fr_from_hex, fr_to_decimal, fr_to_hex};
 use proofmint_circuits::poseidon;
 use proofmint_prover::{files, prove_claim};
+use proofmint_verifier::solidity::proof_words;
 
 fn tools() -> Option<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tools/js");
@@ -76,6 +77,60 @@ fn snarkjs_accepts_our_proofs_and_rejects_altered_ones() {
             "snarkjs accepted altered input {which}"
         );
     }
+}
+
+/// snarkjs's own Solidity calldata for our proof is exactly the words our
+/// generated verifier takes, in the same order: the ABI is snarkjs's.
+#[test]
+fn snarkjs_solidity_calldata_matches_ours() {
+    let Some(tools) = tools() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let claim = prove_claim(shared_key(), claim_of(0, 0), &mut rng(12)).unwrap();
+    files::write_proof(dir.path(), &claim).unwrap();
+    let out = Command::new("node")
+        .arg(tools.join("node_modules/snarkjs/cli.js"))
+        .args(["zkey", "export", "soliditycalldata"])
+        .args([
+            dir.path().join(files::PUBLIC_JSON),
+            dir.path().join(files::PROOF_JSON),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let words: Vec<[u8; 32]> =
+        serde_json::from_str::<serde_json::Value>(&format!("[{}]", text.trim()))
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(flatten)
+            .map(|hex_word| word_from_hex(&hex_word))
+            .collect();
+    let mut ours: Vec<[u8; 32]> = proof_words(&claim.proof).to_vec();
+    ours.extend(
+        claim
+            .public
+            .to_inputs()
+            .iter()
+            .map(proofmint_circuits::field::fr_to_be_bytes),
+    );
+    assert_eq!(words, ours);
+}
+
+fn flatten(value: &serde_json::Value) -> Vec<String> {
+    match value {
+        serde_json::Value::Array(items) => items.iter().flat_map(flatten).collect(),
+        serde_json::Value::String(s) => vec![s.clone()],
+        other => panic!("unexpected {other}"),
+    }
+}
+
+fn word_from_hex(hex_word: &str) -> [u8; 32] {
+    let bytes = hex::decode(hex_word.trim_start_matches("0x")).unwrap();
+    let mut out = [0u8; 32];
+    out[32 - bytes.len()..].copy_from_slice(&bytes);
+    out
 }
 
 #[test]
