@@ -6,13 +6,18 @@
 
 use std::time::Duration;
 
+use ark_bn254::Bn254;
 use ark_bn254::Fr;
+use ark_groth16::Groth16;
+use ark_snark::SNARK;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use k256::ecdsa::SigningKey;
 use proofmint_circuits::claim::{ClaimShape, ClaimWitness};
 use proofmint_circuits::receipt::{address_of, Receipt};
 use proofmint_circuits::tree::EpochTree;
 use proofmint_circuits::EpochBundle;
+use proofmint_gpu::CpuBackend;
+use proofmint_prover::groth16;
 use proofmint_prover::keys::constraint_count;
 use proofmint_prover::{prove_claim, setup_development};
 use proofmint_verifier::verify::ClaimVerifier;

@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod demo;
 pub mod files;
+pub mod groth16;
 pub mod keys;
 pub mod prove;
 

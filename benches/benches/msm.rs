@@ -1,0 +1,57 @@
+//! G1 MSM: `CpuBackend` against `ark_ec::VariableBaseMSM::msm` on the same
+//! random points and scalars, at 2^16, 2^18 and 2^20 points (override with
+//! `PROOFMINT_BENCH_MSM_LOGS`, comma-separated).
+//!
+//! Run: `cargo bench -p proofmint-benches --bench msm`
+
+use ark_bn254::{Fr, G1Projective};
+use ark_ec::{CurveGroup, VariableBaseMSM};
+use ark_ff::UniformRand;
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use proofmint_gpu::{Backend, CpuBackend};
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use rayon::prelude::*;
+
+fn logs() -> Vec<u32> {
+    std::env::var("PROOFMINT_BENCH_MSM_LOGS")
+        .unwrap_or_else(|_| "16,18,20".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect()
+}
+
+fn msm(c: &mut Criterion) {
+    let mut group = c.benchmark_group("msm-g1");
+    group.sample_size(10);
+    for log in logs() {
+        let n = 1usize << log;
+        // Random points without n scalar multiplications: a random walk of additions.
+        let step: Vec<G1Projective> = {
+            let mut rng = ChaCha20Rng::seed_from_u64(1);
+            (0..64).map(|_| G1Projective::rand(&mut rng)).collect()
+        };
+        let points: Vec<G1Projective> = (0..n)
+            .into_par_iter()
+            .map(|i| step[i % 64] * Fr::from(i as u64 + 1))
+            .collect();
+        let bases = G1Projective::normalize_batch(&points);
+        let mut rng = ChaCha20Rng::seed_from_u64(2);
+        let scalars: Vec<Fr> = (0..n).map(|_| Fr::rand(&mut rng)).collect();
+        assert_eq!(
+            CpuBackend.msm_g1(&bases, &scalars).unwrap(),
+            G1Projective::msm(&bases, &scalars).unwrap()
+        );
+        group.throughput(Throughput::Elements(n as u64));
+        group.bench_function(BenchmarkId::new("proofmint-cpu", format!("2^{log}")), |b| {
+            b.iter(|| CpuBackend.msm_g1(&bases, &scalars).unwrap())
+        });
+        group.bench_function(BenchmarkId::new("arkworks", format!("2^{log}")), |b| {
+            b.iter(|| G1Projective::msm(&bases, &scalars).unwrap())
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, msm);
+criterion_main!(benches);

@@ -1,0 +1,56 @@
+//! NTT: `CpuBackend` against `ark_poly`'s radix-2 domain on the same inputs,
+//! forward transforms at 2^16 to 2^22 (override with `PROOFMINT_BENCH_NTT_LOGS`).
+//!
+//! Run: `cargo bench -p proofmint-benches --bench ntt`
+
+use ark_bn254::Fr;
+use ark_ff::UniformRand;
+use ark_poly::{EvaluationDomain, Radix2EvaluationDomain};
+use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
+use proofmint_gpu::{Backend, CpuBackend, NttDirection};
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+
+fn logs() -> Vec<u32> {
+    std::env::var("PROOFMINT_BENCH_NTT_LOGS")
+        .unwrap_or_else(|_| "16,18,20,22".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect()
+}
+
+fn ntt(c: &mut Criterion) {
+    let mut group = c.benchmark_group("ntt-forward");
+    group.sample_size(10);
+    for log in logs() {
+        let n = 1usize << log;
+        let mut rng = ChaCha20Rng::seed_from_u64(1);
+        let values: Vec<Fr> = (0..n).map(|_| Fr::rand(&mut rng)).collect();
+        let domain = Radix2EvaluationDomain::<Fr>::new(n).unwrap();
+        let mut ours = values.clone();
+        CpuBackend.ntt(&mut ours, NttDirection::Forward).unwrap();
+        assert_eq!(ours, domain.fft(&values));
+        group.throughput(Throughput::Elements(n as u64));
+        group.bench_function(BenchmarkId::new("proofmint-cpu", format!("2^{log}")), |b| {
+            b.iter_batched_ref(
+                || values.clone(),
+                |v| CpuBackend.ntt(v, NttDirection::Forward).unwrap(),
+                BatchSize::LargeInput,
+            )
+        });
+        group.bench_function(
+            BenchmarkId::new("ark-poly-radix2", format!("2^{log}")),
+            |b| {
+                b.iter_batched_ref(
+                    || values.clone(),
+                    |v| domain.fft_in_place(v),
+                    BatchSize::LargeInput,
+                )
+            },
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(benches, ntt);
+criterion_main!(benches);

@@ -1,0 +1,45 @@
+//! The default backend: everything on the CPU's cores, through rayon.
+
+use ark_bn254::{Fr, G1Affine, G1Projective, G2Affine, G2Projective};
+
+use crate::{msm, ntt, Backend, BackendError, NttDirection};
+
+/// Multi-threaded CPU MSM and NTT (uses rayon's global pool).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CpuBackend;
+
+fn same_length(bases: usize, scalars: usize) -> Result<(), BackendError> {
+    if bases != scalars {
+        return Err(BackendError::LengthMismatch { bases, scalars });
+    }
+    Ok(())
+}
+
+impl Backend for CpuBackend {
+    fn name(&self) -> &str {
+        "cpu"
+    }
+
+    fn msm_g1(&self, bases: &[G1Affine], scalars: &[Fr]) -> Result<G1Projective, BackendError> {
+        same_length(bases.len(), scalars.len())?;
+        Ok(msm::msm(bases, scalars))
+    }
+
+    fn msm_g2(&self, bases: &[G2Affine], scalars: &[Fr]) -> Result<G2Projective, BackendError> {
+        same_length(bases.len(), scalars.len())?;
+        Ok(msm::msm(bases, scalars))
+    }
+
+    fn ntt(&self, values: &mut [Fr], direction: NttDirection) -> Result<(), BackendError> {
+        ntt::ntt(values, direction)
+    }
+
+    fn coset_ntt(
+        &self,
+        values: &mut [Fr],
+        offset: Fr,
+        direction: NttDirection,
+    ) -> Result<(), BackendError> {
+        ntt::coset_ntt(values, offset, direction)
+    }
+}

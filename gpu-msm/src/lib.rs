@@ -1,0 +1,69 @@
+//! Multi-scalar multiplication (G1 and G2) and number-theoretic transforms over
+//! BN254, behind one [`Backend`] trait, chosen at run time.
+//!
+//! This crate knows nothing of circuits or proofs: the prover hands it slices
+//! it owns and gets group elements or transformed slices back. Backends:
+//! - [`CpuBackend`]: multi-threaded bucket MSM with signed digits and
+//!   batch-affine bucket accumulation, and a radix-2 NTT with precomputed twiddles.
+//!
+//! Every backend must agree with arkworks on every input; the tests check it.
+
+use ark_bn254::{Fr, G1Affine, G1Projective, G2Affine, G2Projective};
+
+pub mod cpu;
+pub mod msm;
+pub mod ntt;
+
+pub use cpu::CpuBackend;
+
+/// Which way a transform goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NttDirection {
+    /// Coefficients to evaluations (at `offset * ω^i` for a coset transform).
+    Forward,
+    /// Evaluations back to coefficients.
+    Inverse,
+}
+
+/// Why a backend could not do what was asked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BackendError {
+    #[error("{bases} bases but {scalars} scalars")]
+    LengthMismatch { bases: usize, scalars: usize },
+    #[error("NTT size {0} is not a power of two")]
+    NotPowerOfTwo(usize),
+    #[error("NTT size 2^{log_size} exceeds the largest this backend supports, 2^{max_log_size}")]
+    TooLarge { log_size: u32, max_log_size: u32 },
+    #[error("the coset offset is zero")]
+    ZeroOffset,
+    #[error("{backend}: {message}")]
+    Device {
+        backend: &'static str,
+        message: String,
+    },
+}
+
+/// MSM and NTT over BN254, on slices the caller owns.
+pub trait Backend: Send + Sync {
+    /// A short name for logs ("cpu", "icicle-cuda", ...).
+    fn name(&self) -> &str;
+
+    /// `Σ scalars[i] · bases[i]` in G1.
+    fn msm_g1(&self, bases: &[G1Affine], scalars: &[Fr]) -> Result<G1Projective, BackendError>;
+
+    /// `Σ scalars[i] · bases[i]` in G2.
+    fn msm_g2(&self, bases: &[G2Affine], scalars: &[Fr]) -> Result<G2Projective, BackendError>;
+
+    /// In-place NTT over the subgroup of order `values.len()` (a power of two),
+    /// natural order in and out.
+    fn ntt(&self, values: &mut [Fr], direction: NttDirection) -> Result<(), BackendError>;
+
+    /// In-place NTT over the coset `offset · H`: forward evaluates the
+    /// polynomial with coefficients `values` at `offset · ω^i`; inverse undoes it.
+    fn coset_ntt(
+        &self,
+        values: &mut [Fr],
+        offset: Fr,
+        direction: NttDirection,
+    ) -> Result<(), BackendError>;
+}

@@ -1,0 +1,181 @@
+//! Radix-2 NTT over BN254's scalar field (2-adicity 28).
+//!
+//! Iterative Cooley–Tukey: a bit-reversal permutation, then log2(n) butterfly
+//! stages. Twiddles are precomputed once per size, stage by stage and
+//! contiguous (stage with half-size m reads ω_{2m}^0..ω_{2m}^{m-1} in order),
+//! so every stage streams through memory instead of striding through one
+//! table. Stages with many small blocks run block-parallel; the last stages,
+//! with few large blocks, split each block's butterflies across threads.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use ark_bn254::Fr;
+use ark_ff::{FftField, Field, One};
+use rayon::prelude::*;
+
+use crate::{BackendError, NttDirection};
+
+/// Largest transform: 2^28 is the field's two-adicity.
+pub const MAX_LOG_SIZE: u32 = 28;
+/// Below this many butterflies in a stage, threads cost more than they save.
+const PARALLEL_MIN: usize = 1 << 12;
+
+/// Precomputed twiddles for one size and direction.
+pub struct Twiddles {
+    log_size: u32,
+    /// Stage s (half-size m = 2^s) occupies `[m - 1, 2m - 1)`.
+    table: Vec<Fr>,
+}
+
+impl Twiddles {
+    fn new(log_size: u32, inverse: bool) -> Self {
+        let n = 1usize << log_size;
+        let mut table = Vec::with_capacity(n.max(2) - 1);
+        for s in 0..log_size {
+            let m = 1usize << s;
+            let mut root = Fr::get_root_of_unity(2 * m as u64).expect("2m divides 2^28");
+            if inverse {
+                root = root.inverse().expect("a root of unity is non-zero");
+            }
+            let mut w = Fr::one();
+            for _ in 0..m {
+                table.push(w);
+                w *= root;
+            }
+        }
+        Self { log_size, table }
+    }
+
+    fn stage(&self, s: u32) -> &[Fr] {
+        let m = 1usize << s;
+        &self.table[m - 1..2 * m - 1]
+    }
+}
+
+/// Twiddle tables by (log size, inverse), built once and shared.
+fn twiddles(log_size: u32, inverse: bool) -> Arc<Twiddles> {
+    static CACHE: OnceLock<Mutex<HashMap<(u32, bool), Arc<Twiddles>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let mut map = cache
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    map.entry((log_size, inverse))
+        .or_insert_with(|| Arc::new(Twiddles::new(log_size, inverse)))
+        .clone()
+}
+
+fn log_size_of(n: usize) -> Result<u32, BackendError> {
+    if !n.is_power_of_two() {
+        return Err(BackendError::NotPowerOfTwo(n));
+    }
+    let log_size = n.trailing_zeros();
+    if log_size > MAX_LOG_SIZE {
+        return Err(BackendError::TooLarge {
+            log_size,
+            max_log_size: MAX_LOG_SIZE,
+        });
+    }
+    Ok(log_size)
+}
+
+fn bit_reverse(values: &mut [Fr], log_size: u32) {
+    if log_size == 0 {
+        return;
+    }
+    let shift = usize::BITS - log_size;
+    for i in 0..values.len() {
+        let j = i.reverse_bits() >> shift;
+        if i < j {
+            values.swap(i, j);
+        }
+    }
+}
+
+#[inline]
+fn butterflies(lo: &mut [Fr], hi: &mut [Fr], twiddles: &[Fr]) {
+    for ((a, b), w) in lo.iter_mut().zip(hi.iter_mut()).zip(twiddles) {
+        let t = *b * w;
+        *b = *a - t;
+        *a += t;
+    }
+}
+
+/// In-place NTT of a power-of-two slice, natural order in and out.
+pub fn ntt(values: &mut [Fr], direction: NttDirection) -> Result<(), BackendError> {
+    let log_size = log_size_of(values.len())?;
+    let inverse = direction == NttDirection::Inverse;
+    let table = twiddles(log_size, inverse);
+    debug_assert_eq!(table.log_size, log_size);
+    bit_reverse(values, log_size);
+    let n = values.len();
+    for s in 0..log_size {
+        let m = 1usize << s;
+        let stage = table.stage(s);
+        if n < PARALLEL_MIN {
+            values.chunks_mut(2 * m).for_each(|block| {
+                let (lo, hi) = block.split_at_mut(m);
+                butterflies(lo, hi, stage);
+            });
+        } else if 2 * m <= n / rayon::current_num_threads().max(1) / 2 {
+            values.par_chunks_mut(2 * m).for_each(|block| {
+                let (lo, hi) = block.split_at_mut(m);
+                butterflies(lo, hi, stage);
+            });
+        } else {
+            let piece = (m / (4 * rayon::current_num_threads().max(1)))
+                .max(1 << 10)
+                .min(m);
+            values.chunks_mut(2 * m).for_each(|block| {
+                let (lo, hi) = block.split_at_mut(m);
+                lo.par_chunks_mut(piece)
+                    .zip(hi.par_chunks_mut(piece))
+                    .zip(stage.par_chunks(piece))
+                    .for_each(|((lo, hi), w)| butterflies(lo, hi, w));
+            });
+        }
+    }
+    if inverse {
+        let n_inverse = Fr::from(n as u64)
+            .inverse()
+            .expect("n is non-zero in the field");
+        values.par_iter_mut().for_each(|v| *v *= n_inverse);
+    }
+    Ok(())
+}
+
+/// Multiplies `values[i]` by `factor^i`.
+fn scale_by_powers(values: &mut [Fr], factor: Fr) {
+    const CHUNK: usize = 1 << 12;
+    values
+        .par_chunks_mut(CHUNK)
+        .enumerate()
+        .for_each(|(k, chunk)| {
+            let mut power = factor.pow([(k * CHUNK) as u64]);
+            for v in chunk {
+                *v *= power;
+                power *= factor;
+            }
+        });
+}
+
+/// In-place NTT over the coset `offset · H`.
+pub fn coset_ntt(
+    values: &mut [Fr],
+    offset: Fr,
+    direction: NttDirection,
+) -> Result<(), BackendError> {
+    let offset_inverse = offset.inverse().ok_or(BackendError::ZeroOffset)?;
+    match direction {
+        NttDirection::Forward => {
+            log_size_of(values.len())?;
+            scale_by_powers(values, offset);
+            ntt(values, NttDirection::Forward)
+        }
+        NttDirection::Inverse => {
+            ntt(values, NttDirection::Inverse)?;
+            scale_by_powers(values, offset_inverse);
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! Our Groth16 prover: the same proof as `ark_groth16::Groth16::prove` on the
+//! same proving key, with every MSM and NTT routed through a
+//! [`proofmint_gpu::Backend`].
+//!
+//! The reduction is libsnark's R1CS-to-QAP (as in ark-groth16's
+//! `LibsnarkReduction`, so keys from `ark-groth16`'s setup fit): evaluate the
+//! A, B and C rows on the witness over the domain H (|H| a power of two holding
+//! every constraint and input), interpolate (3 inverse NTTs), evaluate A and B
+//! and C on the coset gH (3 coset NTTs), divide `A·B - C` by `Z_H(g) = g^|H| - 1`,
+//! and interpolate h from the coset (1 inverse coset NTT): 7 NTTs. Then five
+//! MSMs: h and the private witness against `h_query` and `l_query`, and the
+//! full assignment against `a_query`, `b_g1_query` and (in G2) `b_g2_query`
+//! (Groth, EUROCRYPT 2016, section 3.2, with ark-groth16's key layout).
+
+use ark_bn254::{Bn254, Fr, G1Projective, G2Projective};
+use ark_ec::{AffineRepr, CurveGroup};
+use ark_ff::{FftField, Field, UniformRand, Zero};
+use ark_groth16::{Proof, ProvingKey};
+use ark_relations::gr1cs::{
+    ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, SynthesisError, SynthesisMode,
+    R1CS_PREDICATE_LABEL,
+};
+use ark_relations::utils::matrix::Matrix;
+use proofmint_gpu::{Backend, BackendError, NttDirection};
+use rand::{CryptoRng, RngCore};
+use rayon::prelude::*;
+
+/// Why the backend prover failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Groth16Error {
+    #[error(transparent)]
+    Synthesis(#[from] SynthesisError),
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+    #[error("the proving key does not fit this circuit: {0}")]
+    KeyMismatch(String),
+}
+
+fn row_value(row: &[(Fr, usize)], assignment: &[Fr]) -> Fr {
+    row.iter()
+        .map(|(coefficient, index)| assignment[*index] * coefficient)
+        .sum()
+}
+
+/// h's coefficients, through the backend's NTTs.
+pub fn witness_map(
+    backend: &dyn Backend,
+    matrices: &[Matrix<Fr>],
+    num_inputs: usize,
+    num_constraints: usize,
+    assignment: &[Fr],
+) -> Result<Vec<Fr>, Groth16Error> {
+    let size = (num_constraints + num_inputs).next_power_of_two();
+    let evaluate = |matrix: &Matrix<Fr>| -> Vec<Fr> {
+        let mut values = vec![Fr::zero(); size];
+        values[..num_constraints]
+            .par_iter_mut()
+            .zip(matrix.par_iter())
+            .for_each(|(v, row)| *v = row_value(row, assignment));
+        values
+    };
+    let mut a = evaluate(&matrices[0]);
+    // The input-consistency rows libsnark appends: A_{m+i} = x_i.
+    a[num_constraints..num_constraints + num_inputs].copy_from_slice(&assignment[..num_inputs]);
+    let mut b = evaluate(&matrices[1]);
+    let mut c = evaluate(&matrices[2]);
+
+    let g = Fr::GENERATOR;
+    for values in [&mut a, &mut b, &mut c] {
+        backend.ntt(values, NttDirection::Inverse)?;
+        backend.coset_ntt(values, g, NttDirection::Forward)?;
+    }
+    let z_inverse = (g.pow([size as u64]) - Fr::ONE)
+        .inverse()
+        .expect("g is outside H, so Z_H(g) != 0");
+    a.par_iter_mut()
+        .zip(b.par_iter())
+        .zip(c.par_iter())
+        .for_each(|((a, b), c)| *a = (*a * b - c) * z_inverse);
+    backend.coset_ntt(&mut a, g, NttDirection::Inverse)?;
+    Ok(a)
+}
+
+/// Proves `circuit` with `pk`, every MSM and NTT on `backend`.
+pub fn prove<C: ConstraintSynthesizer<Fr>, R: RngCore + CryptoRng>(
+    pk: &ProvingKey<Bn254>,
+    circuit: C,
+    backend: &dyn Backend,
+    rng: &mut R,
+) -> Result<Proof<Bn254>, Groth16Error> {
+    let r = Fr::rand(rng);
+    let s = Fr::rand(rng);
+    prove_with_randomness(pk, circuit, backend, r, s)
+}
+
+/// [`prove`] with chosen blinding factors (r, s), for comparison with ark-groth16.
+pub fn prove_with_randomness<C: ConstraintSynthesizer<Fr>>(
+    pk: &ProvingKey<Bn254>,
+    circuit: C,
+    backend: &dyn Backend,
+    r: Fr,
+    s: Fr,
+) -> Result<Proof<Bn254>, Groth16Error> {
+    let cs = ConstraintSystem::new_ref();
+    cs.set_optimization_goal(OptimizationGoal::Constraints);
+    cs.set_mode(SynthesisMode::Prove {
+        construct_matrices: true,
+        generate_lc_assignments: false,
+    });
+    circuit.generate_constraints(cs.clone())?;
+    cs.finalize();
+    let matrices = cs
+        .to_matrices()?
+        .remove(R1CS_PREDICATE_LABEL)
+        .ok_or(SynthesisError::MissingCS)?;
+    let num_inputs = cs.num_instance_variables();
+    let num_constraints = cs.num_constraints();
+    let instance = cs.instance_assignment()?;
+    let witness = cs.witness_assignment()?;
+    let assignment: Vec<Fr> = [instance.as_slice(), witness.as_slice()].concat();
+    drop(cs);
+
+    let h = witness_map(backend, &matrices, num_inputs, num_constraints, &assignment)?;
+    drop(matrices);
+
+    let variables = &assignment[1..]; // without the constant 1
+    let fits = pk.a_query.len() == assignment.len()
+        && pk.b_g1_query.len() == assignment.len()
+        && pk.b_g2_query.len() == assignment.len()
+        && pk.l_query.len() == witness.len()
+        && pk.h_query.len() <= h.len();
+    if !fits {
+        return Err(Groth16Error::KeyMismatch(format!(
+            "{} variables and {} witnesses, the key has {} and {}",
+            assignment.len(),
+            witness.len(),
+            pk.a_query.len(),
+            pk.l_query.len()
+        )));
+    }
+    let h_acc = backend.msm_g1(&pk.h_query, &h[..pk.h_query.len()])?;
+    let l_acc = backend.msm_g1(&pk.l_query, &witness)?;
+    let a_acc = backend.msm_g1(&pk.a_query[1..], variables)?;
+    let b_g1_acc = backend.msm_g1(&pk.b_g1_query[1..], variables)?;
+    let b_g2_acc = backend.msm_g2(&pk.b_g2_query[1..], variables)?;
+
+    let delta_g1 = pk.delta_g1.into_group();
+    let g_a: G1Projective = delta_g1 * r + pk.a_query[0] + a_acc + pk.vk.alpha_g1;
+    let g1_b: G1Projective = if r.is_zero() {
+        G1Projective::zero()
+    } else {
+        delta_g1 * s + pk.b_g1_query[0] + b_g1_acc + pk.beta_g1
+    };
+    let g2_b: G2Projective =
+        pk.vk.delta_g2.into_group() * s + pk.b_g2_query[0] + b_g2_acc + pk.vk.beta_g2;
+    let g_c = g_a * s + g1_b * r - delta_g1 * (r * s) + l_acc + h_acc;
+    Ok(Proof {
+        a: g_a.into_affine(),
+        b: g2_b.into_affine(),
+        c: g_c.into_affine(),
+    })
+}
