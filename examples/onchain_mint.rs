@@ -103,7 +103,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The node proves its claim; a relayer submits it; the node is minted its share.
     let circuit = ClaimWitness::build(shape, epoch, &bundle.receipts, &tree, node, 0)?;
     let held = circuit.receipt_count();
-    let claim = prove_claim(&key, circuit, &mut rng)?;
+    let claim = prove_claim(&key, circuit, &proofmint_gpu::CpuBackend, &mut rng)?;
     let w: Vec<U256> = proof_words(&claim.proof)
         .iter()
         .map(|b| U256::from_be_bytes(*b))

@@ -76,13 +76,18 @@ fn claim(c: &mut Criterion) {
             .sample_size(10)
             .measurement_time(Duration::from_secs(20))
             .throughput(Throughput::Elements(constraints as u64));
+        // Our prover (MSM and NTT on CpuBackend) against ark-groth16's, same key and witness.
+        group.bench_function(
+            BenchmarkId::new("proofmint-cpu", format!("{slots}-slots")),
+            |b| b.iter(|| groth16::prove(&key.pk, circuit.clone(), &CpuBackend, &mut rng).unwrap()),
+        );
         group.bench_function(
             BenchmarkId::new("ark-groth16", format!("{slots}-slots")),
-            |b| b.iter(|| prove_claim(&key, circuit.clone(), &mut rng).unwrap()),
+            |b| b.iter(|| Groth16::<Bn254>::prove(&key.pk, circuit.clone(), &mut rng).unwrap()),
         );
         group.finish();
 
-        let proof = prove_claim(&key, circuit.clone(), &mut rng).unwrap();
+        let proof = prove_claim(&key, circuit.clone(), &CpuBackend, &mut rng).unwrap();
         let verifier = ClaimVerifier::new(key.key.clone());
         let mut group = c.benchmark_group("claim/verify");
         group.bench_function(

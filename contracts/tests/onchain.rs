@@ -81,7 +81,13 @@ fn prove(node_index: u8, from: u64) -> ClaimProof {
     let (bundle, tree) = bundle();
     let circuit =
         ClaimWitness::build(SHAPE, EPOCH, &bundle.receipts, tree, node(node_index), from).unwrap();
-    prove_claim(key(), circuit, &mut ChaCha20Rng::seed_from_u64(9)).unwrap()
+    prove_claim(
+        key(),
+        circuit,
+        &proofmint_gpu::CpuBackend,
+        &mut ChaCha20Rng::seed_from_u64(9),
+    )
+    .unwrap()
 }
 
 fn u256(word: &[u8; 32]) -> U256 {

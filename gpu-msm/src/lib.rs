@@ -67,3 +67,40 @@ pub trait Backend: Send + Sync {
         direction: NttDirection,
     ) -> Result<(), BackendError>;
 }
+
+/// Which backend a user asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BackendChoice {
+    /// The fastest backend present: a GPU backend only when its device is
+    /// available (a CPU build of a GPU library is slower than [`CpuBackend`]).
+    #[default]
+    Auto,
+    /// [`CpuBackend`].
+    Cpu,
+}
+
+impl std::str::FromStr for BackendChoice {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "auto" => Ok(Self::Auto),
+            "cpu" => Ok(Self::Cpu),
+            other => Err(format!("unknown backend {other:?}: expected auto or cpu")),
+        }
+    }
+}
+
+/// The backend for `choice`, and a sentence saying what was picked and why.
+pub fn select_backend(choice: BackendChoice) -> (Box<dyn Backend>, String) {
+    match choice {
+        BackendChoice::Cpu => (Box::new(CpuBackend), "backend: cpu (as asked)".into()),
+        BackendChoice::Auto => (
+            Box::new(CpuBackend),
+            format!(
+                "backend: cpu (auto: no GPU backend in this build; {} threads)",
+                rayon::current_num_threads()
+            ),
+        ),
+    }
+}

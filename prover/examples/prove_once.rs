@@ -49,7 +49,7 @@ fn main() {
     let key = setup_development(shape, &mut rng).expect("setup");
     println!("setup  {:>8.2} s", start.elapsed().as_secs_f64());
     let start = Instant::now();
-    let proof = prove_claim(&key, circuit, &mut rng).expect("prove");
+    let proof = prove_claim(&key, circuit, &proofmint_gpu::CpuBackend, &mut rng).expect("prove");
     println!("prove  {:>8.2} s", start.elapsed().as_secs_f64());
     let verifier = ClaimVerifier::new(key.key.clone());
     let start = Instant::now();

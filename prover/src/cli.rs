@@ -11,6 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use proofmint_circuits::claim::{ClaimShape, ClaimWitness};
 use proofmint_circuits::epoch::EpochBundle;
 use proofmint_circuits::field::{fr_to_address, fr_to_hex, parse_address};
+use proofmint_gpu::{select_backend, BackendChoice};
 use proofmint_verifier::verify::ClaimVerifier;
 use proofmint_verifier::{audit, AuditReport, ClaimProof, SetupKind, VerifyingKeyFile};
 use rand::SeedableRng;
@@ -116,7 +117,10 @@ pub fn prove(
     keys_dir: &Path,
     out: &Path,
     from_index: u64,
+    backend: BackendChoice,
 ) -> Result<ClaimOutcome> {
+    let (backend, picked) = select_backend(backend);
+    eprintln!("{picked}");
     let progress = ProgressBar::new(5).with_style(
         ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}")
             .expect("valid template"),
@@ -156,7 +160,12 @@ pub fn prove(
         .map(|offset| last + 1 + offset as u64);
     progress.inc(1);
     progress.set_message("proving");
-    let proof = prove_claim(&key, circuit, &mut ChaCha20Rng::from_entropy())?;
+    let proof = prove_claim(
+        &key,
+        circuit,
+        backend.as_ref(),
+        &mut ChaCha20Rng::from_entropy(),
+    )?;
     progress.inc(1);
     progress.set_message("writing");
     files::write_proof(out, &proof)?;

@@ -12,6 +12,7 @@ use ark_bn254::Fr;
 use ark_ff::UniformRand;
 use k256::ecdsa::SigningKey;
 use proofmint_circuits::receipt::{address_of, Receipt};
+use proofmint_gpu::BackendChoice;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
@@ -30,6 +31,7 @@ pub struct DemoOptions {
     pub epoch: u64,
     pub chain_id: u64,
     pub seed: u64,
+    pub backend: BackendChoice,
 }
 
 impl Default for DemoOptions {
@@ -44,6 +46,7 @@ impl Default for DemoOptions {
             epoch: 1,
             chain_id: 31337,
             seed: 2026,
+            backend: BackendChoice::Auto,
         }
     }
 }
@@ -133,7 +136,9 @@ pub fn run(options: &DemoOptions) -> Result<()> {
     loop {
         let proof_dir = o.out.join(format!("claim-{batch}"));
         let (outcome, took) = timed("proving a claim", || {
-            cli::prove(&epoch_dir, node, &keys_dir, &proof_dir, from_index)
+            cli::prove(
+                &epoch_dir, node, &keys_dir, &proof_dir, from_index, o.backend,
+            )
         })?;
         steps.push((
             format!("node proves claim {batch} ({} receipts)", outcome.receipts),

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use proofmint_gpu::BackendChoice;
 use proofmint_prover::cli;
 use proofmint_prover::demo::{self, DemoOptions};
 
@@ -31,6 +32,9 @@ enum Command {
         /// Receipts the clients sign.
         #[arg(long, default_value_t = 300)]
         receipts: usize,
+        /// MSM/NTT backend for proving: auto or cpu.
+        #[arg(long, default_value = "auto")]
+        backend: BackendChoice,
     },
     /// Epoch trees.
     Epoch {
@@ -127,6 +131,9 @@ enum ProveCommand {
         /// Claim the node's receipts from this leaf index on.
         #[arg(long = "from-index", default_value_t = 0)]
         from_index: u64,
+        /// MSM/NTT backend: auto (the fastest present, and says which) or cpu.
+        #[arg(long, default_value = "auto")]
+        backend: BackendChoice,
     },
 }
 
@@ -147,10 +154,12 @@ fn run(args: Args) -> anyhow::Result<()> {
             out,
             slots,
             receipts,
+            backend,
         } => demo::run(&DemoOptions {
             out,
             slots,
             receipts,
+            backend,
             ..DemoOptions::default()
         }),
         Command::Epoch {
@@ -178,10 +187,11 @@ fn run(args: Args) -> anyhow::Result<()> {
                     keys,
                     out,
                     from_index,
+                    backend,
                 },
         } => {
             let node = cli::parse_node(&node)?;
-            cli::prove(&epoch, node, &keys, &out, from_index).map(drop)
+            cli::prove(&epoch, node, &keys, &out, from_index, backend).map(drop)
         }
         Command::Verify {
             command: VerifyCommand::Claim { dir, keys },

@@ -1,16 +1,16 @@
-//! The claim prover: ark-groth16's prover over the claim circuit, writing
-//! a [`ClaimProof`] bound to the key it was made with.
+//! The claim prover: our Groth16 prover ([`crate::groth16`]) over the claim
+//! circuit, on a chosen backend, writing a [`ClaimProof`] bound to its key.
 
-use ark_bn254::{Bn254, Fr};
-use ark_groth16::Groth16;
+use ark_bn254::Fr;
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem};
-use ark_snark::SNARK;
 use proofmint_circuits::claim::ClaimCircuit;
+use proofmint_gpu::Backend;
 use proofmint_verifier::keys::KeyError;
 use proofmint_verifier::verify::ClaimVerifier;
 use proofmint_verifier::ClaimProof;
 use rand::{CryptoRng, RngCore};
 
+use crate::groth16;
 use crate::keys::ProvingKeyFile;
 
 /// Why a claim could not be proven.
@@ -26,6 +26,8 @@ pub enum ProveError {
     SelfCheck,
     #[error("proving failed: {0}")]
     Synthesis(#[from] ark_relations::gr1cs::SynthesisError),
+    #[error("proving failed: {0}")]
+    Backend(#[from] groth16::Groth16Error),
 }
 
 /// Checks the witness against the circuit without proving: a cheap way to
@@ -47,12 +49,13 @@ pub fn check_witness(circuit: &ClaimCircuit) -> Result<(), ProveError> {
 pub fn prove_claim<R: RngCore + CryptoRng>(
     key: &ProvingKeyFile,
     circuit: ClaimCircuit,
+    backend: &dyn Backend,
     rng: &mut R,
 ) -> Result<ClaimProof, ProveError> {
     key.key.expect_shape(circuit.shape)?;
     let public = circuit.public;
     let shape = circuit.shape;
-    let proof = Groth16::<Bn254>::prove(&key.pk, circuit.clone(), rng)?;
+    let proof = groth16::prove(&key.pk, circuit.clone(), backend, rng)?;
     let claim = ClaimProof {
         shape,
         key_digest: key.key.digest(),

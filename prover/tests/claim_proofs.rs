@@ -15,7 +15,13 @@ use proofmint_verifier::verify::ClaimVerifier;
 use proofmint_verifier::{snarkjs, verify_claim, ClaimProof, VerifyError, VerifyingKeyFile};
 
 fn honest_proof() -> ClaimProof {
-    prove_claim(shared_key(), claim_of(0, 0), &mut rng(7)).unwrap()
+    prove_claim(
+        shared_key(),
+        claim_of(0, 0),
+        &proofmint_gpu::CpuBackend,
+        &mut rng(7),
+    )
+    .unwrap()
 }
 
 #[test]
@@ -96,7 +102,12 @@ fn proofs_of_other_keys_and_shapes_are_refused() {
     let mut wrong_circuit = claim_of(0, 0);
     wrong_circuit.shape = ClaimShape { slots: 4, depth: 9 };
     assert!(matches!(
-        prove_claim(shared_key(), wrong_circuit, &mut rng(3)),
+        prove_claim(
+            shared_key(),
+            wrong_circuit,
+            &proofmint_gpu::CpuBackend,
+            &mut rng(3)
+        ),
         Err(ProveError::Key(KeyError::ShapeMismatch { .. }))
     ));
 }
@@ -123,7 +134,12 @@ fn cheating_witnesses_fail_to_prove_and_forced_proofs_fail_to_verify() {
         ("reused leaf", reused),
         ("other epoch", other_epoch),
     ] {
-        let refused = prove_claim(key, circuit.clone(), &mut rng(4));
+        let refused = prove_claim(
+            key,
+            circuit.clone(),
+            &proofmint_gpu::CpuBackend,
+            &mut rng(4),
+        );
         assert!(
             matches!(refused, Err(ProveError::Unsatisfied(_))),
             "{name}: {refused:?}"

@@ -56,7 +56,13 @@ fn snarkjs_accepts_our_proofs_and_rejects_altered_ones() {
     let dir = tempfile::tempdir().unwrap();
     let key = shared_key();
     files::write_keys(dir.path(), key).unwrap();
-    let claim = prove_claim(key, claim_of(1, 0), &mut rng(11)).unwrap();
+    let claim = prove_claim(
+        key,
+        claim_of(1, 0),
+        &proofmint_gpu::CpuBackend,
+        &mut rng(11),
+    )
+    .unwrap();
     files::write_proof(dir.path(), &claim).unwrap();
     let vk = dir.path().join(files::SNARKJS_VK);
     let public = dir.path().join(files::PUBLIC_JSON);
@@ -85,7 +91,13 @@ fn snarkjs_accepts_our_proofs_and_rejects_altered_ones() {
 fn snarkjs_solidity_calldata_matches_ours() {
     let Some(tools) = tools() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let claim = prove_claim(shared_key(), claim_of(0, 0), &mut rng(12)).unwrap();
+    let claim = prove_claim(
+        shared_key(),
+        claim_of(0, 0),
+        &proofmint_gpu::CpuBackend,
+        &mut rng(12),
+    )
+    .unwrap();
     files::write_proof(dir.path(), &claim).unwrap();
     let out = Command::new("node")
         .arg(tools.join("node_modules/snarkjs/cli.js"))
