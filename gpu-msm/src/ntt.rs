@@ -20,6 +20,9 @@ use crate::{BackendError, NttDirection};
 pub const MAX_LOG_SIZE: u32 = 28;
 /// Below this many butterflies in a stage, threads cost more than they save.
 const PARALLEL_MIN: usize = 1 << 12;
+/// log2 of the block whose first stages run while it sits in cache
+/// (2^12 elements = 128 KiB, inside a core's L2).
+const BLOCK_LOG: u32 = 12;
 
 /// Precomputed twiddles for one size and direction.
 pub struct Twiddles {
@@ -79,17 +82,42 @@ fn log_size_of(n: usize) -> Result<u32, BackendError> {
     Ok(log_size)
 }
 
+/// A raw pointer that may cross threads: each thread touches disjoint elements.
+#[derive(Clone, Copy)]
+struct SharedSlice(*mut Fr);
+unsafe impl Send for SharedSlice {}
+unsafe impl Sync for SharedSlice {}
+
+/// The bit-reversal permutation, in parallel for large slices.
 fn bit_reverse(values: &mut [Fr], log_size: u32) {
     if log_size == 0 {
         return;
     }
     let shift = usize::BITS - log_size;
-    for i in 0..values.len() {
-        let j = i.reverse_bits() >> shift;
-        if i < j {
-            values.swap(i, j);
+    let n = values.len();
+    if n < PARALLEL_MIN {
+        for i in 0..n {
+            let j = i.reverse_bits() >> shift;
+            if i < j {
+                values.swap(i, j);
+            }
         }
+        return;
     }
+    let shared = SharedSlice(values.as_mut_ptr());
+    (0..n)
+        .into_par_iter()
+        .with_min_len(1 << 12)
+        .for_each(move |i| {
+            let j = i.reverse_bits() >> shift;
+            if i < j {
+                let base = shared;
+                // SAFETY: i and j are below n, and the pair {i, j} is swapped only
+                // by the iteration with the smaller index, so no two iterations
+                // touch the same element.
+                unsafe { std::ptr::swap(base.0.add(i), base.0.add(j)) };
+            }
+        });
 }
 
 #[inline]
@@ -109,7 +137,34 @@ pub fn ntt(values: &mut [Fr], direction: NttDirection) -> Result<(), BackendErro
     debug_assert_eq!(table.log_size, log_size);
     bit_reverse(values, log_size);
     let n = values.len();
-    for s in 0..log_size {
+    // The first stages work inside blocks that fit in cache: each block runs
+    // all of them in one visit instead of one pass over memory per stage.
+    let block_log = log_size.min(BLOCK_LOG);
+    let block = 1usize << block_log;
+    let first_stages = |chunk: &mut [Fr]| {
+        // Stage 0's only twiddle is 1: add and subtract, no multiplication.
+        if block_log > 0 {
+            for pair in chunk.chunks_exact_mut(2) {
+                let (a, b) = (pair[0], pair[1]);
+                pair[0] = a + b;
+                pair[1] = a - b;
+            }
+        }
+        for s in 1..block_log {
+            let m = 1usize << s;
+            let stage = table.stage(s);
+            chunk.chunks_mut(2 * m).for_each(|pair| {
+                let (lo, hi) = pair.split_at_mut(m);
+                butterflies(lo, hi, stage);
+            });
+        }
+    };
+    if n < PARALLEL_MIN {
+        values.chunks_mut(block).for_each(first_stages);
+    } else {
+        values.par_chunks_mut(block).for_each(first_stages);
+    }
+    for s in block_log..log_size {
         let m = 1usize << s;
         let stage = table.stage(s);
         if n < PARALLEL_MIN {
