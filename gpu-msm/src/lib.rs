@@ -5,16 +5,20 @@
 //! it owns and gets group elements or transformed slices back. Backends:
 //! - [`CpuBackend`]: multi-threaded bucket MSM with signed digits and
 //!   batch-affine bucket accumulation, and a radix-2 NTT with precomputed twiddles.
+//! - [`IcicleBackend`]: ICICLE's MSM and NTT through its C ABI, loaded at run
+//!   time from an installed ICICLE (CUDA device where present, else its CPU device).
 //!
 //! Every backend must agree with arkworks on every input; the tests check it.
 
 use ark_bn254::{Fr, G1Affine, G1Projective, G2Affine, G2Projective};
 
 pub mod cpu;
+pub mod icicle;
 pub mod msm;
 pub mod ntt;
 
 pub use cpu::CpuBackend;
+pub use icicle::IcicleBackend;
 
 /// Which way a transform goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,12 +75,14 @@ pub trait Backend: Send + Sync {
 /// Which backend a user asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum BackendChoice {
-    /// The fastest backend present: a GPU backend only when its device is
-    /// available (a CPU build of a GPU library is slower than [`CpuBackend`]).
+    /// ICICLE when it is installed and its CUDA device is available; the CPU
+    /// backend otherwise (ICICLE's CPU device is slower than [`CpuBackend`]).
     #[default]
     Auto,
     /// [`CpuBackend`].
     Cpu,
+    /// [`IcicleBackend`] on its CUDA device if available, else its CPU device.
+    Icicle,
 }
 
 impl std::str::FromStr for BackendChoice {
@@ -86,21 +92,58 @@ impl std::str::FromStr for BackendChoice {
         match text {
             "auto" => Ok(Self::Auto),
             "cpu" => Ok(Self::Cpu),
-            other => Err(format!("unknown backend {other:?}: expected auto or cpu")),
+            "icicle" => Ok(Self::Icicle),
+            other => Err(format!(
+                "unknown backend {other:?}: expected auto, cpu or icicle"
+            )),
         }
     }
 }
 
 /// The backend for `choice`, and a sentence saying what was picked and why.
-pub fn select_backend(choice: BackendChoice) -> (Box<dyn Backend>, String) {
+/// `icicle_dir` is ICICLE's install directory (else `PROOFMINT_ICICLE_DIR`).
+pub fn select_backend(
+    choice: BackendChoice,
+    icicle_dir: Option<&std::path::Path>,
+) -> Result<(Box<dyn Backend>, String), BackendError> {
+    let cpu = || -> Box<dyn Backend> { Box::new(CpuBackend) };
+    let dir = icicle::install_dir(icicle_dir);
     match choice {
-        BackendChoice::Cpu => (Box::new(CpuBackend), "backend: cpu (as asked)".into()),
-        BackendChoice::Auto => (
-            Box::new(CpuBackend),
-            format!(
-                "backend: cpu (auto: no GPU backend in this build; {} threads)",
-                rayon::current_num_threads()
-            ),
-        ),
+        BackendChoice::Cpu => Ok((cpu(), "backend: cpu (as asked)".into())),
+        BackendChoice::Icicle => {
+            let dir = dir.ok_or_else(|| BackendError::Device {
+                backend: "icicle",
+                message: format!(
+                    "ICICLE not found: install it (see ICICLE's documentation) and set {} or --icicle-dir to its directory",
+                    icicle::ICICLE_DIR_ENV
+                ),
+            })?;
+            let backend = IcicleBackend::load(&dir)?;
+            let why = format!(
+                "backend: {} (as asked, from {})",
+                backend.name(),
+                dir.display()
+            );
+            Ok((Box::new(backend), why))
+        }
+        BackendChoice::Auto => {
+            let Some(dir) = dir else {
+                return Ok((
+                    cpu(),
+                    format!(
+                        "backend: cpu (auto: ICICLE not installed; {} threads)",
+                        rayon::current_num_threads()
+                    ),
+                ));
+            };
+            match IcicleBackend::load(&dir) {
+                Ok(backend) if backend.device() == "CUDA" => {
+                    let why = format!("backend: icicle-cuda (auto: CUDA device available, ICICLE from {})", dir.display());
+                    Ok((Box::new(backend), why))
+                }
+                Ok(_) => Ok((cpu(), "backend: cpu (auto: ICICLE has no CUDA device here, and its CPU device is slower)".into())),
+                Err(e) => Ok((cpu(), format!("backend: cpu (auto: ICICLE could not be used: {e})"))),
+            }
+        }
     }
 }

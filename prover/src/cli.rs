@@ -102,6 +102,14 @@ pub fn setup(slots: usize, depth: usize, out: &Path, seed: Option<u64>) -> Resul
     Ok(key)
 }
 
+/// Which MSM/NTT backend to prove with.
+#[derive(Debug, Clone, Default)]
+pub struct BackendOptions {
+    pub choice: BackendChoice,
+    /// ICICLE's install directory (else `PROOFMINT_ICICLE_DIR`).
+    pub icicle_dir: Option<std::path::PathBuf>,
+}
+
 /// What `prove claim` proved.
 pub struct ClaimOutcome {
     pub proof: ClaimProof,
@@ -117,9 +125,9 @@ pub fn prove(
     keys_dir: &Path,
     out: &Path,
     from_index: u64,
-    backend: BackendChoice,
+    backend: &BackendOptions,
 ) -> Result<ClaimOutcome> {
-    let (backend, picked) = select_backend(backend);
+    let (backend, picked) = select_backend(backend.choice, backend.icicle_dir.as_deref())?;
     eprintln!("{picked}");
     let progress = ProgressBar::new(5).with_style(
         ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}")

@@ -12,11 +12,10 @@ use ark_bn254::Fr;
 use ark_ff::UniformRand;
 use k256::ecdsa::SigningKey;
 use proofmint_circuits::receipt::{address_of, Receipt};
-use proofmint_gpu::BackendChoice;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
-use crate::cli::{self, timed};
+use crate::cli::{self, timed, BackendOptions};
 use crate::files;
 
 /// What the demo runs on.
@@ -31,7 +30,7 @@ pub struct DemoOptions {
     pub epoch: u64,
     pub chain_id: u64,
     pub seed: u64,
-    pub backend: BackendChoice,
+    pub backend: BackendOptions,
 }
 
 impl Default for DemoOptions {
@@ -46,7 +45,7 @@ impl Default for DemoOptions {
             epoch: 1,
             chain_id: 31337,
             seed: 2026,
-            backend: BackendChoice::Auto,
+            backend: BackendOptions::default(),
         }
     }
 }
@@ -137,7 +136,7 @@ pub fn run(options: &DemoOptions) -> Result<()> {
         let proof_dir = o.out.join(format!("claim-{batch}"));
         let (outcome, took) = timed("proving a claim", || {
             cli::prove(
-                &epoch_dir, node, &keys_dir, &proof_dir, from_index, o.backend,
+                &epoch_dir, node, &keys_dir, &proof_dir, from_index, &o.backend,
             )
         })?;
         steps.push((

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use proofmint_gpu::BackendChoice;
-use proofmint_prover::cli;
+use proofmint_prover::cli::{self, BackendOptions};
 use proofmint_prover::demo::{self, DemoOptions};
 
 #[derive(Parser)]
@@ -32,9 +32,12 @@ enum Command {
         /// Receipts the clients sign.
         #[arg(long, default_value_t = 300)]
         receipts: usize,
-        /// MSM/NTT backend for proving: auto or cpu.
+        /// MSM/NTT backend for proving: auto, cpu or icicle.
         #[arg(long, default_value = "auto")]
         backend: BackendChoice,
+        /// ICICLE's install directory (default: $PROOFMINT_ICICLE_DIR).
+        #[arg(long = "icicle-dir")]
+        icicle_dir: Option<PathBuf>,
     },
     /// Epoch trees.
     Epoch {
@@ -131,9 +134,12 @@ enum ProveCommand {
         /// Claim the node's receipts from this leaf index on.
         #[arg(long = "from-index", default_value_t = 0)]
         from_index: u64,
-        /// MSM/NTT backend: auto (the fastest present, and says which) or cpu.
+        /// MSM/NTT backend: auto (ICICLE only with a CUDA device; says which it picked), cpu or icicle.
         #[arg(long, default_value = "auto")]
         backend: BackendChoice,
+        /// ICICLE's install directory (default: $PROOFMINT_ICICLE_DIR).
+        #[arg(long = "icicle-dir")]
+        icicle_dir: Option<PathBuf>,
     },
 }
 
@@ -155,11 +161,15 @@ fn run(args: Args) -> anyhow::Result<()> {
             slots,
             receipts,
             backend,
+            icicle_dir,
         } => demo::run(&DemoOptions {
             out,
             slots,
             receipts,
-            backend,
+            backend: BackendOptions {
+                choice: backend,
+                icicle_dir,
+            },
             ..DemoOptions::default()
         }),
         Command::Epoch {
@@ -188,10 +198,15 @@ fn run(args: Args) -> anyhow::Result<()> {
                     out,
                     from_index,
                     backend,
+                    icicle_dir,
                 },
         } => {
             let node = cli::parse_node(&node)?;
-            cli::prove(&epoch, node, &keys, &out, from_index, backend).map(drop)
+            let backend = BackendOptions {
+                choice: backend,
+                icicle_dir,
+            };
+            cli::prove(&epoch, node, &keys, &out, from_index, &backend).map(drop)
         }
         Command::Verify {
             command: VerifyCommand::Claim { dir, keys },
