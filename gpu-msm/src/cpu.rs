@@ -2,18 +2,11 @@
 
 use ark_bn254::{Fr, G1Affine, G1Projective, G2Affine, G2Projective};
 
-use crate::{msm, ntt, Backend, BackendError, NttDirection};
+use crate::{check_lengths, msm, ntt, Backend, BackendError, NttDirection};
 
 /// Multi-threaded CPU MSM and NTT (uses rayon's global pool).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CpuBackend;
-
-fn same_length(bases: usize, scalars: usize) -> Result<(), BackendError> {
-    if bases != scalars {
-        return Err(BackendError::LengthMismatch { bases, scalars });
-    }
-    Ok(())
-}
 
 impl Backend for CpuBackend {
     fn name(&self) -> &str {
@@ -21,12 +14,12 @@ impl Backend for CpuBackend {
     }
 
     fn msm_g1(&self, bases: &[G1Affine], scalars: &[Fr]) -> Result<G1Projective, BackendError> {
-        same_length(bases.len(), scalars.len())?;
+        check_lengths(bases.len(), scalars.len())?;
         Ok(msm::msm(bases, scalars))
     }
 
     fn msm_g2(&self, bases: &[G2Affine], scalars: &[Fr]) -> Result<G2Projective, BackendError> {
-        same_length(bases.len(), scalars.len())?;
+        check_lengths(bases.len(), scalars.len())?;
         Ok(msm::msm(bases, scalars))
     }
 

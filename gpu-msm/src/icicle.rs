@@ -33,7 +33,7 @@ use ark_ec::AffineRepr;
 use ark_ff::{BigInt, FftField, Field, PrimeField, Zero};
 use libloading::Library;
 
-use crate::{Backend, BackendError, NttDirection};
+use crate::{check_lengths, Backend, BackendError, NttDirection};
 
 /// The environment variable naming ICICLE's install directory (the folder
 /// holding `lib/libicicle_device.so`).
@@ -121,6 +121,7 @@ const ERRORS: [&str; 15] = [
     "LICENSE_CHECK_ERROR",
     "UNKNOWN_ERROR",
 ];
+const BACKEND_LOAD_FAILED: c_int = 12;
 const LICENSE_CHECK_ERROR: c_int = 13;
 const NTT_FORWARD: c_int = 0;
 const NTT_INVERSE: c_int = 1;
@@ -228,10 +229,14 @@ impl IcicleBackend {
                 load_backend(path.as_ptr(), true)
             })?;
         } else {
+            // ICICLE's CPU device is built into its libraries; device backends
+            // (CUDA) come from $ICICLE_BACKEND_INSTALL_DIR or /opt/icicle. Finding
+            // none is not an error: the CPU device remains.
             // SAFETY: no arguments.
-            check("icicle_load_backend_from_env_or_default", unsafe {
-                load_from_env()
-            })?;
+            let code = unsafe { load_from_env() };
+            if code != BACKEND_LOAD_FAILED {
+                check("icicle_load_backend_from_env_or_default", code)?;
+            }
         }
         let mut backend = Self {
             is_device_available: symbol(&device_lib, "icicle_is_device_available")?,
@@ -359,6 +364,37 @@ impl IcicleBackend {
         Ok(())
     }
 
+    /// Runs one MSM: `points` holds `scalars.len()` points in ICICLE's affine
+    /// layout, and `out` has room for one projective result.
+    fn call_msm(
+        &self,
+        call: &str,
+        msm: Msm,
+        points: *const c_void,
+        scalars: &[Fr],
+        out: *mut c_void,
+    ) -> Result<(), BackendError> {
+        self.activate()?;
+        let size = c_int::try_from(scalars.len()).map_err(|_| {
+            device_error(format!(
+                "{} points exceed ICICLE's int sizes",
+                scalars.len()
+            ))
+        })?;
+        let scalars: Vec<[u64; 4]> = scalars.iter().map(|s| s.into_bigint().0).collect();
+        // SAFETY: the caller passes `size` points and room for one result; the
+        // scalars are `size` canonical elements of 4 limbs.
+        check(call, unsafe {
+            msm(
+                scalars.as_ptr().cast(),
+                points,
+                size,
+                &Self::msm_config(),
+                out,
+            )
+        })
+    }
+
     fn msm_config() -> MsmConfig {
         MsmConfig {
             stream: std::ptr::null_mut(),
@@ -392,12 +428,17 @@ fn fq(limbs: &[u64; 4]) -> Result<Fq, BackendError> {
         .ok_or_else(|| device_error("a result coordinate is not canonical"))
 }
 
-fn scalars_raw(scalars: &[Fr]) -> Vec<[u64; 4]> {
-    scalars.iter().map(|s| s.into_bigint().0).collect()
-}
-
-fn msm_size(n: usize) -> Result<c_int, BackendError> {
-    c_int::try_from(n).map_err(|_| device_error(format!("{n} points exceed ICICLE's int sizes")))
+/// A result point, checked to be on the curve before it is trusted.
+fn on_curve<P: ark_ec::short_weierstrass::SWCurveConfig>(
+    point: ark_ec::short_weierstrass::Affine<P>,
+    call: &str,
+) -> Result<ark_ec::short_weierstrass::Projective<P>, BackendError> {
+    if !point.is_on_curve() {
+        return Err(device_error(format!(
+            "{call} returned a point off the curve"
+        )));
+    }
+    Ok(point.into_group())
 }
 
 impl Backend for IcicleBackend {
@@ -409,16 +450,10 @@ impl Backend for IcicleBackend {
     }
 
     fn msm_g1(&self, bases: &[G1Affine], scalars: &[Fr]) -> Result<G1Projective, BackendError> {
-        if bases.len() != scalars.len() {
-            return Err(BackendError::LengthMismatch {
-                bases: bases.len(),
-                scalars: scalars.len(),
-            });
-        }
+        check_lengths(bases.len(), scalars.len())?;
         if bases.is_empty() {
             return Ok(G1Projective::zero());
         }
-        self.activate()?;
         let points: Vec<[[u64; 4]; 2]> = bases
             .iter()
             .map(|p| {
@@ -426,40 +461,29 @@ impl Backend for IcicleBackend {
                     .map_or([[0; 4]; 2], |(x, y)| [x.into_bigint().0, y.into_bigint().0])
             })
             .collect();
-        let scalars = scalars_raw(scalars);
         let mut out = [[0u64; 4]; 3];
-        // SAFETY: n scalars of 4 limbs, n points of 2 x 4 limbs, one projective result.
-        check("bn254_msm", unsafe {
-            (self.msm_g1)(
-                scalars.as_ptr().cast(),
-                points.as_ptr().cast(),
-                msm_size(bases.len())?,
-                &Self::msm_config(),
-                out.as_mut_ptr().cast(),
-            )
-        })?;
-        let (x, y, z) = (fq(&out[0])?, fq(&out[1])?, fq(&out[2])?);
+        self.call_msm(
+            "bn254_msm",
+            self.msm_g1,
+            points.as_ptr().cast(),
+            scalars,
+            out.as_mut_ptr().cast(),
+        )?;
+        let [x, y, z] = [fq(&out[0])?, fq(&out[1])?, fq(&out[2])?];
         let Some(z_inverse) = z.inverse() else {
             return Ok(G1Projective::zero());
         };
-        let point = G1Affine::new_unchecked(x * z_inverse, y * z_inverse);
-        if !point.is_on_curve() {
-            return Err(device_error("bn254_msm returned a point off the curve"));
-        }
-        Ok(point.into_group())
+        on_curve(
+            G1Affine::new_unchecked(x * z_inverse, y * z_inverse),
+            "bn254_msm",
+        )
     }
 
     fn msm_g2(&self, bases: &[G2Affine], scalars: &[Fr]) -> Result<G2Projective, BackendError> {
-        if bases.len() != scalars.len() {
-            return Err(BackendError::LengthMismatch {
-                bases: bases.len(),
-                scalars: scalars.len(),
-            });
-        }
+        check_lengths(bases.len(), scalars.len())?;
         if bases.is_empty() {
             return Ok(G2Projective::zero());
         }
-        self.activate()?;
         let points: Vec<[[u64; 4]; 4]> = bases
             .iter()
             .map(|p| {
@@ -473,29 +497,25 @@ impl Backend for IcicleBackend {
                 })
             })
             .collect();
-        let scalars = scalars_raw(scalars);
         let mut out = [[0u64; 4]; 6];
-        // SAFETY: n scalars, n G2 points of 4 x 4 limbs, one projective G2 result.
-        check("bn254_g2_msm", unsafe {
-            (self.msm_g2)(
-                scalars.as_ptr().cast(),
-                points.as_ptr().cast(),
-                msm_size(bases.len())?,
-                &Self::msm_config(),
-                out.as_mut_ptr().cast(),
-            )
-        })?;
-        let x = Fq2::new(fq(&out[0])?, fq(&out[1])?);
-        let y = Fq2::new(fq(&out[2])?, fq(&out[3])?);
-        let z = Fq2::new(fq(&out[4])?, fq(&out[5])?);
+        self.call_msm(
+            "bn254_g2_msm",
+            self.msm_g2,
+            points.as_ptr().cast(),
+            scalars,
+            out.as_mut_ptr().cast(),
+        )?;
+        let fq2 = |i: usize| -> Result<Fq2, BackendError> {
+            Ok(Fq2::new(fq(&out[i])?, fq(&out[i + 1])?))
+        };
+        let [x, y, z] = [fq2(0)?, fq2(2)?, fq2(4)?];
         let Some(z_inverse) = z.inverse() else {
             return Ok(G2Projective::zero());
         };
-        let point = G2Affine::new_unchecked(x * z_inverse, y * z_inverse);
-        if !point.is_on_curve() {
-            return Err(device_error("bn254_g2_msm returned a point off the curve"));
-        }
-        Ok(point.into_group())
+        on_curve(
+            G2Affine::new_unchecked(x * z_inverse, y * z_inverse),
+            "bn254_g2_msm",
+        )
     }
 
     fn ntt(&self, values: &mut [Fr], direction: NttDirection) -> Result<(), BackendError> {

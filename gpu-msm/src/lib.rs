@@ -47,6 +47,14 @@ pub enum BackendError {
     },
 }
 
+/// Refuses an MSM whose slices differ in length.
+pub(crate) fn check_lengths(bases: usize, scalars: usize) -> Result<(), BackendError> {
+    if bases != scalars {
+        return Err(BackendError::LengthMismatch { bases, scalars });
+    }
+    Ok(())
+}
+
 /// MSM and NTT over BN254, on slices the caller owns.
 pub trait Backend: Send + Sync {
     /// A short name for logs ("cpu", "icicle-cuda", ...).
