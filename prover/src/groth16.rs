@@ -93,6 +93,80 @@ pub fn prove<C: ConstraintSynthesizer<Fr>, R: RngCore + CryptoRng>(
     prove_with_randomness(pk, circuit, backend, r, s)
 }
 
+/// The R1CS matrices of one circuit shape, built once (as the setup builds
+/// them) and reused by every proof, so that a proof only computes its witness.
+#[derive(Debug, Clone)]
+pub struct ConstraintMatrices {
+    matrices: Vec<Matrix<Fr>>,
+    num_inputs: usize,
+    num_constraints: usize,
+    num_witnesses: usize,
+}
+
+impl ConstraintMatrices {
+    /// Synthesizes `circuit` in setup mode, as ark-groth16's generator does.
+    /// The circuit's structure must not depend on its values (the claim
+    /// circuit's does not).
+    pub fn of<C: ConstraintSynthesizer<Fr>>(circuit: C) -> Result<Self, Groth16Error> {
+        let cs = ConstraintSystem::new_ref();
+        cs.set_optimization_goal(OptimizationGoal::Constraints);
+        cs.set_mode(SynthesisMode::Setup);
+        circuit.generate_constraints(cs.clone())?;
+        cs.finalize();
+        let matrices = cs
+            .to_matrices()?
+            .remove(R1CS_PREDICATE_LABEL)
+            .ok_or(SynthesisError::MissingCS)?;
+        Ok(Self {
+            matrices,
+            num_inputs: cs.num_instance_variables(),
+            num_constraints: cs.num_constraints(),
+            num_witnesses: cs.num_witness_variables(),
+        })
+    }
+}
+
+/// [`prove`] reusing `matrices` (built once per key with [`ConstraintMatrices::of`]):
+/// the circuit is synthesized only for its witness.
+pub fn prove_with_matrices<C: ConstraintSynthesizer<Fr>, R: RngCore + CryptoRng>(
+    pk: &ProvingKey<Bn254>,
+    matrices: &ConstraintMatrices,
+    circuit: C,
+    backend: &dyn Backend,
+    rng: &mut R,
+) -> Result<Proof<Bn254>, Groth16Error> {
+    let cs = ConstraintSystem::new_ref();
+    cs.set_optimization_goal(OptimizationGoal::Constraints);
+    cs.set_mode(SynthesisMode::Prove {
+        construct_matrices: false,
+        generate_lc_assignments: false,
+    });
+    circuit.generate_constraints(cs.clone())?;
+    let instance = cs.instance_assignment()?;
+    let witness = cs.witness_assignment()?;
+    drop(cs);
+    if instance.len() != matrices.num_inputs || witness.len() != matrices.num_witnesses {
+        return Err(Groth16Error::KeyMismatch(format!(
+            "the circuit has {} inputs and {} witnesses, the matrices {} and {}",
+            instance.len(),
+            witness.len(),
+            matrices.num_inputs,
+            matrices.num_witnesses
+        )));
+    }
+    let r = Fr::rand(rng);
+    let s = Fr::rand(rng);
+    let assignment: Vec<Fr> = [instance.as_slice(), witness.as_slice()].concat();
+    let h = witness_map(
+        backend,
+        &matrices.matrices,
+        matrices.num_inputs,
+        matrices.num_constraints,
+        &assignment,
+    )?;
+    assemble(pk, backend, &assignment, &witness, &h, r, s)
+}
+
 /// [`prove`] with chosen blinding factors (r, s), for comparison with ark-groth16.
 pub fn prove_with_randomness<C: ConstraintSynthesizer<Fr>>(
     pk: &ProvingKey<Bn254>,
@@ -123,6 +197,20 @@ pub fn prove_with_randomness<C: ConstraintSynthesizer<Fr>>(
     let h = witness_map(backend, &matrices, num_inputs, num_constraints, &assignment)?;
     drop(matrices);
 
+    assemble(pk, backend, &assignment, &witness, &h, r, s)
+}
+
+/// The proof from the full assignment, the private witness and h: five MSMs
+/// on the backend, then the blinding with (r, s) as in ark-groth16.
+fn assemble(
+    pk: &ProvingKey<Bn254>,
+    backend: &dyn Backend,
+    assignment: &[Fr],
+    witness: &[Fr],
+    h: &[Fr],
+    r: Fr,
+    s: Fr,
+) -> Result<Proof<Bn254>, Groth16Error> {
     let variables = &assignment[1..]; // without the constant 1
     let fits = pk.a_query.len() == assignment.len()
         && pk.b_g1_query.len() == assignment.len()
@@ -139,7 +227,7 @@ pub fn prove_with_randomness<C: ConstraintSynthesizer<Fr>>(
         )));
     }
     let h_acc = backend.msm_g1(&pk.h_query, &h[..pk.h_query.len()])?;
-    let l_acc = backend.msm_g1(&pk.l_query, &witness)?;
+    let l_acc = backend.msm_g1(&pk.l_query, witness)?;
     let a_acc = backend.msm_g1(&pk.a_query[1..], variables)?;
     let b_g1_acc = backend.msm_g1(&pk.b_g1_query[1..], variables)?;
     let b_g2_acc = backend.msm_g2(&pk.b_g2_query[1..], variables)?;

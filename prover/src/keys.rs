@@ -17,6 +17,9 @@ use proofmint_verifier::keys::{KeyError, SetupKind, VerifyingKeyFile};
 use proofmint_verifier::points::{put_point, put_points, read_point, read_points};
 use rand::{CryptoRng, RngCore};
 
+use crate::groth16::{ConstraintMatrices, Groth16Error};
+use std::sync::OnceLock;
+
 pub const MAGIC: &[u8; 4] = b"PMPK";
 pub const VERSION: u8 = 1;
 
@@ -25,6 +28,8 @@ pub const VERSION: u8 = 1;
 pub struct ProvingKeyFile {
     pub key: VerifyingKeyFile,
     pub pk: ProvingKey<Bn254>,
+    /// The shape's R1CS matrices, built on first use and kept for every proof.
+    matrices: OnceLock<ConstraintMatrices>,
 }
 
 /// A development setup for `shape`: one machine draws the toxic waste from
@@ -39,10 +44,27 @@ pub fn setup_development<R: RngCore + CryptoRng>(
         setup: SetupKind::Development,
         vk,
     };
-    Ok(ProvingKeyFile { key, pk })
+    Ok(ProvingKeyFile::new(key, pk))
 }
 
 impl ProvingKeyFile {
+    pub fn new(key: VerifyingKeyFile, pk: ProvingKey<Bn254>) -> Self {
+        Self {
+            key,
+            pk,
+            matrices: OnceLock::new(),
+        }
+    }
+
+    /// The R1CS matrices of this key's circuit shape (built once).
+    pub fn matrices(&self) -> Result<&ConstraintMatrices, Groth16Error> {
+        if let Some(matrices) = self.matrices.get() {
+            return Ok(matrices);
+        }
+        let matrices = ConstraintMatrices::of(ClaimCircuit::blank(self.shape()))?;
+        Ok(self.matrices.get_or_init(|| matrices))
+    }
+
     pub fn shape(&self) -> ClaimShape {
         self.key.shape
     }
@@ -97,7 +119,7 @@ impl ProvingKeyFile {
             h_query,
             l_query,
         };
-        Ok(Self { key, pk })
+        Ok(Self::new(key, pk))
     }
 }
 

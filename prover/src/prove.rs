@@ -55,7 +55,8 @@ pub fn prove_claim<R: RngCore + CryptoRng>(
     key.key.expect_shape(circuit.shape)?;
     let public = circuit.public;
     let shape = circuit.shape;
-    let proof = groth16::prove(&key.pk, circuit.clone(), backend, rng)?;
+    let proof =
+        groth16::prove_with_matrices(&key.pk, key.matrices()?, circuit.clone(), backend, rng)?;
     let claim = ClaimProof {
         shape,
         key_digest: key.key.digest(),

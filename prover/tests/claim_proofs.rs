@@ -231,3 +231,32 @@ fn backend_prover_matches_ark_groth16_bit_for_bit() {
         Err(groth16::Groth16Error::KeyMismatch(_))
     ));
 }
+
+#[test]
+fn matrices_built_once_give_the_same_proofs() {
+    use ark_ff::UniformRand;
+    use proofmint_gpu::CpuBackend;
+    use proofmint_prover::groth16;
+    let key = shared_key();
+    let matrices = key.matrices().unwrap();
+    // Same seeded rng: the same (r, s) are drawn as ark-groth16 is given.
+    let ours =
+        groth16::prove_with_matrices(&key.pk, matrices, claim_of(1, 0), &CpuBackend, &mut rng(21))
+            .unwrap();
+    let mut draw = rng(21);
+    let (r, s) = (Fr::rand(&mut draw), Fr::rand(&mut draw));
+    let theirs =
+        Groth16::<Bn254>::create_proof_with_reduction(claim_of(1, 0), &key.pk, r, s).unwrap();
+    assert_eq!(ours, theirs);
+    // Matrices of another shape are refused.
+    let other =
+        groth16::ConstraintMatrices::of(proofmint_circuits::ClaimCircuit::blank(ClaimShape {
+            slots: 2,
+            depth: 8,
+        }))
+        .unwrap();
+    assert!(matches!(
+        groth16::prove_with_matrices(&key.pk, &other, claim_of(0, 0), &CpuBackend, &mut rng(22)),
+        Err(groth16::Groth16Error::KeyMismatch(_))
+    ));
+}
