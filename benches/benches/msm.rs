@@ -2,12 +2,15 @@
 //! random points and scalars, at 2^16, 2^18 and 2^20 points (override with
 //! `PROOFMINT_BENCH_MSM_LOGS`, comma-separated).
 //!
+//! With `PROOFMINT_ICICLE_DIR` naming an ICICLE install, ICICLE joins the group.
+//!
 //! Run: `cargo bench -p proofmint-benches --bench msm`
 
 use ark_bn254::{Fr, G1Projective};
 use ark_ec::{CurveGroup, VariableBaseMSM};
 use ark_ff::UniformRand;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use proofmint_gpu::icicle::{install_dir, IcicleBackend};
 use proofmint_gpu::{Backend, CpuBackend};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -21,7 +24,13 @@ fn logs() -> Vec<u32> {
         .collect()
 }
 
+/// ICICLE's backend, when `PROOFMINT_ICICLE_DIR` names an install.
+fn icicle() -> Option<IcicleBackend> {
+    install_dir(None).and_then(|dir| IcicleBackend::load(&dir).ok())
+}
+
 fn msm(c: &mut Criterion) {
+    let icicle = icicle();
     let mut group = c.benchmark_group("msm-g1");
     group.sample_size(10);
     for log in logs() {
@@ -49,6 +58,16 @@ fn msm(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new("arkworks", format!("2^{log}")), |b| {
             b.iter(|| G1Projective::msm(&bases, &scalars).unwrap())
         });
+        if let Some(icicle) = &icicle {
+            assert_eq!(
+                icicle.msm_g1(&bases, &scalars).unwrap(),
+                G1Projective::msm(&bases, &scalars).unwrap()
+            );
+            group.bench_function(
+                BenchmarkId::new(icicle.name().to_string(), format!("2^{log}")),
+                |b| b.iter(|| icicle.msm_g1(&bases, &scalars).unwrap()),
+            );
+        }
     }
     group.finish();
 }

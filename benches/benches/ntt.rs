@@ -1,12 +1,15 @@
 //! NTT: `CpuBackend` against `ark_poly`'s radix-2 domain on the same inputs,
 //! forward transforms at 2^16 to 2^22 (override with `PROOFMINT_BENCH_NTT_LOGS`).
 //!
+//! With `PROOFMINT_ICICLE_DIR` naming an ICICLE install, ICICLE joins the group.
+//!
 //! Run: `cargo bench -p proofmint-benches --bench ntt`
 
 use ark_bn254::Fr;
 use ark_ff::UniformRand;
 use ark_poly::{EvaluationDomain, Radix2EvaluationDomain};
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
+use proofmint_gpu::icicle::{install_dir, IcicleBackend};
 use proofmint_gpu::{Backend, CpuBackend, NttDirection};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -20,6 +23,7 @@ fn logs() -> Vec<u32> {
 }
 
 fn ntt(c: &mut Criterion) {
+    let icicle = install_dir(None).and_then(|dir| IcicleBackend::load(&dir).ok());
     let mut group = c.benchmark_group("ntt-forward");
     group.sample_size(10);
     for log in logs() {
@@ -48,6 +52,21 @@ fn ntt(c: &mut Criterion) {
                 )
             },
         );
+        if let Some(icicle) = &icicle {
+            let mut theirs = values.clone();
+            icicle.ntt(&mut theirs, NttDirection::Forward).unwrap();
+            assert_eq!(theirs, ours);
+            group.bench_function(
+                BenchmarkId::new(icicle.name().to_string(), format!("2^{log}")),
+                |b| {
+                    b.iter_batched_ref(
+                        || values.clone(),
+                        |v| icicle.ntt(v, NttDirection::Forward).unwrap(),
+                        BatchSize::LargeInput,
+                    )
+                },
+            );
+        }
     }
     group.finish();
 }
