@@ -56,9 +56,12 @@ impl Twiddles {
     }
 }
 
+/// Twiddle tables by (log size, inverse).
+type TwiddleCache = Mutex<HashMap<(u32, bool), Arc<Twiddles>>>;
+
 /// Twiddle tables by (log size, inverse), built once and shared.
 fn twiddles(log_size: u32, inverse: bool) -> Arc<Twiddles> {
-    static CACHE: OnceLock<Mutex<HashMap<(u32, bool), Arc<Twiddles>>>> = OnceLock::new();
+    static CACHE: OnceLock<TwiddleCache> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     let mut map = cache
         .lock()

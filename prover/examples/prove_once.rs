@@ -47,7 +47,8 @@ fn claim(shape: ClaimShape) -> ClaimCircuit {
 
 /// In the child: load the key, prove once with `which`, print the time.
 fn child(key_path: &Path, which: &str) {
-    let key = ProvingKeyFile::from_bytes(&std::fs::read(key_path).expect("key file")).expect("a valid key");
+    let key = ProvingKeyFile::from_bytes(&std::fs::read(key_path).expect("key file"))
+        .expect("a valid key");
     let circuit = claim(key.shape());
     let mut rng = ChaCha20Rng::seed_from_u64(2);
     // The first proof of a process builds our prover's matrices; the second reuses them.
@@ -55,7 +56,9 @@ fn child(key_path: &Path, which: &str) {
     for _ in 0..2 {
         let start = Instant::now();
         match which {
-            "ours" => drop(prove_claim(&key, circuit.clone(), &CpuBackend, &mut rng).expect("prove")),
+            "ours" => {
+                drop(prove_claim(&key, circuit.clone(), &CpuBackend, &mut rng).expect("prove"))
+            }
             _ => drop(Groth16::<Bn254>::prove(&key.pk, circuit.clone(), &mut rng).expect("prove")),
         }
         times.push(start.elapsed().as_secs_f64());
@@ -74,7 +77,8 @@ fn main() {
     let start = Instant::now();
     let key = setup_development(shape, &mut ChaCha20Rng::seed_from_u64(1)).expect("setup");
     println!("setup {:.2} s", start.elapsed().as_secs_f64());
-    let key_path = std::env::temp_dir().join(format!("proofmint-prove-once-{}.pk", std::process::id()));
+    let key_path =
+        std::env::temp_dir().join(format!("proofmint-prove-once-{}.pk", std::process::id()));
     std::fs::write(&key_path, key.to_bytes()).expect("write the key");
     drop(key);
     let exe = std::env::current_exe().expect("own path");
@@ -89,10 +93,17 @@ fn main() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         let peak_kib: u64 = stderr
             .lines()
-            .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes): "))
+            .find_map(|l| {
+                l.trim()
+                    .strip_prefix("Maximum resident set size (kbytes): ")
+            })
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
-        println!("{which:<12} {}; peak {:.0} MiB (key load and two proofs)", stdout.trim(), peak_kib as f64 / 1024.0);
+        println!(
+            "{which:<12} {}; peak {:.0} MiB (key load and two proofs)",
+            stdout.trim(),
+            peak_kib as f64 / 1024.0
+        );
     }
     std::fs::remove_file(&key_path).ok();
 }

@@ -9,7 +9,7 @@
 mod common;
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use ark_bn254::Fr;
@@ -39,7 +39,7 @@ fn tools() -> Option<PathBuf> {
     None
 }
 
-fn snarkjs_verify(tools: &PathBuf, vk: &PathBuf, public: &PathBuf, proof: &PathBuf) -> bool {
+fn snarkjs_verify(tools: &Path, vk: &Path, public: &Path, proof: &Path) -> bool {
     let out = Command::new("node")
         .arg(tools.join("node_modules/snarkjs/cli.js"))
         .args(["groth16", "verify"])
