@@ -1,36 +1,51 @@
+//! Times one G1 MSM of 2^k points for every window size, and the default
+//! choice against arkworks, for tuning `msm::window_bits`. The figures of
+//! record come from `cargo bench -p proofmint-benches --bench msm`.
+//!
+//! `cargo run --release -p proofmint-gpu --example msm_probe -- 20`
+
+use std::time::Instant;
+
 use ark_bn254::{Fr, G1Projective};
-use ark_ec::CurveGroup;
+use ark_ec::{CurveGroup, VariableBaseMSM};
 use ark_ff::UniformRand;
 use rand::SeedableRng;
-use std::time::Instant;
+
 fn main() {
-    let log: u32 = std::env::args().nth(1).unwrap().parse().unwrap();
+    let log: u32 = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(16);
     let n = 1usize << log;
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
-    let g = G1Projective::rand(&mut rng);
-    let mut acc = g;
-    let pts: Vec<G1Projective> = (0..n)
+    let step = G1Projective::rand(&mut rng);
+    let mut walk = step;
+    let points: Vec<G1Projective> = (0..n)
         .map(|_| {
-            acc += g;
-            acc
+            walk += step;
+            walk
         })
         .collect();
-    let bases = G1Projective::normalize_batch(&pts);
+    let bases = G1Projective::normalize_batch(&points);
     let scalars: Vec<Fr> = (0..n).map(|_| Fr::rand(&mut rng)).collect();
-    let e = <G1Projective as ark_ec::VariableBaseMSM>::msm(&bases, &scalars).unwrap();
+    let expected = G1Projective::msm(&bases, &scalars).expect("equal lengths");
     for c in 10..=18usize {
-        let t = Instant::now();
-        let r = proofmint_gpu::msm::msm_with_window(&bases, &scalars, c);
-        println!("c={c} {:?} {}", t.elapsed(), r == e);
+        let start = Instant::now();
+        let sum = proofmint_gpu::msm::msm_with_window(&bases, &scalars, c);
+        println!(
+            "c = {c:>2}: {:?} {}",
+            start.elapsed(),
+            if sum == expected { "ok" } else { "WRONG" }
+        );
     }
-    for _ in 0..2 {
-        let t = Instant::now();
-        let r = proofmint_gpu::msm::msm(&bases, &scalars);
-        println!("ours {:?}", t.elapsed());
-        let t = Instant::now();
-        let e = <G1Projective as ark_ec::VariableBaseMSM>::msm(&bases, &scalars).unwrap();
-        println!("ark  {:?} {}", t.elapsed(), r == e);
-    }
+    let start = Instant::now();
+    proofmint_gpu::msm::msm(&bases, &scalars);
+    let ours = start.elapsed();
+    let start = Instant::now();
+    G1Projective::msm(&bases, &scalars).expect("equal lengths");
+    println!(
+        "2^{log}: ours (c = {}) {ours:?}, arkworks {:?}",
+        proofmint_gpu::msm::window_bits(n),
+        start.elapsed()
+    );
 }
-#[allow(dead_code)]
-fn unused() {}
