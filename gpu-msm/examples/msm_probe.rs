@@ -39,10 +39,10 @@ fn main() {
         );
     }
     let start = Instant::now();
-    proofmint_gpu::msm::msm(&bases, &scalars);
+    let _ = proofmint_gpu::msm::msm(&bases, &scalars);
     let ours = start.elapsed();
     let start = Instant::now();
-    G1Projective::msm(&bases, &scalars).expect("equal lengths");
+    let _ = G1Projective::msm(&bases, &scalars).expect("equal lengths");
     println!(
         "2^{log}: ours (c = {}) {ours:?}, arkworks {:?}",
         proofmint_gpu::msm::window_bits(n),

@@ -17,8 +17,8 @@ use ark_ec::{AffineRepr, CurveGroup};
 use ark_ff::{FftField, Field, UniformRand, Zero};
 use ark_groth16::{Proof, ProvingKey};
 use ark_relations::gr1cs::{
-    ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, SynthesisError, SynthesisMode,
-    R1CS_PREDICATE_LABEL,
+    ConstraintSynthesizer, ConstraintSystem, ConstraintSystemRef, OptimizationGoal, SynthesisError,
+    SynthesisMode, R1CS_PREDICATE_LABEL,
 };
 use ark_relations::utils::matrix::Matrix;
 use proofmint_gpu::{Backend, BackendError, NttDirection};
@@ -93,6 +93,22 @@ pub fn prove<C: ConstraintSynthesizer<Fr>, R: RngCore + CryptoRng>(
     prove_with_randomness(pk, circuit, backend, r, s)
 }
 
+/// Synthesizes `circuit` with its assignment, as ark-groth16's prover does
+/// (optimizing for constraints), with or without building its matrices.
+fn synthesize_for_proof<C: ConstraintSynthesizer<Fr>>(
+    circuit: C,
+    construct_matrices: bool,
+) -> Result<ConstraintSystemRef<Fr>, Groth16Error> {
+    let cs = ConstraintSystem::new_ref();
+    cs.set_optimization_goal(OptimizationGoal::Constraints);
+    cs.set_mode(SynthesisMode::Prove {
+        construct_matrices,
+        generate_lc_assignments: false,
+    });
+    circuit.generate_constraints(cs.clone())?;
+    Ok(cs)
+}
+
 /// The R1CS matrices of one circuit shape, built once (as the setup builds
 /// them) and reused by every proof, so that a proof only computes its witness.
 #[derive(Debug, Clone)]
@@ -135,13 +151,7 @@ pub fn prove_with_matrices<C: ConstraintSynthesizer<Fr>, R: RngCore + CryptoRng>
     backend: &dyn Backend,
     rng: &mut R,
 ) -> Result<Proof<Bn254>, Groth16Error> {
-    let cs = ConstraintSystem::new_ref();
-    cs.set_optimization_goal(OptimizationGoal::Constraints);
-    cs.set_mode(SynthesisMode::Prove {
-        construct_matrices: false,
-        generate_lc_assignments: false,
-    });
-    circuit.generate_constraints(cs.clone())?;
+    let cs = synthesize_for_proof(circuit, false)?;
     let instance = cs.instance_assignment()?;
     let witness = cs.witness_assignment()?;
     drop(cs);
@@ -175,13 +185,7 @@ pub fn prove_with_randomness<C: ConstraintSynthesizer<Fr>>(
     r: Fr,
     s: Fr,
 ) -> Result<Proof<Bn254>, Groth16Error> {
-    let cs = ConstraintSystem::new_ref();
-    cs.set_optimization_goal(OptimizationGoal::Constraints);
-    cs.set_mode(SynthesisMode::Prove {
-        construct_matrices: true,
-        generate_lc_assignments: false,
-    });
-    circuit.generate_constraints(cs.clone())?;
+    let cs = synthesize_for_proof(circuit, true)?;
     cs.finalize();
     let matrices = cs
         .to_matrices()?
