@@ -179,14 +179,15 @@ const SECP256K1_HALF_N: U256 = alloy_primitives::uint!(
 impl SignedReceipt {
     /// Checks that the receipt's client signed it for `chain_id`.
     ///
-    /// Accepts `v` as 27/28 or 0/1; refuses high-`s` signatures (EIP-2), so each
-    /// receipt has exactly one valid signature encoding.
+    /// Accepts `v` only as 27 or 28 (what wallets write) and refuses high-`s`
+    /// signatures (EIP-2), so each receipt has exactly one valid signature
+    /// encoding.
     pub fn verify_signature(&self, chain_id: u64) -> Result<(), ReceiptError> {
         let r = U256::from_be_slice(&self.signature[..32]);
         let s = U256::from_be_slice(&self.signature[32..64]);
         let parity = match self.signature[64] {
-            0 | 27 => false,
-            1 | 28 => true,
+            27 => false,
+            28 => true,
             v => {
                 return Err(ReceiptError::MalformedSignature(format!(
                     "v = {v}, expected 27 or 28"
