@@ -7,6 +7,7 @@
 
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, Compress, Valid, Validate};
 use proofmint_circuits::codec::{DecodeError, Reader};
+use rayon::prelude::*;
 
 fn invalid(field: &'static str, e: impl std::fmt::Display) -> DecodeError {
     DecodeError::Invalid {
@@ -66,7 +67,12 @@ pub fn read_points<T: CanonicalDeserialize + CanonicalSerialize + Valid + Defaul
         .map(|chunk| T::deserialize_with_mode(chunk, compress, Validate::No))
         .collect::<Result<Vec<T>, _>>()
         .map_err(|e| invalid(field, e))?;
-    T::batch_check(points.iter()).map_err(|e| invalid(field, e))?;
+    // Validate in parallel over slices (rayon's `par_iter`), which spreads the
+    // subgroup checks evenly; arkworks' own batch check bridges a serial iterator.
+    points
+        .par_iter()
+        .try_for_each(Valid::check)
+        .map_err(|e| invalid(field, e))?;
     Ok(points)
 }
 
