@@ -33,7 +33,7 @@ use ark_ec::AffineRepr;
 use ark_ff::{BigInt, FftField, Field, PrimeField, Zero};
 use libloading::Library;
 
-use crate::{check_lengths, Backend, BackendError, NttDirection};
+use crate::{check_lengths, ntt, Backend, BackendError, NttDirection};
 
 /// The environment variable naming ICICLE's install directory (the folder
 /// holding `lib/libicicle_device.so`).
@@ -295,7 +295,7 @@ impl IcicleBackend {
         }
         let root = Fr::get_root_of_unity(1u64 << log_size).ok_or(BackendError::TooLarge {
             log_size,
-            max_log_size: 28,
+            max_log_size: ntt::MAX_LOG_SIZE,
         })?;
         let root = root.into_bigint().0;
         let config = NttInitDomainConfig {
@@ -318,16 +318,7 @@ impl IcicleBackend {
         direction: NttDirection,
     ) -> Result<(), BackendError> {
         let n = values.len();
-        if !n.is_power_of_two() {
-            return Err(BackendError::NotPowerOfTwo(n));
-        }
-        let log_size = n.trailing_zeros();
-        if log_size > 28 {
-            return Err(BackendError::TooLarge {
-                log_size,
-                max_log_size: 28,
-            });
-        }
+        let log_size = ntt::log_size_of(n)?;
         self.activate()?;
         self.ensure_domain(log_size)?;
         let input: Vec<[u64; 4]> = values.iter().map(|v| v.into_bigint().0).collect();

@@ -71,7 +71,9 @@ fn twiddles(log_size: u32, inverse: bool) -> Arc<Twiddles> {
         .clone()
 }
 
-fn log_size_of(n: usize) -> Result<u32, BackendError> {
+/// log2 of a transform size, refusing sizes that are not powers of two or
+/// exceed the field's two-adicity (shared by every backend).
+pub(crate) fn log_size_of(n: usize) -> Result<u32, BackendError> {
     if !n.is_power_of_two() {
         return Err(BackendError::NotPowerOfTwo(n));
     }
