@@ -31,7 +31,7 @@ fn main() {
     let expected = G1Projective::msm(&bases, &scalars).expect("equal lengths");
     for c in 10..=18usize {
         let start = Instant::now();
-        let sum = proofmint_gpu::msm::msm_with_window(&bases, &scalars, c);
+        let sum = proofmint_gpu::msm::msm_g1_with_window(&bases, &scalars, c);
         println!(
             "c = {c:>2}: {:?} {}",
             start.elapsed(),
@@ -39,7 +39,7 @@ fn main() {
         );
     }
     let start = Instant::now();
-    let _ = proofmint_gpu::msm::msm(&bases, &scalars);
+    let _ = proofmint_gpu::msm::msm_g1(&bases, &scalars);
     let ours = start.elapsed();
     let start = Instant::now();
     let _ = G1Projective::msm(&bases, &scalars).expect("equal lengths");

@@ -15,7 +15,7 @@ impl Backend for CpuBackend {
 
     fn msm_g1(&self, bases: &[G1Affine], scalars: &[Fr]) -> Result<G1Projective, BackendError> {
         check_lengths(bases.len(), scalars.len())?;
-        Ok(msm::msm(bases, scalars))
+        Ok(msm::msm_g1(bases, scalars))
     }
 
     fn msm_g2(&self, bases: &[G2Affine], scalars: &[Fr]) -> Result<G2Projective, BackendError> {

@@ -14,7 +14,11 @@ use ark_bn254::{Fr, G1Affine, G1Projective, G2Affine, G2Projective};
 
 pub mod cpu;
 pub mod icicle;
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod ifma;
 pub mod msm;
+#[cfg(target_arch = "x86_64")]
+mod msm_ifma;
 pub mod ntt;
 
 pub use cpu::CpuBackend;

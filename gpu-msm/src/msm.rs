@@ -16,15 +16,16 @@
 //! Pippenger, and Bootle et al.'s and Luo et al.'s surveys of ZPrize 2022 MSM
 //! entries ("cuZK", "Elastic MSM").
 
+use ark_bn254::{Fr, G1Affine, G1Projective};
 use ark_ec::short_weierstrass::{Affine, Projective, SWCurveConfig};
 use ark_ec::AffineRepr;
 use ark_ff::{AdditiveGroup, Field, PrimeField, Zero};
 use rayon::prelude::*;
 
 /// Below this many points the plain double-and-add sum is fastest.
-const SMALL: usize = 32;
+pub(crate) const SMALL: usize = 32;
 /// Additions collected before their denominators are inverted together.
-const BATCH: usize = 2048;
+pub(crate) const BATCH: usize = 2048;
 
 /// Window size for `n` points.
 pub fn window_bits(n: usize) -> usize {
@@ -36,7 +37,25 @@ pub fn window_bits(n: usize) -> usize {
     }
 }
 
-/// `Σ scalars[i] · bases[i]`; the slices have the same length.
+/// `Σ scalars[i] · bases[i]` in BN254's G1: [`msm`], with the bucket
+/// accumulation on AVX-512 IFMA where the CPU has it (`crate::msm_ifma`).
+pub fn msm_g1(bases: &[G1Affine], scalars: &[Fr]) -> G1Projective {
+    msm_g1_with_window(bases, scalars, window_bits(bases.len()))
+}
+
+/// [`msm_g1`] with a chosen window size `c` (2 to 20), for tuning.
+pub fn msm_g1_with_window(bases: &[G1Affine], scalars: &[Fr], c: usize) -> G1Projective {
+    #[cfg(target_arch = "x86_64")]
+    if bases.len() >= SMALL {
+        if let Some(sum) = crate::msm_ifma::msm(bases, scalars, c.clamp(2, 20)) {
+            return sum;
+        }
+    }
+    msm_with_window(bases, scalars, c)
+}
+
+/// `Σ scalars[i] · bases[i]`; the slices have the same length. Portable (any
+/// short-Weierstrass curve, any CPU).
 pub fn msm<P: SWCurveConfig>(bases: &[Affine<P>], scalars: &[P::ScalarField]) -> Projective<P> {
     msm_with_window(bases, scalars, window_bits(bases.len()))
 }
@@ -63,7 +82,11 @@ pub fn msm_with_window<P: SWCurveConfig>(
         .into_par_iter()
         .map(|w| window_sum(bases, &digits[w * n..(w + 1) * n], c))
         .collect();
-    // Horner over windows, most significant first.
+    horner(&sums, c)
+}
+
+/// Σ sums[w] · 2^(c·w), by Horner's rule from the most significant window.
+pub(crate) fn horner<P: SWCurveConfig>(sums: &[Projective<P>], c: usize) -> Projective<P> {
     let mut total = Projective::<P>::zero();
     for sum in sums.iter().rev() {
         for _ in 0..c {
@@ -233,23 +256,27 @@ impl<P: SWCurveConfig> Buckets<P> {
             }
         }
     }
+}
 
-    /// Σ (j + 1) · bucket_j by running sums, from the top bucket down.
-    fn weighted_sum(&self) -> Projective<P> {
-        let mut spill = self.spill.iter().rev().peekable();
-        let mut running = Projective::<P>::zero();
-        let mut sum = Projective::<P>::zero();
-        for (j, bucket) in self.sums.iter().enumerate().rev() {
-            if !bucket.is_zero() {
-                running += bucket;
-            }
-            if let Some((_, extra)) = spill.next_if(|(k, _)| *k == j) {
-                running += extra;
-            }
-            sum += running;
+/// Σ (j + 1) · bucket_j by running sums, from the top bucket down; bucket j is
+/// `sums[j]` plus the `spill` entries for j (sorted by bucket).
+pub(crate) fn weighted_sum<P: SWCurveConfig>(
+    sums: &[Affine<P>],
+    spill: &[(usize, Projective<P>)],
+) -> Projective<P> {
+    let mut spill = spill.iter().rev().peekable();
+    let mut running = Projective::<P>::zero();
+    let mut sum = Projective::<P>::zero();
+    for (j, bucket) in sums.iter().enumerate().rev() {
+        if !bucket.is_zero() {
+            running += bucket;
         }
-        sum
+        if let Some((_, extra)) = spill.next_if(|(k, _)| *k == j) {
+            running += extra;
+        }
+        sum += running;
     }
+    sum
 }
 
 /// Replaces every element by its inverse with one field inversion
@@ -303,7 +330,7 @@ fn window_sum<P: SWCurveConfig>(bases: &[Affine<P>], digits: &[i32], c: usize) -
         buckets.add(bucket, if digit < 0 { -*point } else { *point });
     }
     buckets.finish();
-    buckets.weighted_sum()
+    weighted_sum(&buckets.sums, &buckets.spill)
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use ark_bn254::{Fr, G1Affine, G1Projective, G2Affine, G2Projective};
 use ark_ec::{AffineRepr, CurveGroup, VariableBaseMSM};
 use ark_ff::{UniformRand, Zero};
 use ark_poly::{EvaluationDomain, Radix2EvaluationDomain};
-use proofmint_gpu::{Backend, BackendError, CpuBackend, NttDirection};
+use proofmint_gpu::{msm, Backend, BackendError, CpuBackend, NttDirection};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
@@ -72,6 +72,32 @@ fn msm_g1_matches_arkworks() {
                 backend.name()
             );
         }
+        // The portable path too (the backend takes the AVX-512 IFMA one where the CPU has it).
+        assert_eq!(msm::msm(&bases, &scalars), expected, "portable n = {n}");
+    }
+}
+
+/// Every window size, on both paths: small windows make most additions
+/// collide in the batch (waiting lists, projective spill), large ones leave
+/// buckets empty.
+#[test]
+fn msm_g1_matches_arkworks_at_every_window_size() {
+    let mut rng = ChaCha20Rng::seed_from_u64(5);
+    let (bases, scalars) = inputs::<G1Projective>(3000, &mut rng);
+    let expected = G1Projective::msm(&bases, &scalars).unwrap();
+    for c in 2..=20 {
+        assert_eq!(
+            msm::msm_g1_with_window(&bases, &scalars, c),
+            expected,
+            "c = {c}"
+        );
+        if c % 3 == 0 {
+            assert_eq!(
+                msm::msm_with_window(&bases, &scalars, c),
+                expected,
+                "portable c = {c}"
+            );
+        }
     }
 }
 
@@ -105,6 +131,22 @@ fn msm_of_one_point_many_times_and_all_zero_scalars() {
         assert_eq!(backend.msm_g1(&bases, &scalars).unwrap(), expected);
         assert!(backend.msm_g1(&bases, &zeros).unwrap().is_zero());
         assert!(backend.msm_g1(&infinity, &scalars).unwrap().is_zero());
+        // Equal small scalars put the same point in the same bucket again and
+        // again: doublings (same point) and, with alternating signs, cancellations.
+        let ones = vec![Fr::from(3u64); 5000];
+        let signs: Vec<Fr> = (0..5000)
+            .map(|i| {
+                if i % 3 == 0 {
+                    -Fr::from(5u64)
+                } else {
+                    Fr::from(5u64)
+                }
+            })
+            .collect();
+        for small in [&ones, &signs] {
+            let expected = G1Projective::msm(&bases, small).unwrap();
+            assert_eq!(backend.msm_g1(&bases, small).unwrap(), expected);
+        }
         assert_eq!(
             backend.msm_g1(&bases[..3], &scalars[..2]),
             Err(BackendError::LengthMismatch {
