@@ -288,7 +288,6 @@ pub(crate) fn square(a: &Fe8, c: &Consts8) -> Fe8 {
 }
 
 /// `a + b mod p`.
-#[allow(dead_code)] // used by the tests; the NTT will use it
 #[target_feature(enable = "avx512f,avx512ifma")]
 #[inline]
 pub(crate) fn add(a: &Fe8, b: &Fe8, c: &Consts8) -> Fe8 {

@@ -20,6 +20,8 @@ pub mod msm;
 #[cfg(target_arch = "x86_64")]
 mod msm_ifma;
 pub mod ntt;
+#[cfg(target_arch = "x86_64")]
+mod ntt_ifma;
 
 pub use cpu::CpuBackend;
 pub use icicle::IcicleBackend;

@@ -299,7 +299,7 @@ fn invert_all<F: Field>(values: &mut [F], prefix: &mut Vec<F>) {
 
 /// Asks the CPU to start loading `value`'s cache line (a hint; no effect on results).
 #[inline(always)]
-fn prefetch<T>(value: &T) {
+pub(crate) fn prefetch<T>(value: &T) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: prefetching is a hint and never faults, whatever the address.
     unsafe {

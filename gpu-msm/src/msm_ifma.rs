@@ -16,7 +16,10 @@ use rayon::prelude::*;
 use std::sync::LazyLock;
 
 use crate::ifma::{self, Consts8, Fe8, Field52, LANES, LIMBS};
-use crate::msm::{horner, signed_digits, weighted_sum, BATCH};
+use crate::msm::{horner, prefetch, signed_digits, weighted_sum, BATCH};
+
+/// How many points ahead a coming point's bucket is prefetched.
+const PREFETCH_AHEAD: usize = 64;
 
 /// A point in IFMA form: x limbs then y limbs.
 type Point52 = [u64; 2 * LIMBS];
@@ -318,7 +321,16 @@ fn window_sum(
     field: &Field52,
 ) -> G1Projective {
     let mut buckets = Buckets::new(1 << (c - 1), field);
-    for ((base, point), &digit) in bases.iter().zip(points).zip(digits) {
+    for (i, ((base, point), &digit)) in bases.iter().zip(points).zip(digits).enumerate() {
+        // Buckets are hit at random (a miss to L3 each): fetch a coming one's now.
+        if let Some(&ahead) = digits.get(i + PREFETCH_AHEAD) {
+            if ahead != 0 {
+                let bucket = ahead.unsigned_abs() as usize - 1;
+                prefetch(&buckets.sums[bucket][0]);
+                prefetch(&buckets.sums[bucket][2 * LIMBS - 1]);
+                prefetch(&buckets.state[bucket]);
+            }
+        }
         if digit == 0 || base.is_zero() {
             continue;
         }

@@ -25,10 +25,14 @@ const PARALLEL_MIN: usize = 1 << 12;
 const BLOCK_LOG: u32 = 12;
 
 /// Precomputed twiddles for one size and direction.
-pub struct Twiddles {
+pub(crate) struct Twiddles {
     log_size: u32,
     /// Stage s (half-size m = 2^s) occupies `[m - 1, 2m - 1)`.
     table: Vec<Fr>,
+    /// The same twiddles as columns of 52-bit limbs, built on first use by the
+    /// AVX-512 IFMA transform.
+    #[cfg(target_arch = "x86_64")]
+    ifma: OnceLock<Vec<u64>>,
 }
 
 impl Twiddles {
@@ -41,16 +45,30 @@ impl Twiddles {
             if inverse {
                 root = root.inverse().expect("a root of unity is non-zero");
             }
-            let mut w = Fr::one();
-            for _ in 0..m {
-                table.push(w);
-                w *= root;
-            }
+            let start = table.len();
+            table.resize(start + m, Fr::one());
+            powers(&mut table[start..], root);
         }
-        Self { log_size, table }
+        Self {
+            log_size,
+            table,
+            #[cfg(target_arch = "x86_64")]
+            ifma: OnceLock::new(),
+        }
     }
 
-    fn stage(&self, s: u32) -> &[Fr] {
+    /// Every stage's twiddles, stage after stage.
+    pub(crate) fn all(&self) -> &[Fr] {
+        &self.table
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    pub(crate) fn ifma_columns(&self) -> &[u64] {
+        self.ifma
+            .get_or_init(|| crate::ntt_ifma::twiddle_columns(self))
+    }
+
+    pub(crate) fn stage(&self, s: u32) -> &[Fr] {
         let m = 1usize << s;
         &self.table[m - 1..2 * m - 1]
     }
@@ -134,8 +152,21 @@ fn butterflies(lo: &mut [Fr], hi: &mut [Fr], twiddles: &[Fr]) {
     }
 }
 
-/// In-place NTT of a power-of-two slice, natural order in and out.
+/// In-place NTT of a power-of-two slice, natural order in and out: on AVX-512
+/// IFMA where the CPU has it (`crate::ntt_ifma`), else [`ntt_portable`].
 pub fn ntt(values: &mut [Fr], direction: NttDirection) -> Result<(), BackendError> {
+    let log_size = log_size_of(values.len())?;
+    #[cfg(target_arch = "x86_64")]
+    if log_size >= 3 && crate::ifma::available() {
+        let inverse = direction == NttDirection::Inverse;
+        crate::ntt_ifma::ntt(values, log_size, &twiddles(log_size, inverse), inverse);
+        return Ok(());
+    }
+    ntt_portable(values, direction)
+}
+
+/// [`ntt`] in portable arithmetic (any CPU).
+pub fn ntt_portable(values: &mut [Fr], direction: NttDirection) -> Result<(), BackendError> {
     let log_size = log_size_of(values.len())?;
     let inverse = direction == NttDirection::Inverse;
     let table = twiddles(log_size, inverse);
@@ -202,6 +233,20 @@ pub fn ntt(values: &mut [Fr], direction: NttDirection) -> Result<(), BackendErro
         values.par_iter_mut().for_each(|v| *v *= n_inverse);
     }
     Ok(())
+}
+
+/// `out[i] = root^i`, in parallel chunks for long runs.
+fn powers(out: &mut [Fr], root: Fr) {
+    const CHUNK: usize = 1 << 12;
+    out.par_chunks_mut(CHUNK)
+        .enumerate()
+        .for_each(|(k, chunk)| {
+            let mut power = root.pow([(k * CHUNK) as u64]);
+            for v in chunk {
+                *v = power;
+                power *= root;
+            }
+        });
 }
 
 /// Multiplies `values[i]` by `factor^i`.
