@@ -29,7 +29,7 @@ fn main() {
     let bases = G1Projective::normalize_batch(&points);
     let scalars: Vec<Fr> = (0..n).map(|_| Fr::rand(&mut rng)).collect();
     let expected = G1Projective::msm(&bases, &scalars).expect("equal lengths");
-    for c in 10..=18usize {
+    for c in 4..=18usize {
         let start = Instant::now();
         let sum = proofmint_gpu::msm::msm_g1_with_window(&bases, &scalars, c);
         println!(
@@ -45,7 +45,7 @@ fn main() {
     let _ = G1Projective::msm(&bases, &scalars).expect("equal lengths");
     println!(
         "2^{log}: ours (c = {}) {ours:?}, arkworks {:?}",
-        proofmint_gpu::msm::window_bits(n),
+        proofmint_gpu::msm::fast_window_bits(n),
         start.elapsed()
     );
 }

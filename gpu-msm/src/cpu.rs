@@ -20,7 +20,7 @@ impl Backend for CpuBackend {
 
     fn msm_g2(&self, bases: &[G2Affine], scalars: &[Fr]) -> Result<G2Projective, BackendError> {
         check_lengths(bases.len(), scalars.len())?;
-        Ok(msm::msm(bases, scalars))
+        Ok(msm::msm_g2(bases, scalars))
     }
 
     fn ntt(&self, values: &mut [Fr], direction: NttDirection) -> Result<(), BackendError> {

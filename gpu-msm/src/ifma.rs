@@ -314,6 +314,15 @@ pub(crate) fn sub(a: &Fe8, b: &Fe8, c: &Consts8) -> Fe8 {
     }))
 }
 
+/// Lanes in `mask` from `set`, the others from `clear`.
+#[target_feature(enable = "avx512f,avx512ifma")]
+#[inline]
+pub(crate) fn select(mask: __mmask8, set: &Fe8, clear: &Fe8) -> Fe8 {
+    Fe8(std::array::from_fn(|k| {
+        _mm512_mask_blend_epi64(mask, clear.0[k], set.0[k])
+    }))
+}
+
 /// arkworks' raw Montgomery limbs (x·2^256, already split into 52-bit limbs)
 /// to this module's form (x·2^260).
 #[target_feature(enable = "avx512f,avx512ifma")]

@@ -16,7 +16,7 @@
 //! Pippenger, and Bootle et al.'s and Luo et al.'s surveys of ZPrize 2022 MSM
 //! entries ("cuZK", "Elastic MSM").
 
-use ark_bn254::{Fr, G1Affine, G1Projective};
+use ark_bn254::{Fr, G1Affine, G1Projective, G2Affine, G2Projective};
 use ark_ec::short_weierstrass::{Affine, Projective, SWCurveConfig};
 use ark_ec::AffineRepr;
 use ark_ff::{AdditiveGroup, Field, PrimeField, Zero};
@@ -26,6 +26,13 @@ use rayon::prelude::*;
 pub(crate) const SMALL: usize = 32;
 /// Additions collected before their denominators are inverted together.
 pub(crate) const BATCH: usize = 2048;
+
+/// Additions batched before a flush for `buckets` buckets: a batch that filled
+/// a quarter of the buckets makes about one addition in eight wait for the next
+/// one; fuller batches would make most of them wait.
+pub(crate) fn batch_limit(buckets: usize) -> usize {
+    (buckets / 4).clamp(16, BATCH)
+}
 
 /// Window size for `n` points.
 pub fn window_bits(n: usize) -> usize {
@@ -40,18 +47,51 @@ pub fn window_bits(n: usize) -> usize {
 /// `Σ scalars[i] · bases[i]` in BN254's G1: [`msm`], with the bucket
 /// accumulation on AVX-512 IFMA where the CPU has it (`crate::msm_ifma`).
 pub fn msm_g1(bases: &[G1Affine], scalars: &[Fr]) -> G1Projective {
-    msm_g1_with_window(bases, scalars, window_bits(bases.len()))
+    msm_g1_with_window(bases, scalars, fast_window_bits(bases.len()))
 }
 
 /// [`msm_g1`] with a chosen window size `c` (2 to 20), for tuning.
 pub fn msm_g1_with_window(bases: &[G1Affine], scalars: &[Fr], c: usize) -> G1Projective {
     #[cfg(target_arch = "x86_64")]
     if bases.len() >= SMALL {
-        if let Some(sum) = crate::msm_ifma::msm(bases, scalars, c.clamp(2, 20)) {
+        use crate::msm_ifma::{msm, OverFq};
+        if let Some(sum) = msm::<_, OverFq>(bases, scalars, c.clamp(2, 20)) {
             return sum;
         }
     }
-    msm_with_window(bases, scalars, c)
+    msm_with_window(bases, scalars, window_bits(bases.len()))
+}
+
+/// `Σ scalars[i] · bases[i]` in BN254's G2: as [`msm_g1`], over Fq2.
+pub fn msm_g2(bases: &[G2Affine], scalars: &[Fr]) -> G2Projective {
+    msm_g2_with_window(bases, scalars, fast_window_bits(bases.len()))
+}
+
+/// [`msm_g2`] with a chosen window size `c` (2 to 20), for tuning.
+pub fn msm_g2_with_window(bases: &[G2Affine], scalars: &[Fr], c: usize) -> G2Projective {
+    #[cfg(target_arch = "x86_64")]
+    if bases.len() >= SMALL {
+        use crate::msm_ifma::{msm, OverFq2};
+        if let Some(sum) = msm::<_, OverFq2>(bases, scalars, c.clamp(2, 20)) {
+            return sum;
+        }
+    }
+    msm_with_window(bases, scalars, window_bits(bases.len()))
+}
+
+/// Window size for `n` points on the AVX-512 IFMA path, whose bucket reduction
+/// is batch-affine too and so cheap enough for more buckets than
+/// [`window_bits`] takes (measured with `examples/msm_probe`; 16 windows of 16
+/// bits also split evenly over two cores).
+pub fn fast_window_bits(n: usize) -> usize {
+    let log = usize::BITS as usize - n.leading_zeros() as usize; // ⌈log2(n + 1)⌉
+    match log {
+        0..=5 => 4,
+        6..=12 => log - 1,
+        13..=15 => 12,
+        16..=17 => 15,
+        _ => 16,
+    }
 }
 
 /// `Σ scalars[i] · bases[i]`; the slices have the same length. Portable (any
@@ -158,6 +198,8 @@ struct Buckets<P: SWCurveConfig> {
     /// since the batch reads each bucket's value once.
     busy: Vec<bool>,
     batch: Vec<(usize, Affine<P>)>,
+    /// Batch length at which it is flushed ([`batch_limit`]).
+    limit: usize,
     waiting: Vec<(usize, Affine<P>)>,
     denominators: Vec<P::BaseField>,
     /// Prefix products for the batch inversion, kept to avoid reallocating.
@@ -173,6 +215,7 @@ impl<P: SWCurveConfig> Buckets<P> {
             sums: vec![Affine::identity(); count],
             busy: vec![false; count],
             batch: Vec::with_capacity(BATCH),
+            limit: batch_limit(count),
             waiting: Vec::new(),
             denominators: Vec::with_capacity(BATCH),
             prefix: Vec::with_capacity(BATCH),
@@ -189,7 +232,7 @@ impl<P: SWCurveConfig> Buckets<P> {
         } else {
             self.busy[bucket] = true;
             self.batch.push((bucket, point));
-            if self.batch.len() == BATCH {
+            if self.batch.len() == self.limit {
                 self.flush();
             }
         }

@@ -1,109 +1,347 @@
-//! The BN254 G1 bucket MSM of [`crate::msm`] with its bucket accumulation on
-//! AVX-512 IFMA: the same signed digits, windows and batch-affine additions,
-//! with the batch's field arithmetic done eight additions at a time
-//! ([`crate::ifma`]). Bucket reduction and the combination of windows stay in
-//! arkworks' projective arithmetic.
+//! The BN254 bucket MSM of [`crate::msm`] (G1 and G2) on AVX-512 IFMA: the
+//! same signed digits, windows and batch-affine additions, with the batch's
+//! field arithmetic done eight additions at a time ([`crate::ifma`]), and the
+//! bucket reduction in batch-affine additions as well (see
+//! `Buckets::reduce`). Only the combination of windows stays in arkworks'
+//! projective arithmetic.
 //!
 //! A batch is kept column-wise (limb k of every pending addition's coordinate
 //! in one array), so that eight consecutive additions load as one vector per
 //! limb. The batch inversion runs as eight interleaved chains, one per lane,
-//! whose eight products share a single field inversion.
+//! whose eight products share a single field inversion. Doublings (p = q)
+//! join the batch with their own slope; cancellations (p = -q) empty the
+//! bucket at once.
+//!
+//! The coordinate field is a parameter ([`Coordinate`]): Fq for G1, and
+//! Fq2 = Fq[u]/(u² + 1) for G2, whose elements are pairs of Fq vectors.
 
-use ark_bn254::{Fq, FqConfig, Fr, G1Affine, G1Projective};
-use ark_ec::AffineRepr;
+use ark_bn254::{Fq, Fq2, FqConfig, Fr};
+use ark_ec::short_weierstrass::{Affine, Projective, SWCurveConfig};
+use ark_ec::{AffineRepr, PrimeGroup};
 use ark_ff::{AdditiveGroup, BigInt, Field, MontConfig, Zero};
 use rayon::prelude::*;
+use std::arch::x86_64::__mmask8;
 use std::sync::LazyLock;
 
 use crate::ifma::{self, Consts8, Fe8, Field52, LANES, LIMBS};
-use crate::msm::{horner, prefetch, signed_digits, weighted_sum, BATCH};
+use crate::msm::{batch_limit, horner, prefetch, signed_digits, weighted_sum, BATCH};
 
 /// How many points ahead a coming point's bucket is prefetched.
-const PREFETCH_AHEAD: usize = 64;
+const PREFETCH_AHEAD: usize = 16;
 
-/// A point in IFMA form: x limbs then y limbs.
-type Point52 = [u64; 2 * LIMBS];
+/// A coordinate field on IFMA vectors: Fq (five 52-bit limbs) or Fq2 (ten).
+pub(crate) trait Coordinate {
+    /// arkworks' element type.
+    type Ark: Field;
+    /// Eight elements in vectors.
+    type Vector: Copy;
+    /// 52-bit limbs per element.
+    const WIDTH: usize;
 
-/// Columns of a batch: px, py, qx, qy, each five limbs.
-const COLUMNS: usize = 4 * LIMBS;
-const PX: usize = 0;
-const PY: usize = LIMBS;
-const QX: usize = 2 * LIMBS;
-const QY: usize = 3 * LIMBS;
+    /// The element into `out` (WIDTH limbs), in IFMA form (x·2^260 per Fq part).
+    fn to_52(x: &Self::Ark, out: &mut [u64]);
+    /// The inverse of [`Coordinate::to_52`].
+    fn from_52(limbs: &[u64]) -> Self::Ark;
 
-/// `Σ scalars[i] · bases[i]` with window size `c`; `None` when the CPU lacks
-/// AVX-512 IFMA (the caller then takes the portable path).
-pub(crate) fn msm(bases: &[G1Affine], scalars: &[Fr], c: usize) -> Option<G1Projective> {
-    if !ifma::available() {
-        return None;
-    }
-    let field = Field52::new(FqConfig::MODULUS.0);
-    let n = bases.len();
-    let points = to_ifma_form(bases, &field);
-    let digits = signed_digits(scalars, c);
-    let windows = digits.len() / n;
-    let sums: Vec<G1Projective> = (0..windows)
-        .into_par_iter()
-        .map(|w| {
-            // SAFETY: `ifma::available()` was checked above.
-            unsafe { window_sum(bases, &points, &digits[w * n..(w + 1) * n], c, &field) }
-        })
-        .collect();
-    Some(horner(&sums, c))
+    /// Loads WIDTH columns (`columns[k * stride + at ..][..8]`).
+    ///
+    /// # Safety
+    /// The columns hold `(WIDTH - 1) * stride + at + 8` elements.
+    unsafe fn load(columns: *const u64, stride: usize, at: usize) -> Self::Vector;
+    /// Stores the way [`Coordinate::load`] reads.
+    ///
+    /// # Safety
+    /// As for [`Coordinate::load`], for writes.
+    unsafe fn store(v: &Self::Vector, columns: *mut u64, stride: usize, at: usize);
+    // The arithmetic below needs AVX-512 IFMA: every method is `unsafe`, to be
+    // called only where `ifma::available()` holds.
+
+    /// Every lane's limbs into `out`, lane l at `out[l * WIDTH..][..WIDTH]`.
+    unsafe fn lanes(v: &Self::Vector, out: &mut [u64]);
+    unsafe fn one(c: &Consts8) -> Self::Vector;
+    unsafe fn mul(a: &Self::Vector, b: &Self::Vector, c: &Consts8) -> Self::Vector;
+    unsafe fn square(a: &Self::Vector, c: &Consts8) -> Self::Vector;
+    unsafe fn sub(a: &Self::Vector, b: &Self::Vector, c: &Consts8) -> Self::Vector;
+    unsafe fn add(a: &Self::Vector, b: &Self::Vector, c: &Consts8) -> Self::Vector;
+    /// Lanes in `mask` from `set`, the others from `clear`.
+    unsafe fn select(mask: __mmask8, set: &Self::Vector, clear: &Self::Vector) -> Self::Vector;
+    /// Each lane's inverse (no lane is zero).
+    unsafe fn invert_lanes(v: &Self::Vector, c: &Consts8) -> Self::Vector;
 }
 
-/// arkworks' field element (x·2^256 in its limbs) to this form (x·2^260), scalar.
+/// `-y` on canonical 52-bit limbs (zero stays zero).
+fn negate_limbs(p: &[u64; LIMBS], y: &[u64]) -> [u64; LIMBS] {
+    let y: [u64; LIMBS] = y.try_into().expect("five limbs");
+    if y == [0; LIMBS] {
+        y
+    } else {
+        ifma::sub_limbs(p, &y)
+    }
+}
+
+/// arkworks' Fq (x·2^256 in its limbs) to IFMA form (x·2^260), scalar.
 fn fq_to_52(x: &Fq) -> [u64; LIMBS] {
     // The element 16x has raw limbs 16x·2^256 = x·2^260.
     let sixteen = x.double().double().double().double();
     ifma::to_52(sixteen.0 .0)
 }
 
-/// This form back to arkworks, scalar: limbs V = x·2^260 read as arkworks' raw
+/// IFMA form back to arkworks, scalar: limbs V = x·2^260 read as arkworks' raw
 /// limbs are the element 16x.
-fn fq_from_52(v: &[u64; LIMBS]) -> Fq {
+fn fq_from_52(v: &[u64]) -> Fq {
     static INVERSE_16: LazyLock<Fq> =
         LazyLock::new(|| Fq::from(16u64).inverse().expect("16 is invertible"));
-    Fq::new_unchecked(BigInt(ifma::to_64(*v))) * *INVERSE_16
+    let v: [u64; LIMBS] = v.try_into().expect("five limbs");
+    Fq::new_unchecked(BigInt(ifma::to_64(v))) * *INVERSE_16
 }
 
-fn affine_from_52(p: &Point52) -> G1Affine {
-    let x: [u64; LIMBS] = p[..LIMBS].try_into().expect("five limbs");
-    let y: [u64; LIMBS] = p[LIMBS..].try_into().expect("five limbs");
-    G1Affine::new_unchecked(fq_from_52(&x), fq_from_52(&y))
+/// Every lane of IFMA-form vectors to arkworks elements.
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn lanes_to_ark(v: &Fe8, c: &Consts8) -> [Fq; LANES] {
+    let lanes = ifma::to_ark(v, c).to_lanes();
+    std::array::from_fn(|i| Fq::new_unchecked(BigInt(ifma::to_64(lanes[i]))))
 }
 
-/// Every base in IFMA form, eight at a time (the point at infinity as zeros; the
-/// window loop skips it by its flag).
-fn to_ifma_form(bases: &[G1Affine], field: &Field52) -> Vec<Point52> {
-    let mut points = vec![[0u64; 2 * LIMBS]; bases.len()];
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn lanes_from_ark(values: &[Fq; LANES], c: &Consts8) -> Fe8 {
+    let raw: [[u64; LIMBS]; LANES] = std::array::from_fn(|i| ifma::to_52(values[i].0 .0));
+    ifma::from_ark(&Fe8::from_lanes(&raw), c)
+}
+
+/// BN254's base field.
+pub(crate) struct OverFq;
+
+impl Coordinate for OverFq {
+    type Ark = Fq;
+    type Vector = Fe8;
+    const WIDTH: usize = LIMBS;
+
+    fn to_52(x: &Fq, out: &mut [u64]) {
+        out.copy_from_slice(&fq_to_52(x));
+    }
+    fn from_52(limbs: &[u64]) -> Fq {
+        fq_from_52(limbs)
+    }
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    #[inline]
+    unsafe fn load(columns: *const u64, stride: usize, at: usize) -> Fe8 {
+        // SAFETY: the caller's promise; callers run with IFMA enabled.
+        Fe8::load(columns, stride, at)
+    }
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    #[inline]
+    unsafe fn store(v: &Fe8, columns: *mut u64, stride: usize, at: usize) {
+        // SAFETY: as for load.
+        v.store(columns, stride, at)
+    }
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    #[inline]
+    unsafe fn lanes(v: &Fe8, out: &mut [u64]) {
+        for (out, lane) in out.chunks_exact_mut(LIMBS).zip(v.to_lanes()) {
+            out.copy_from_slice(&lane);
+        }
+    }
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    #[inline]
+    unsafe fn one(c: &Consts8) -> Fe8 {
+        c.one
+    }
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    #[inline]
+    unsafe fn mul(a: &Fe8, b: &Fe8, c: &Consts8) -> Fe8 {
+        ifma::mul(a, b, c)
+    }
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    #[inline]
+    unsafe fn square(a: &Fe8, c: &Consts8) -> Fe8 {
+        ifma::square(a, c)
+    }
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    #[inline]
+    unsafe fn sub(a: &Fe8, b: &Fe8, c: &Consts8) -> Fe8 {
+        ifma::sub(a, b, c)
+    }
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    #[inline]
+    unsafe fn add(a: &Fe8, b: &Fe8, c: &Consts8) -> Fe8 {
+        ifma::add(a, b, c)
+    }
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    #[inline]
+    unsafe fn select(mask: __mmask8, set: &Fe8, clear: &Fe8) -> Fe8 {
+        ifma::select(mask, set, clear)
+    }
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    unsafe fn invert_lanes(v: &Fe8, c: &Consts8) -> Fe8 {
+        let mut values = lanes_to_ark(v, c);
+        ark_ff::batch_inversion(&mut values);
+        lanes_from_ark(&values, c)
+    }
+}
+
+/// BN254's quadratic extension Fq2 = Fq[u]/(u² + 1): (c0, c1) = c0 + c1·u.
+pub(crate) struct OverFq2;
+
+impl Coordinate for OverFq2 {
+    type Ark = Fq2;
+    type Vector = (Fe8, Fe8);
+    const WIDTH: usize = 2 * LIMBS;
+
+    fn to_52(x: &Fq2, out: &mut [u64]) {
+        out[..LIMBS].copy_from_slice(&fq_to_52(&x.c0));
+        out[LIMBS..].copy_from_slice(&fq_to_52(&x.c1));
+    }
+    fn from_52(limbs: &[u64]) -> Fq2 {
+        Fq2::new(fq_from_52(&limbs[..LIMBS]), fq_from_52(&limbs[LIMBS..]))
+    }
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    #[inline]
+    unsafe fn load(columns: *const u64, stride: usize, at: usize) -> (Fe8, Fe8) {
+        // SAFETY: the caller's promise covers both halves' columns.
+        unsafe {
+            (
+                Fe8::load(columns, stride, at),
+                Fe8::load(columns.add(LIMBS * stride), stride, at),
+            )
+        }
+    }
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    #[inline]
+    unsafe fn store(v: &(Fe8, Fe8), columns: *mut u64, stride: usize, at: usize) {
+        // SAFETY: as for load.
+        unsafe {
+            v.0.store(columns, stride, at);
+            v.1.store(columns.add(LIMBS * stride), stride, at);
+        }
+    }
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    #[inline]
+    unsafe fn lanes(v: &(Fe8, Fe8), out: &mut [u64]) {
+        let (c0, c1) = (v.0.to_lanes(), v.1.to_lanes());
+        for (l, out) in out.chunks_exact_mut(2 * LIMBS).enumerate() {
+            out[..LIMBS].copy_from_slice(&c0[l]);
+            out[LIMBS..].copy_from_slice(&c1[l]);
+        }
+    }
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    #[inline]
+    unsafe fn one(c: &Consts8) -> (Fe8, Fe8) {
+        (c.one, ifma::sub(&c.one, &c.one, c))
+    }
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    #[inline]
+    unsafe fn mul(a: &(Fe8, Fe8), b: &(Fe8, Fe8), c: &Consts8) -> (Fe8, Fe8) {
+        // Karatsuba: a0b0 - a1b1, (a0 + a1)(b0 + b1) - a0b0 - a1b1.
+        let v0 = ifma::mul(&a.0, &b.0, c);
+        let v1 = ifma::mul(&a.1, &b.1, c);
+        let cross = ifma::mul(&ifma::add(&a.0, &a.1, c), &ifma::add(&b.0, &b.1, c), c);
+        (
+            ifma::sub(&v0, &v1, c),
+            ifma::sub(&ifma::sub(&cross, &v0, c), &v1, c),
+        )
+    }
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    #[inline]
+    unsafe fn square(a: &(Fe8, Fe8), c: &Consts8) -> (Fe8, Fe8) {
+        // (a0 + a1)(a0 - a1), 2·a0·a1.
+        let real = ifma::mul(&ifma::add(&a.0, &a.1, c), &ifma::sub(&a.0, &a.1, c), c);
+        let product = ifma::mul(&a.0, &a.1, c);
+        (real, ifma::add(&product, &product, c))
+    }
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    #[inline]
+    unsafe fn sub(a: &(Fe8, Fe8), b: &(Fe8, Fe8), c: &Consts8) -> (Fe8, Fe8) {
+        (ifma::sub(&a.0, &b.0, c), ifma::sub(&a.1, &b.1, c))
+    }
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    #[inline]
+    unsafe fn add(a: &(Fe8, Fe8), b: &(Fe8, Fe8), c: &Consts8) -> (Fe8, Fe8) {
+        (ifma::add(&a.0, &b.0, c), ifma::add(&a.1, &b.1, c))
+    }
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    #[inline]
+    unsafe fn select(mask: __mmask8, set: &(Fe8, Fe8), clear: &(Fe8, Fe8)) -> (Fe8, Fe8) {
+        (
+            ifma::select(mask, &set.0, &clear.0),
+            ifma::select(mask, &set.1, &clear.1),
+        )
+    }
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    unsafe fn invert_lanes(v: &(Fe8, Fe8), c: &Consts8) -> (Fe8, Fe8) {
+        let (c0, c1) = (lanes_to_ark(&v.0, c), lanes_to_ark(&v.1, c));
+        let mut values: [Fq2; LANES] = std::array::from_fn(|i| Fq2::new(c0[i], c1[i]));
+        ark_ff::batch_inversion(&mut values);
+        (
+            lanes_from_ark(&values.map(|x| x.c0), c),
+            lanes_from_ark(&values.map(|x| x.c1), c),
+        )
+    }
+}
+
+/// `Σ scalars[i] · bases[i]` with window size `c`, on a BN254 curve whose
+/// coordinates are `C`; `None` when the CPU lacks AVX-512 IFMA (the caller
+/// then takes the portable path).
+pub(crate) fn msm<P, C>(bases: &[Affine<P>], scalars: &[Fr], c: usize) -> Option<Projective<P>>
+where
+    P: SWCurveConfig<ScalarField = Fr>,
+    C: Coordinate<Ark = P::BaseField>,
+{
+    // The doubling formula in `flush` assumes a = 0 (true of both BN254 groups).
+    if !ifma::available() || !P::COEFF_A.is_zero() {
+        return None;
+    }
+    // Fq2's arithmetic above assumes u² = -1.
+    debug_assert_eq!(
+        <ark_bn254::Fq2Config as ark_ff::Fp2Config>::NONRESIDUE,
+        -Fq::ONE
+    );
+    let field = Field52::new(FqConfig::MODULUS.0);
+    let n = bases.len();
+    let points = to_ifma_form::<P, C>(bases);
+    let digits = signed_digits(scalars, c);
+    let windows = digits.len() / n;
+    let sums: Vec<Projective<P>> = (0..windows)
+        .into_par_iter()
+        .map(|w| {
+            // SAFETY: `ifma::available()` was checked above.
+            unsafe { window_sum::<P, C>(bases, &points, &digits[w * n..(w + 1) * n], c, &field) }
+        })
+        .collect();
+    Some(horner(&sums, c))
+}
+
+/// Every base in IFMA form, x then y, `2 * WIDTH` limbs per point (the point
+/// at infinity as zeros; the window loop skips it by its flag).
+fn to_ifma_form<P, C>(bases: &[Affine<P>]) -> Vec<u64>
+where
+    P: SWCurveConfig,
+    C: Coordinate<Ark = P::BaseField>,
+{
+    let stride = 2 * C::WIDTH;
+    let mut points = vec![0u64; bases.len() * stride];
     points
-        .par_chunks_mut(LANES * 256)
-        .zip(bases.par_chunks(LANES * 256))
+        .par_chunks_mut(stride * 1024)
+        .zip(bases.par_chunks(1024))
         .for_each(|(out, bases)| {
-            // SAFETY: only reached after `ifma::available()` in `msm`.
-            unsafe { convert_chunk(out, bases, field) }
+            for (out, base) in out.chunks_exact_mut(stride).zip(bases) {
+                if !base.is_zero() {
+                    C::to_52(&base.x, &mut out[..C::WIDTH]);
+                    C::to_52(&base.y, &mut out[C::WIDTH..]);
+                }
+            }
         });
     points
 }
 
-#[target_feature(enable = "avx512f,avx512ifma")]
-fn convert_chunk(out: &mut [Point52], bases: &[G1Affine], field: &Field52) {
-    let c = Consts8::new(field);
-    for (out, bases) in out.chunks_mut(LANES).zip(bases.chunks(LANES)) {
-        let mut xs = [[0u64; LIMBS]; LANES];
-        let mut ys = [[0u64; LIMBS]; LANES];
-        for (i, base) in bases.iter().enumerate() {
-            xs[i] = ifma::to_52(base.x.0 .0);
-            ys[i] = ifma::to_52(base.y.0 .0);
-        }
-        let xs = ifma::from_ark(&Fe8::from_lanes(&xs), &c).to_lanes();
-        let ys = ifma::from_ark(&Fe8::from_lanes(&ys), &c).to_lanes();
-        for (i, point) in out.iter_mut().enumerate() {
-            point[..LIMBS].copy_from_slice(&xs[i]);
-            point[LIMBS..].copy_from_slice(&ys[i]);
-        }
-    }
+fn affine_from_52<P, C>(point: &[u64]) -> Affine<P>
+where
+    P: SWCurveConfig,
+    C: Coordinate<Ark = P::BaseField>,
+{
+    Affine::new_unchecked(
+        C::from_52(&point[..C::WIDTH]),
+        C::from_52(&point[C::WIDTH..]),
+    )
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -115,72 +353,107 @@ enum State {
     Busy,
 }
 
-struct Buckets<'a> {
+struct Buckets<'a, P: SWCurveConfig, C: Coordinate> {
     field: &'a Field52,
     c: Consts8,
-    sums: Vec<Point52>,
+    /// Bucket j's point at `sums[j * 2 * WIDTH..]`.
+    sums: Vec<u64>,
     state: Vec<State>,
     /// The batch: bucket of each pending addition, and its operands column-wise
-    /// (`columns[(coordinate * LIMBS + k) * BATCH + j]`).
+    /// (px, py, qx, qy, each WIDTH columns of `stride` entries).
     len: usize,
+    /// Batch length at which it is flushed.
+    limit: usize,
+    /// Entries per column (the limit rounded up to whole vectors).
+    stride: usize,
     bucket: Vec<u32>,
+    /// Whether each pending addition is a doubling (p = q).
+    doubling: Vec<bool>,
     columns: Vec<u64>,
     denominators: Vec<u64>,
     prefix: Vec<u64>,
-    waiting: Vec<(u32, Point52)>,
+    /// Additions that met a busy bucket: their buckets, and their points
+    /// (`2 * WIDTH` limbs each).
+    waiting: Vec<u32>,
+    waiting_points: Vec<u64>,
     /// Projective spill-over for buckets too hot to batch, as in `crate::msm`.
-    spill: Vec<(usize, G1Projective)>,
+    spill: Vec<(usize, Projective<P>)>,
+    _coordinate: std::marker::PhantomData<C>,
 }
 
-impl<'a> Buckets<'a> {
+impl<'a, P, C> Buckets<'a, P, C>
+where
+    P: SWCurveConfig,
+    C: Coordinate<Ark = P::BaseField>,
+{
+    const POINT: usize = 2 * C::WIDTH;
+    const PX: usize = 0;
+    const PY: usize = C::WIDTH;
+    const QX: usize = 2 * C::WIDTH;
+    const QY: usize = 3 * C::WIDTH;
+
     #[target_feature(enable = "avx512f,avx512ifma")]
-    fn new(count: usize, field: &'a Field52) -> Self {
+    fn new(count: usize, limit: usize, field: &'a Field52) -> Self {
+        // Columns of `stride` entries: the limit, rounded up to whole vectors.
+        let stride = limit.next_multiple_of(LANES);
         Self {
             field,
             c: Consts8::new(field),
-            sums: vec![[0; 2 * LIMBS]; count],
+            sums: vec![0; count * Self::POINT],
             state: vec![State::Empty; count],
             len: 0,
-            bucket: vec![0; BATCH],
-            columns: vec![0; COLUMNS * BATCH],
-            denominators: vec![0; LIMBS * BATCH],
-            prefix: vec![0; LIMBS * BATCH],
+            limit,
+            stride,
+            bucket: vec![0; stride],
+            doubling: vec![false; stride],
+            columns: vec![0; 4 * C::WIDTH * stride],
+            denominators: vec![0; C::WIDTH * stride],
+            prefix: vec![0; C::WIDTH * stride],
             waiting: Vec::new(),
+            waiting_points: Vec::new(),
             spill: Vec::new(),
+            _coordinate: std::marker::PhantomData,
         }
     }
 
     /// `sums[bucket] += q`, now or in a later batch.
     #[target_feature(enable = "avx512f,avx512ifma")]
-    fn add(&mut self, bucket: usize, q: &Point52) {
+    fn add(&mut self, bucket: usize, q: &[u64]) {
+        let (w, point) = (C::WIDTH, Self::POINT);
+        let p = &mut self.sums[bucket * point..(bucket + 1) * point];
         match self.state[bucket] {
-            State::Busy => self.waiting.push((bucket as u32, *q)),
+            State::Busy => {
+                self.waiting.push(bucket as u32);
+                self.waiting_points.extend_from_slice(q);
+            }
             State::Empty => {
-                self.sums[bucket] = *q;
+                p.copy_from_slice(q);
                 self.state[bucket] = State::Full;
             }
             State::Full => {
-                let p = &self.sums[bucket];
-                if p[..LIMBS] == q[..LIMBS] {
-                    // Same x (elements are fully reduced, so equal limbs): a
-                    // doubling or a cancellation, rare enough to do in arkworks.
-                    if p[LIMBS..] == q[LIMBS..] {
-                        let doubled: G1Affine = (affine_from_52(p).into_group().double()).into();
-                        self.sums[bucket] = to_52_point(&doubled);
-                    } else {
-                        self.state[bucket] = State::Empty;
-                    }
+                let doubling = p[..w] == q[..w];
+                if doubling && p[w..] != q[w..] {
+                    // Same x, other y (elements are fully reduced, so limbs
+                    // compare as values): q = -p, the sum is the identity.
+                    self.state[bucket] = State::Empty;
                     return;
                 }
                 let j = self.len;
-                for k in 0..2 * LIMBS {
-                    self.columns[k * BATCH + j] = p[k];
-                    self.columns[(QX + k) * BATCH + j] = q[k];
+                let (p, q) = (&p[..point], &q[..point]);
+                let (columns, stride) = (self.columns.as_mut_ptr(), self.stride);
+                for k in 0..point {
+                    // SAFETY: j < limit <= stride (a full batch is flushed at once) and
+                    // QX + k < 4·WIDTH: inside the 4·WIDTH columns of `stride`.
+                    unsafe {
+                        *columns.add(k * stride + j) = p[k];
+                        *columns.add((Self::QX + k) * stride + j) = q[k];
+                    }
                 }
                 self.bucket[j] = bucket as u32;
+                self.doubling[j] = doubling;
                 self.state[bucket] = State::Busy;
                 self.len += 1;
-                if self.len == BATCH {
+                if self.len == self.limit {
                     self.flush();
                 }
             }
@@ -193,62 +466,83 @@ impl<'a> Buckets<'a> {
         if self.len == 0 {
             return;
         }
-        let c = self.c;
+        let (c, stride) = (self.c, self.stride);
         let rows = self.len.div_ceil(LANES);
         // Padding lanes add (0, 0) to (1, 0): a non-zero denominator, results unused.
         for j in self.len..rows * LANES {
-            for k in 0..COLUMNS {
-                self.columns[k * BATCH + j] = 0;
+            self.doubling[j] = false;
+            for k in 0..4 * C::WIDTH {
+                self.columns[k * stride + j] = 0;
             }
             for k in 0..LIMBS {
-                self.columns[(QX + k) * BATCH + j] = self.field.one[k];
+                self.columns[(Self::QX + k) * stride + j] = self.field.one[k];
             }
         }
         let columns = self.columns.as_ptr();
         let denominators = self.denominators.as_mut_ptr();
         let prefix = self.prefix.as_mut_ptr();
-        // SAFETY (all loads and stores below): every array holds LIMBS (or
-        // COLUMNS) columns of BATCH entries, and `at + LANES <= rows * LANES <= BATCH`.
+        let (mut xs, mut ys) = (vec![0u64; LANES * C::WIDTH], vec![0u64; LANES * C::WIDTH]);
+        // SAFETY (all loads and stores below): every array holds WIDTH (or
+        // 4·WIDTH) columns of `stride` entries, and `at + LANES <= rows * LANES <= stride`.
         unsafe {
-            // Denominators qx - px (never zero: equal x never enters a batch),
-            // and the running products of each lane's chain.
-            let mut product = c.one;
+            let column = |first: usize| columns.add(first * stride);
+            let doublings = |at: usize| -> __mmask8 {
+                (0..LANES).fold(0, |mask, l| mask | ((self.doubling[at + l] as u8) << l))
+            };
+            // Denominators qx - px, or 2·py for a doubling (never zero: equal x
+            // enters a batch only as a doubling, and no point of a prime-order
+            // group has y = 0), and the running products of each lane's chain.
+            let mut product = C::one(&c);
             for row in 0..rows {
                 let at = row * LANES;
-                let px = Fe8::load(columns.add(PX * BATCH), BATCH, at);
-                let qx = Fe8::load(columns.add(QX * BATCH), BATCH, at);
-                let d = ifma::sub(&qx, &px, &c);
-                d.store(denominators, BATCH, at);
-                product.store(prefix, BATCH, at);
-                product = ifma::mul(&product, &d, &c);
+                let px = C::load(column(Self::PX), stride, at);
+                let qx = C::load(column(Self::QX), stride, at);
+                let mut d = C::sub(&qx, &px, &c);
+                let mask = doublings(at);
+                if mask != 0 {
+                    let py = C::load(column(Self::PY), stride, at);
+                    d = C::select(mask, &C::add(&py, &py, &c), &d);
+                }
+                C::store(&d, denominators, stride, at);
+                C::store(&product, prefix, stride, at);
+                product = C::mul(&product, &d, &c);
             }
             // Walk back: the inverse of the running product gives each inverse.
-            let mut inverse = invert_lanes(&product, &c);
+            let mut inverse = C::invert_lanes(&product, &c);
             for row in (0..rows).rev() {
                 let at = row * LANES;
-                let d = Fe8::load(denominators, BATCH, at);
-                let before = Fe8::load(prefix, BATCH, at);
-                ifma::mul(&inverse, &before, &c).store(denominators, BATCH, at);
-                inverse = ifma::mul(&inverse, &d, &c);
+                let d = C::load(denominators, stride, at);
+                let before = C::load(prefix, stride, at);
+                C::store(&C::mul(&inverse, &before, &c), denominators, stride, at);
+                inverse = C::mul(&inverse, &d, &c);
             }
             for row in 0..rows {
                 let at = row * LANES;
-                let px = Fe8::load(columns.add(PX * BATCH), BATCH, at);
-                let py = Fe8::load(columns.add(PY * BATCH), BATCH, at);
-                let qx = Fe8::load(columns.add(QX * BATCH), BATCH, at);
-                let qy = Fe8::load(columns.add(QY * BATCH), BATCH, at);
-                let inverse = Fe8::load(denominators, BATCH, at);
-                // λ = (qy - py) / (qx - px); x3 = λ² - px - qx; y3 = λ(px - x3) - py.
-                let lambda = ifma::mul(&ifma::sub(&qy, &py, &c), &inverse, &c);
-                let x3 = ifma::sub(&ifma::sub(&ifma::square(&lambda, &c), &px, &c), &qx, &c);
-                let y3 = ifma::sub(&ifma::mul(&lambda, &ifma::sub(&px, &x3, &c), &c), &py, &c);
-                let xs = x3.to_lanes();
-                let ys = y3.to_lanes();
-                for lane in 0..LANES.min(self.len - at) {
-                    let bucket = self.bucket[at + lane] as usize;
-                    let sum = &mut self.sums[bucket];
-                    sum[..LIMBS].copy_from_slice(&xs[lane]);
-                    sum[LIMBS..].copy_from_slice(&ys[lane]);
+                let px = C::load(column(Self::PX), stride, at);
+                let py = C::load(column(Self::PY), stride, at);
+                let qx = C::load(column(Self::QX), stride, at);
+                let qy = C::load(column(Self::QY), stride, at);
+                let inverse = C::load(denominators, stride, at);
+                // λ = (qy - py) / (qx - px), or 3·px² / (2·py) for a doubling
+                // (a = 0 on both curves); x3 = λ² - px - qx; y3 = λ(px - x3) - py.
+                let mut numerator = C::sub(&qy, &py, &c);
+                let mask = doublings(at);
+                if mask != 0 {
+                    let square = C::square(&px, &c);
+                    let triple = C::add(&C::add(&square, &square, &c), &square, &c);
+                    numerator = C::select(mask, &triple, &numerator);
+                }
+                let lambda = C::mul(&numerator, &inverse, &c);
+                let x3 = C::sub(&C::sub(&C::square(&lambda, &c), &px, &c), &qx, &c);
+                let y3 = C::sub(&C::mul(&lambda, &C::sub(&px, &x3, &c), &c), &py, &c);
+                C::lanes(&x3, &mut xs);
+                C::lanes(&y3, &mut ys);
+                let w = C::WIDTH;
+                for l in 0..LANES.min(self.len - at) {
+                    let bucket = self.bucket[at + l] as usize;
+                    let sum = &mut self.sums[bucket * Self::POINT..(bucket + 1) * Self::POINT];
+                    sum[..w].copy_from_slice(&xs[l * w..(l + 1) * w]);
+                    sum[w..].copy_from_slice(&ys[l * w..(l + 1) * w]);
                     self.state[bucket] = State::Full;
                 }
             }
@@ -262,14 +556,18 @@ impl<'a> Buckets<'a> {
         self.flush();
         while !self.waiting.is_empty() {
             let before = self.waiting.len();
-            for (bucket, point) in std::mem::take(&mut self.waiting) {
-                self.add(bucket as usize, &point);
+            let buckets = std::mem::take(&mut self.waiting);
+            let points = std::mem::take(&mut self.waiting_points);
+            for (bucket, point) in buckets.iter().zip(points.chunks_exact(Self::POINT)) {
+                self.add(*bucket as usize, point);
             }
             self.flush();
             if self.waiting.len() * 2 > before {
-                let mut spill = vec![G1Projective::zero(); self.sums.len()];
-                for (bucket, point) in self.waiting.drain(..) {
-                    spill[bucket as usize] += affine_from_52(&point);
+                let mut spill = vec![Projective::<P>::zero(); self.state.len()];
+                let points = std::mem::take(&mut self.waiting_points);
+                for (bucket, point) in self.waiting.drain(..).zip(points.chunks_exact(Self::POINT))
+                {
+                    spill[bucket as usize] += affine_from_52::<P, C>(point);
                 }
                 self.spill = spill
                     .into_iter()
@@ -280,54 +578,116 @@ impl<'a> Buckets<'a> {
         }
     }
 
+    /// Bucket j in arkworks' form.
+    fn get(&self, j: usize) -> Affine<P> {
+        match self.state[j] {
+            State::Empty => Affine::identity(),
+            _ => affine_from_52::<P, C>(&self.sums[j * Self::POINT..(j + 1) * Self::POINT]),
+        }
+    }
+
+    /// Σ (j + 1)·bucket_j (spill included), with batch-affine additions.
+    ///
+    /// The running-sum reduction (running += bucket_j, sum += running, from
+    /// the top bucket down) is a chain of dependent additions; here the buckets
+    /// are cut into G segments of L, each reduced by its own chain, and the G
+    /// chains advance together, so every step is two batches of G independent
+    /// additions sharing an inversion each. Segment g yields its sum S_g =
+    /// Σ (j - gL + 1)·bucket_j and its total T_g; the whole is
+    /// Σ S_g + L·Σ g·T_g, the last G-term sum in projective form.
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn reduce(&self) -> Projective<P> {
+        let count = self.state.len();
+        let segments = (count / 16).min(BATCH / 2);
+        if segments < 16 {
+            return weighted_sum(&self.to_affine(), &self.spill);
+        }
+        debug_assert!(count.is_power_of_two() && segments.is_power_of_two());
+        let length = count / segments;
+        // Chains: running totals at [0, G), sums at [G, 2G); no two additions
+        // of one batch share a target, so a batch never waits.
+        let mut chains = Buckets::<P, C>::new(2 * segments, segments, self.field);
+        let mut running = vec![0u64; Self::POINT];
+        for t in 0..length {
+            for g in 0..segments {
+                let j = (g + 1) * length - 1 - t;
+                if self.state[j] != State::Empty {
+                    chains.add(g, &self.sums[j * Self::POINT..(j + 1) * Self::POINT]);
+                }
+            }
+            chains.flush();
+            for g in 0..segments {
+                if chains.state[g] != State::Empty {
+                    running.copy_from_slice(&chains.sums[g * Self::POINT..(g + 1) * Self::POINT]);
+                    chains.add(segments + g, &running);
+                }
+            }
+            chains.flush();
+        }
+        debug_assert!(chains.waiting.is_empty());
+        let mut total = Projective::<P>::zero();
+        let mut run = Projective::<P>::zero();
+        let mut weighted = Projective::<P>::zero();
+        for g in (0..segments).rev() {
+            total += chains.get(segments + g);
+            if g > 0 {
+                run += chains.get(g);
+                weighted += run;
+            }
+        }
+        for _ in 0..length.trailing_zeros() {
+            weighted.double_in_place();
+        }
+        total += weighted;
+        for (j, extra) in &self.spill {
+            total += extra.mul_bigint([*j as u64 + 1]);
+        }
+        total
+    }
+
     /// The buckets in arkworks' form, for the reduction.
-    fn to_affine(&self) -> Vec<G1Affine> {
+    fn to_affine(&self) -> Vec<Affine<P>> {
         self.sums
-            .iter()
+            .chunks_exact(Self::POINT)
             .zip(&self.state)
             .map(|(p, state)| match state {
-                State::Empty => G1Affine::identity(),
-                _ => affine_from_52(p),
+                State::Empty => Affine::identity(),
+                _ => affine_from_52::<P, C>(p),
             })
             .collect()
     }
 }
 
-fn to_52_point(p: &G1Affine) -> Point52 {
-    let mut out = [0u64; 2 * LIMBS];
-    out[..LIMBS].copy_from_slice(&fq_to_52(&p.x));
-    out[LIMBS..].copy_from_slice(&fq_to_52(&p.y));
-    out
-}
-
-/// Inverts each lane (none is zero) with one arkworks inversion for all eight.
-#[target_feature(enable = "avx512f,avx512ifma")]
-fn invert_lanes(v: &Fe8, c: &Consts8) -> Fe8 {
-    let lanes = ifma::to_ark(v, c).to_lanes();
-    let mut values: [Fq; LANES] =
-        std::array::from_fn(|i| Fq::new_unchecked(BigInt(ifma::to_64(lanes[i]))));
-    ark_ff::batch_inversion(&mut values);
-    let raw: [[u64; LIMBS]; LANES] = std::array::from_fn(|i| ifma::to_52(values[i].0 .0));
-    ifma::from_ark(&Fe8::from_lanes(&raw), c)
-}
-
 /// Σ over points of digit · point for one window.
 #[target_feature(enable = "avx512f,avx512ifma")]
-fn window_sum(
-    bases: &[G1Affine],
-    points: &[Point52],
+fn window_sum<P, C>(
+    bases: &[Affine<P>],
+    points: &[u64],
     digits: &[i32],
     c: usize,
     field: &Field52,
-) -> G1Projective {
-    let mut buckets = Buckets::new(1 << (c - 1), field);
-    for (i, ((base, point), &digit)) in bases.iter().zip(points).zip(digits).enumerate() {
+) -> Projective<P>
+where
+    P: SWCurveConfig,
+    C: Coordinate<Ark = P::BaseField>,
+{
+    let stride = 2 * C::WIDTH;
+    let count = 1 << (c - 1);
+    let mut buckets = Buckets::<P, C>::new(count, batch_limit(count), field);
+    let mut negated = vec![0u64; stride];
+    for (i, ((base, point), &digit)) in bases
+        .iter()
+        .zip(points.chunks_exact(stride))
+        .zip(digits)
+        .enumerate()
+    {
         // Buckets are hit at random (a miss to L3 each): fetch a coming one's now.
         if let Some(&ahead) = digits.get(i + PREFETCH_AHEAD) {
             if ahead != 0 {
                 let bucket = ahead.unsigned_abs() as usize - 1;
-                prefetch(&buckets.sums[bucket][0]);
-                prefetch(&buckets.sums[bucket][2 * LIMBS - 1]);
+                for line in (0..stride).step_by(8) {
+                    prefetch(&buckets.sums[bucket * stride + line]);
+                }
                 prefetch(&buckets.state[bucket]);
             }
         }
@@ -336,15 +696,17 @@ fn window_sum(
         }
         let bucket = digit.unsigned_abs() as usize - 1;
         if digit < 0 {
-            // -P = (x, p - y); y is never zero on BN254's G1 (odd order).
-            let mut negated = *point;
-            let y: [u64; LIMBS] = point[LIMBS..].try_into().expect("five limbs");
-            negated[LIMBS..].copy_from_slice(&ifma::sub_limbs(&field.p, &y));
+            // -P = (x, -y), each Fq part negated on its own.
+            negated.copy_from_slice(point);
+            for part in (C::WIDTH..stride).step_by(LIMBS) {
+                let y = negate_limbs(&field.p, &point[part..part + LIMBS]);
+                negated[part..part + LIMBS].copy_from_slice(&y);
+            }
             buckets.add(bucket, &negated);
         } else {
             buckets.add(bucket, point);
         }
     }
     buckets.finish();
-    weighted_sum(&buckets.to_affine(), &buckets.spill)
+    buckets.reduce()
 }

@@ -81,7 +81,7 @@ fn msm_g1_matches_arkworks() {
 /// collide in the batch (waiting lists, projective spill), large ones leave
 /// buckets empty.
 #[test]
-fn msm_g1_matches_arkworks_at_every_window_size() {
+fn msms_match_arkworks_at_every_window_size() {
     let mut rng = ChaCha20Rng::seed_from_u64(5);
     let (bases, scalars) = inputs::<G1Projective>(3000, &mut rng);
     let expected = G1Projective::msm(&bases, &scalars).unwrap();
@@ -98,6 +98,17 @@ fn msm_g1_matches_arkworks_at_every_window_size() {
                 "portable c = {c}"
             );
         }
+    }
+    // G2 (Fq2 coordinates) at a few: waiting lists, the projective reduction of
+    // few buckets, the segmented batch-affine one of many (mostly empty).
+    let (bases, scalars) = inputs::<G2Projective>(1500, &mut rng);
+    let expected = G2Projective::msm(&bases, &scalars).unwrap();
+    for c in [3, 8, 12, 17] {
+        assert_eq!(
+            msm::msm_g2_with_window(&bases, &scalars, c),
+            expected,
+            "G2 c = {c}"
+        );
     }
 }
 
