@@ -1,12 +1,16 @@
 //! G1 MSM: `CpuBackend` against `ark_ec::VariableBaseMSM::msm` on the same
 //! random points and scalars, at 2^16, 2^18 and 2^20 points (override with
-//! `PROOFMINT_BENCH_MSM_LOGS`, comma-separated).
+//! `PROOFMINT_BENCH_MSM_LOGS`, comma-separated); `proofmint-portable` is the
+//! path taken on CPUs without AVX-512 IFMA (`msm::msm`). Then G2 MSM at 2^16
+//! and 2^18 (the prover's largest single MSM is in G2), and the G2 subgroup
+//! check of 2^16 points (most of a proving key's loading time) against
+//! arkworks' per-point test, on all cores.
 //!
 //! With `PROOFMINT_ICICLE_DIR` naming an ICICLE install, ICICLE joins the group.
 //!
 //! Run: `cargo bench -p proofmint-benches --bench msm`
 
-use ark_bn254::{Fr, G1Projective};
+use ark_bn254::{Fr, G1Projective, G2Affine, G2Projective};
 use ark_ec::{CurveGroup, VariableBaseMSM};
 use ark_ff::UniformRand;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -55,6 +59,10 @@ fn msm(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new("proofmint-cpu", format!("2^{log}")), |b| {
             b.iter(|| CpuBackend.msm_g1(&bases, &scalars).unwrap())
         });
+        group.bench_function(
+            BenchmarkId::new("proofmint-portable", format!("2^{log}")),
+            |b| b.iter(|| proofmint_gpu::msm::msm(&bases, &scalars)),
+        );
         group.bench_function(BenchmarkId::new("arkworks", format!("2^{log}")), |b| {
             b.iter(|| G1Projective::msm(&bases, &scalars).unwrap())
         });
@@ -72,5 +80,60 @@ fn msm(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, msm);
+/// Random G2 points without n scalar multiplications (as for G1).
+fn g2_points(n: usize) -> Vec<G2Affine> {
+    let step: Vec<G2Projective> = {
+        let mut rng = ChaCha20Rng::seed_from_u64(3);
+        (0..64).map(|_| G2Projective::rand(&mut rng)).collect()
+    };
+    let points: Vec<G2Projective> = (0..n)
+        .into_par_iter()
+        .map(|i| step[i % 64] * Fr::from(i as u64 + 1))
+        .collect();
+    G2Projective::normalize_batch(&points)
+}
+
+fn msm_g2(c: &mut Criterion) {
+    let mut group = c.benchmark_group("msm-g2");
+    group.sample_size(10);
+    for log in [16u32, 18] {
+        let n = 1usize << log;
+        let bases = g2_points(n);
+        let mut rng = ChaCha20Rng::seed_from_u64(4);
+        let scalars: Vec<Fr> = (0..n).map(|_| Fr::rand(&mut rng)).collect();
+        assert_eq!(
+            CpuBackend.msm_g2(&bases, &scalars).unwrap(),
+            G2Projective::msm(&bases, &scalars).unwrap()
+        );
+        group.throughput(Throughput::Elements(n as u64));
+        group.bench_function(BenchmarkId::new("proofmint-cpu", format!("2^{log}")), |b| {
+            b.iter(|| CpuBackend.msm_g2(&bases, &scalars).unwrap())
+        });
+        group.bench_function(BenchmarkId::new("arkworks", format!("2^{log}")), |b| {
+            b.iter(|| G2Projective::msm(&bases, &scalars).unwrap())
+        });
+    }
+    group.finish();
+}
+
+fn g2_subgroup(c: &mut Criterion) {
+    let mut group = c.benchmark_group("g2-subgroup-check");
+    group.sample_size(10);
+    let n = 1usize << 16;
+    let points = g2_points(n);
+    group.throughput(Throughput::Elements(n as u64));
+    group.bench_function(BenchmarkId::new("proofmint", "2^16"), |b| {
+        b.iter(|| proofmint_gpu::subgroup::check_g2_subgroup(&points).unwrap())
+    });
+    group.bench_function(BenchmarkId::new("arkworks-per-point", "2^16"), |b| {
+        b.iter(|| {
+            assert!(points
+                .par_iter()
+                .all(|p| p.is_in_correct_subgroup_assuming_on_curve()))
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, msm, msm_g2, g2_subgroup);
 criterion_main!(benches);

@@ -1,5 +1,7 @@
 //! NTT: `CpuBackend` against `ark_poly`'s radix-2 domain on the same inputs,
 //! forward transforms at 2^16 to 2^22 (override with `PROOFMINT_BENCH_NTT_LOGS`).
+//! `proofmint-portable` is the path `CpuBackend` takes on CPUs without
+//! AVX-512 IFMA (`ntt::ntt_portable`); on such a CPU the two rows coincide.
 //!
 //! With `PROOFMINT_ICICLE_DIR` naming an ICICLE install, ICICLE joins the group.
 //!
@@ -10,7 +12,7 @@ use ark_ff::UniformRand;
 use ark_poly::{EvaluationDomain, Radix2EvaluationDomain};
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 use proofmint_gpu::icicle::{install_dir, IcicleBackend};
-use proofmint_gpu::{Backend, CpuBackend, NttDirection};
+use proofmint_gpu::{ntt, Backend, CpuBackend, NttDirection};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
@@ -42,6 +44,16 @@ fn ntt(c: &mut Criterion) {
                 BatchSize::LargeInput,
             )
         });
+        group.bench_function(
+            BenchmarkId::new("proofmint-portable", format!("2^{log}")),
+            |b| {
+                b.iter_batched_ref(
+                    || values.clone(),
+                    |v| ntt::ntt_portable(v, NttDirection::Forward).unwrap(),
+                    BatchSize::LargeInput,
+                )
+            },
+        );
         group.bench_function(
             BenchmarkId::new("ark-poly-radix2", format!("2^{log}")),
             |b| {

@@ -314,6 +314,16 @@ pub(crate) fn sub(a: &Fe8, b: &Fe8, c: &Consts8) -> Fe8 {
     }))
 }
 
+/// The lanes that are zero (elements are fully reduced: zero limbs).
+#[target_feature(enable = "avx512f,avx512ifma")]
+#[inline]
+pub(crate) fn zero_lanes(v: &Fe8) -> __mmask8 {
+    let any = v.0.iter().fold(_mm512_setzero_si512(), |acc, limb| {
+        _mm512_or_si512(acc, *limb)
+    });
+    _mm512_cmpeq_epi64_mask(any, _mm512_setzero_si512())
+}
+
 /// Lanes in `mask` from `set`, the others from `clear`.
 #[target_feature(enable = "avx512f,avx512ifma")]
 #[inline]

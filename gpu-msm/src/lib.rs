@@ -4,7 +4,10 @@
 //! This crate knows nothing of circuits or proofs: the prover hands it slices
 //! it owns and gets group elements or transformed slices back. Backends:
 //! - [`CpuBackend`]: multi-threaded bucket MSM with signed digits and
-//!   batch-affine bucket accumulation, and a radix-2 NTT with precomputed twiddles.
+//!   batch-affine bucket accumulation, and a radix-2 NTT with precomputed
+//!   twiddles; on CPUs with AVX-512 IFMA (detected at run time) their field
+//!   arithmetic runs eight elements at a time (`ifma`, `msm_ifma`, `ntt_ifma`),
+//!   elsewhere in portable scalar code ([`msm::msm`], [`ntt::ntt_portable`]).
 //! - [`IcicleBackend`]: ICICLE's MSM and NTT through its C ABI, loaded at run
 //!   time from an installed ICICLE (CUDA device where present, else its CPU device).
 //!
@@ -22,6 +25,7 @@ mod msm_ifma;
 pub mod ntt;
 #[cfg(target_arch = "x86_64")]
 mod ntt_ifma;
+pub mod subgroup;
 
 pub use cpu::CpuBackend;
 pub use icicle::IcicleBackend;

@@ -14,7 +14,9 @@ use ark_snark::CircuitSpecificSetupSNARK;
 use proofmint_circuits::claim::{ClaimCircuit, ClaimShape};
 use proofmint_circuits::codec::{DecodeError, Reader};
 use proofmint_verifier::keys::{KeyError, SetupKind, VerifyingKeyFile};
-use proofmint_verifier::points::{put_point, put_points, read_point, read_points};
+use proofmint_verifier::points::{
+    put_point, put_points, read_point, read_points, read_points_with_subgroup_check,
+};
 use rand::{CryptoRng, RngCore};
 
 use crate::groth16::{ConstraintMatrices, Groth16Error};
@@ -98,7 +100,14 @@ impl ProvingKeyFile {
         let delta_g1 = read_point(&mut reader, "delta_g1", Compress::No)?;
         let a_query = read_points(&mut reader, "a_query", Compress::No)?;
         let b_g1_query = read_points(&mut reader, "b_g1_query", Compress::No)?;
-        let b_g2_query = read_points(&mut reader, "b_g2_query", Compress::No)?;
+        // G2 subgroup checks are most of a key's loading time: done as one
+        // batch (vectorized where the CPU allows) rather than point by point.
+        let b_g2_query = read_points_with_subgroup_check(
+            &mut reader,
+            "b_g2_query",
+            Compress::No,
+            proofmint_gpu::subgroup::check_g2_subgroup,
+        )?;
         let h_query = read_points(&mut reader, "h_query", Compress::No)?;
         let l_query = read_points(&mut reader, "l_query", Compress::No)?;
         reader.finish("proving key")?;

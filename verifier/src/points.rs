@@ -5,6 +5,7 @@
 //! and every vector length is bounded by the bytes actually present before
 //! anything is allocated.
 
+use ark_ec::short_weierstrass::{Affine, SWCurveConfig};
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize, Compress, Valid, Validate};
 use proofmint_circuits::codec::{DecodeError, Reader};
 use rayon::prelude::*;
@@ -76,6 +77,42 @@ pub fn read_points<T: CanonicalDeserialize + CanonicalSerialize + Valid + Defaul
     Ok(points)
 }
 
+/// [`read_points`] for callers with a faster subgroup test of their own (a
+/// batch test on vector hardware): the points are checked to be on the curve
+/// here, and `subgroup` must return the index of the first point outside the
+/// prime-order subgroup, if any.
+pub fn read_points_with_subgroup_check<P: SWCurveConfig>(
+    reader: &mut Reader<'_>,
+    field: &'static str,
+    compress: Compress,
+    subgroup: impl FnOnce(&[Affine<P>]) -> Result<(), usize>,
+) -> Result<Vec<Affine<P>>, DecodeError> {
+    let count = reader.u32(field)? as usize;
+    let size = Affine::<P>::default().serialized_size(compress);
+    let needed = count
+        .checked_mul(size)
+        .ok_or_else(|| invalid(field, "count overflows"))?;
+    if needed > reader.remaining() {
+        return Err(DecodeError::Truncated {
+            field,
+            needed,
+            available: reader.remaining(),
+        });
+    }
+    let bytes = reader.take(field, needed)?;
+    let points = bytes
+        .chunks_exact(size)
+        .map(|chunk| Affine::<P>::deserialize_with_mode(chunk, compress, Validate::No))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| invalid(field, e))?;
+    if let Some(index) = points.par_iter().position_first(|p| !p.is_on_curve()) {
+        return Err(invalid(field, format!("point {index} is not on the curve")));
+    }
+    subgroup(&points)
+        .map_err(|index| invalid(field, format!("point {index} is not in the subgroup")))?;
+    Ok(points)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,6 +147,49 @@ mod tests {
         let mut out = Vec::new();
         put_points(&mut out, &[G2Affine::generator(), point], Compress::No);
         assert!(read_points::<G2Affine>(&mut Reader::new(&out), "b", Compress::No).is_err());
+        // With the caller's subgroup test: its index is reported; points off
+        // the curve are refused before it runs.
+        let check = |points: &[G2Affine]| match points
+            .iter()
+            .position(|p| !p.is_in_correct_subgroup_assuming_on_curve())
+        {
+            Some(i) => Err(i),
+            None => Ok(()),
+        };
+        let err = read_points_with_subgroup_check::<Config>(
+            &mut Reader::new(&out),
+            "b",
+            Compress::No,
+            check,
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("point 1 is not in the subgroup"),
+            "{err}"
+        );
+        let mut off = out.clone();
+        off[4] ^= 1; // the generator's x changes: off the curve
+        let err = read_points_with_subgroup_check::<Config>(
+            &mut Reader::new(&off),
+            "b",
+            Compress::No,
+            |_| panic!("not reached"),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("point 0 is not on the curve"),
+            "{err}"
+        );
+        let mut good = Vec::new();
+        put_points(&mut good, &[G2Affine::generator(); 3], Compress::No);
+        let read = read_points_with_subgroup_check::<Config>(
+            &mut Reader::new(&good),
+            "b",
+            Compress::No,
+            check,
+        )
+        .unwrap();
+        assert_eq!(read, vec![G2Affine::generator(); 3]);
         let mut one = Vec::new();
         put_point(&mut one, &point, Compress::Yes);
         assert!(read_point::<G2Affine>(&mut Reader::new(&one), "b", Compress::Yes).is_err());

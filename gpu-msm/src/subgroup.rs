@@ -1,0 +1,222 @@
+//! Subgroup membership of many BN254 G2 points at once.
+//!
+//! A point read from a key file must lie in G2, the prime-order subgroup of the
+//! twist E'(Fq2), whose cofactor is about 2^254. The test (El Housni,
+//! Guillevic and Piellard, ePrint 2022/352, section 4.3; arkworks uses it for
+//! one point) is ψ(P) = [6x²]P, with ψ the untwist-Frobenius-twist
+//! endomorphism and x the BN parameter. arkworks checks a point in about
+//! 94 µs; a 64-slot proving key has 343,473 of them. Here the multiplications
+//! by 6x² of all points advance together in batch-affine steps on AVX-512 IFMA
+//! (`msm_ifma::multiply_each`), sharing their inversions; without IFMA each
+//! point takes arkworks' test, in parallel.
+
+use std::sync::LazyLock;
+
+use ark_bn254::{Fq, Fq2, FqConfig, G2Affine};
+use ark_ec::AffineRepr;
+use ark_ff::{Field, MontConfig};
+use rayon::prelude::*;
+
+/// The BN254 parameter x (the curve's "u"): p and r are polynomials in it.
+const BN_X: u64 = 4_965_661_367_192_848_881;
+
+/// 6x² (127 bits).
+const SIX_X_SQUARED: u128 = 6 * (BN_X as u128) * (BN_X as u128);
+
+/// `modulus - 1` divided by a small divisor of it.
+fn p_minus_one_over(divisor: u64) -> [u64; 4] {
+    let mut limbs = FqConfig::MODULUS.0;
+    limbs[0] -= 1; // p is odd: no borrow
+    let mut remainder = 0u128;
+    for limb in limbs.iter_mut().rev() {
+        let value = (remainder << 64) | *limb as u128;
+        *limb = (value / divisor as u128) as u64;
+        remainder = value % divisor as u128;
+    }
+    assert_eq!(remainder, 0, "{divisor} divides p - 1");
+    limbs
+}
+
+/// ψ's coefficients: ξ^((p-1)/3) and ξ^((p-1)/2), ξ = 9 + u the twist's non-residue.
+static PSI: LazyLock<(Fq2, Fq2)> = LazyLock::new(|| {
+    let xi = Fq2::new(Fq::from(9u64), Fq::ONE);
+    (xi.pow(p_minus_one_over(3)), xi.pow(p_minus_one_over(2)))
+});
+
+/// ψ(P) = (conj(x)·ξ^((p-1)/3), conj(y)·ξ^((p-1)/2)).
+fn psi(point: &G2Affine) -> G2Affine {
+    let mut out = *point;
+    out.x.frobenius_map_in_place(1);
+    out.y.frobenius_map_in_place(1);
+    out.x *= PSI.0;
+    out.y *= PSI.1;
+    out
+}
+
+/// Checks that every point (each already on the curve) lies in G2; the error
+/// is the index of the first that does not.
+pub fn check_g2_subgroup(points: &[G2Affine]) -> Result<(), usize> {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(multiples) = crate::msm_ifma::multiply_each::<
+        ark_bn254::g2::Config,
+        crate::msm_ifma::OverFq2,
+    >(points, SIX_X_SQUARED)
+    {
+        // An exceptional case in the batch (no multiple) means a point of small
+        // order; arkworks' test decides it.
+        return match points
+            .par_iter()
+            .zip(&multiples)
+            .position_first(|(point, multiple)| match multiple {
+                Some(multiple) => !point.is_zero() && psi(point) != *multiple,
+                None => !point.is_in_correct_subgroup_assuming_on_curve(),
+            }) {
+            Some(index) => Err(index),
+            None => Ok(()),
+        };
+    }
+    check_g2_subgroup_portable(points)
+}
+
+/// [`check_g2_subgroup`] with arkworks' test on each point (any CPU).
+pub fn check_g2_subgroup_portable(points: &[G2Affine]) -> Result<(), usize> {
+    match points
+        .par_iter()
+        .position_first(|point| !point.is_in_correct_subgroup_assuming_on_curve())
+    {
+        Some(index) => Err(index),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ark_bn254::G2Projective;
+    use ark_ec::{CurveGroup, PrimeGroup};
+    use ark_ff::UniformRand;
+    use ark_ff::Zero;
+    use rand::SeedableRng;
+
+    /// A point on the twist outside G2: a random x with a square root, no
+    /// cofactor clearing (the cofactor is ~2^254, so it is almost surely outside).
+    fn outside(rng: &mut rand_chacha::ChaCha20Rng) -> G2Affine {
+        loop {
+            let x = Fq2::rand(rng);
+            if let Some(point) = G2Affine::get_point_from_x_unchecked(x, false) {
+                if !point.is_in_correct_subgroup_assuming_on_curve() {
+                    return point;
+                }
+            }
+        }
+    }
+
+    /// (2p - r) / 10069: the twist's cofactor h = 2p - r is 10069 times a
+    /// 241-bit number, so [r·h/10069]R has order 10069 (or 1) for R on the twist.
+    const H_OVER_10069: [u64; 4] = [
+        7799340877429544537,
+        2337723311936173128,
+        11396566623341412826,
+        346310285708905,
+    ];
+
+    /// A point of order 10069 on the twist (outside G2).
+    fn small_order(rng: &mut rand_chacha::ChaCha20Rng) -> G2Affine {
+        loop {
+            let point = outside(rng)
+                .mul_bigint(<ark_bn254::Fr as ark_ff::PrimeField>::MODULUS)
+                .mul_bigint(H_OVER_10069);
+            if !point.is_zero() {
+                assert!(point.mul_bigint([10069u64]).is_zero());
+                return point.into_affine();
+            }
+        }
+    }
+
+    #[test]
+    fn points_of_small_order_and_exceptional_steps() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(10);
+        let small = small_order(&mut rng);
+        let mixed = (G2Projective::rand(&mut rng) + small).into_affine();
+        let good = G2Projective::rand(&mut rng).into_affine();
+        assert_eq!(check_g2_subgroup(&[good, small]), Err(1));
+        assert_eq!(check_g2_subgroup(&[good, good, mixed]), Err(2));
+        #[cfg(target_arch = "x86_64")]
+        if crate::ifma::available() {
+            // Multipliers whose steps meet ±T or pass through the identity for
+            // T of order 10069: those entries come back None; every other one
+            // equals arkworks' multiple.
+            let points = [small, mixed, good, G2Affine::zero(), -small];
+            let mut exceptional = 0;
+            for k in [
+                2u128,
+                10068,
+                10069,
+                10070,
+                20137,
+                20138,
+                20139,
+                30208,
+                10069 * 5 + 2,
+            ] {
+                let multiples = crate::msm_ifma::multiply_each::<
+                    ark_bn254::g2::Config,
+                    crate::msm_ifma::OverFq2,
+                >(&points, k)
+                .unwrap();
+                for (point, multiple) in points.iter().zip(&multiples) {
+                    match multiple {
+                        Some(m) => assert_eq!(*m, point.mul_bigint([k as u64]), "k = {k}"),
+                        None => exceptional += 1,
+                    }
+                }
+            }
+            assert!(exceptional > 0, "the exceptional path ran");
+        }
+    }
+
+    #[test]
+    fn six_x_squared_is_arkworks_constant() {
+        assert_eq!(
+            [SIX_X_SQUARED as u64, (SIX_X_SQUARED >> 64) as u64],
+            [17887900258952609094, 8020209761171036667]
+        );
+    }
+
+    #[test]
+    fn agrees_with_arkworks_on_points_in_and_out_of_g2() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(9);
+        let inside: Vec<G2Affine> = G2Projective::normalize_batch(
+            &(0..5000)
+                .map(|_| G2Projective::rand(&mut rng))
+                .collect::<Vec<_>>(),
+        );
+        let mut points = inside.clone();
+        points[17] = G2Affine::zero();
+        points[18] = G2Affine::generator();
+        points[19] = -G2Affine::generator();
+        assert_eq!(check_g2_subgroup(&points), Ok(()));
+        assert_eq!(check_g2_subgroup(&[]), Ok(()));
+        for index in [0, 1, 4095, 4096, 4999] {
+            let mut bad = inside.clone();
+            bad[index] = outside(&mut rng);
+            assert!(bad[index].is_on_curve());
+            assert_eq!(check_g2_subgroup(&bad), Err(index), "index {index}");
+            assert_eq!(
+                check_g2_subgroup_portable(&bad),
+                Err(index),
+                "index {index}"
+            );
+        }
+        // The first failure is reported when there are several.
+        let mut bad = inside;
+        bad[3000] = outside(&mut rng);
+        bad[10] = outside(&mut rng);
+        assert_eq!(check_g2_subgroup(&bad), Err(10));
+        // ψ agrees with arkworks' test on single points too.
+        for _ in 0..20 {
+            let point = outside(&mut rng);
+            assert_eq!(check_g2_subgroup(&[point]), Err(0));
+        }
+    }
+}
