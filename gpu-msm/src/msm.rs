@@ -3,14 +3,24 @@
 //! The techniques, each for a reason:
 //! - **Signed digits** (scalars recoded to digits in `[-(2^(c-1) - 1), 2^(c-1)]`):
 //!   half the buckets of unsigned digits, since `-P` is free in affine form.
-//! - **Window size by input size**: `c ≈ log2(n) - 3`, trading bucket count
-//!   (reduction cost `2^c`) against windows (`⌈255/c⌉` passes over the input).
+//! - **Window size by input size**: `c ≈ log2(n) - 3` ([`window_bits`]; larger
+//!   on the IFMA path, [`fast_window_bits`]), trading bucket count (reduction
+//!   cost `2^c`) against windows (`⌈255/c⌉` passes over the input).
 //! - **Batch-affine bucket accumulation**: buckets stay affine, and additions are
 //!   done in batches whose slope denominators share one field inversion
 //!   (Montgomery's trick), about 6 multiplications per addition where a mixed
 //!   Jacobian addition costs 11. A bucket is touched at most once per batch;
 //!   an addition that would collide waits for the next batch.
 //! - **Parallel windows** (rayon): windows are independent until the end.
+//!
+//! Not used, for a measured reason: the **GLV endomorphism** (φ(x, y) = (βx, y)
+//! splits a scalar into two of ~128 bits). In a bucket MSM it halves the
+//! windows but doubles the points, so the additions into buckets stay
+//! `n·⌈255/c⌉` at best, and at the window sizes used here grow (c = 16:
+//! 2·⌈129/16⌉ = 18 passes over n points against 16); what it saves is half of
+//! the bucket reductions, about 2% of a 2^20 MSM on the IFMA path (where the
+//! reduction is batch-affine too), less than the decomposition and the second
+//! point array cost.
 //!
 //! Reference for the recoding and the batch-affine trick: Aztec's "barretenberg"
 //! Pippenger, and Bootle et al.'s and Luo et al.'s surveys of ZPrize 2022 MSM

@@ -3,7 +3,7 @@
 //! A point read from a key file must lie in G2, the prime-order subgroup of the
 //! twist E'(Fq2), whose cofactor is about 2^254. The test (El Housni,
 //! Guillevic and Piellard, ePrint 2022/352, section 4.3; arkworks uses it for
-//! one point) is ψ(P) = [6x²]P, with ψ the untwist-Frobenius-twist
+//! one point) is ψ(P) = \[6x²\]P, with ψ the untwist-Frobenius-twist
 //! endomorphism and x the BN parameter. arkworks checks a point in about
 //! 94 µs; a 64-slot proving key has 343,473 of them. Here the multiplications
 //! by 6x² of all points advance together in batch-affine steps on AVX-512 IFMA
