@@ -8,6 +8,26 @@ use crate::{check_lengths, msm, ntt, Backend, BackendError, NttDirection};
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CpuBackend;
 
+impl CpuBackend {
+    /// Which arithmetic this CPU gets and how many threads, for logs:
+    /// "AVX-512 IFMA, 2 threads" or "portable arithmetic, 2 threads".
+    pub fn summary() -> String {
+        #[cfg(target_arch = "x86_64")]
+        let vector = crate::ifma::available();
+        #[cfg(not(target_arch = "x86_64"))]
+        let vector = false;
+        format!(
+            "{}, {} threads",
+            if vector {
+                "AVX-512 IFMA"
+            } else {
+                "portable arithmetic"
+            },
+            rayon::current_num_threads()
+        )
+    }
+}
+
 impl Backend for CpuBackend {
     fn name(&self) -> &str {
         "cpu"

@@ -127,7 +127,10 @@ pub fn select_backend(
     let cpu = || -> Box<dyn Backend> { Box::new(CpuBackend) };
     let dir = icicle::install_dir(icicle_dir);
     match choice {
-        BackendChoice::Cpu => Ok((cpu(), "backend: cpu (as asked)".into())),
+        BackendChoice::Cpu => Ok((
+            cpu(),
+            format!("backend: cpu ({}; as asked)", CpuBackend::summary()),
+        )),
         BackendChoice::Icicle => {
             let dir = dir.ok_or_else(|| BackendError::Device {
                 backend: "icicle",
@@ -149,8 +152,8 @@ pub fn select_backend(
                 return Ok((
                     cpu(),
                     format!(
-                        "backend: cpu (auto: ICICLE not installed; {} threads)",
-                        rayon::current_num_threads()
+                        "backend: cpu ({}; auto: ICICLE not installed)",
+                        CpuBackend::summary()
                     ),
                 ));
             };
@@ -159,8 +162,8 @@ pub fn select_backend(
                     let why = format!("backend: icicle-cuda (auto: CUDA device available, ICICLE from {})", dir.display());
                     Ok((Box::new(backend), why))
                 }
-                Ok(_) => Ok((cpu(), "backend: cpu (auto: ICICLE has no CUDA device here, and its CPU device is slower)".into())),
-                Err(e) => Ok((cpu(), format!("backend: cpu (auto: ICICLE could not be used: {e})"))),
+                Ok(_) => Ok((cpu(), format!("backend: cpu ({}; auto: ICICLE has no CUDA device here, and its CPU device is slower)", CpuBackend::summary()))),
+                Err(e) => Ok((cpu(), format!("backend: cpu ({}; auto: ICICLE could not be used: {e})", CpuBackend::summary()))),
             }
         }
     }
