@@ -25,11 +25,15 @@ pub(crate) const LIMBS: usize = 5;
 pub(crate) const LANES: usize = 8;
 const MASK52: u64 = (1 << 52) - 1;
 
-/// Whether this CPU has the instructions (checked at run time; the result is
-/// cached by the standard library).
+/// Whether this CPU has the instructions and the portable path is not forced
+/// (`crate::PORTABLE_ENV`); decided once per process.
 pub(crate) fn available() -> bool {
-    std::arch::is_x86_feature_detected!("avx512f")
-        && std::arch::is_x86_feature_detected!("avx512ifma")
+    static AVAILABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *AVAILABLE.get_or_init(|| {
+        std::env::var_os(crate::PORTABLE_ENV).is_none_or(|v| v != "1")
+            && std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512ifma")
+    })
 }
 
 /// Four 64-bit limbs to five 52-bit limbs (the value must be below 2^256).

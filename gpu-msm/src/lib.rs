@@ -19,6 +19,10 @@ pub mod cpu;
 pub mod icicle;
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod ifma;
+
+/// The environment variable that keeps `CpuBackend` on its portable path
+/// (`PROOFMINT_PORTABLE=1`), even on a CPU with AVX-512 IFMA.
+pub const PORTABLE_ENV: &str = "PROOFMINT_PORTABLE";
 pub mod msm;
 #[cfg(target_arch = "x86_64")]
 mod msm_ifma;
