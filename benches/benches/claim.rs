@@ -11,11 +11,8 @@ use ark_bn254::Fr;
 use ark_groth16::Groth16;
 use ark_snark::SNARK;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use k256::ecdsa::SigningKey;
-use proofmint_circuits::claim::{ClaimShape, ClaimWitness};
-use proofmint_circuits::receipt::{address_of, Receipt};
+use proofmint_circuits::claim::ClaimShape;
 use proofmint_circuits::tree::EpochTree;
-use proofmint_circuits::EpochBundle;
 use proofmint_gpu::CpuBackend;
 use proofmint_prover::groth16;
 use proofmint_prover::keys::constraint_count;
@@ -34,32 +31,6 @@ fn presets() -> Vec<usize> {
         .collect()
 }
 
-/// An epoch in which node 0 holds `held` receipts among `2 * held` in all.
-fn epoch(held: usize) -> (EpochBundle, EpochTree, alloy_primitives::Address) {
-    let client = SigningKey::from_bytes(&[3u8; 32].into()).unwrap();
-    let nodes = [
-        SigningKey::from_bytes(&[4u8; 32].into()).unwrap(),
-        SigningKey::from_bytes(&[5u8; 32].into()).unwrap(),
-    ];
-    let receipts = (0..2 * held as u64)
-        .map(|i| {
-            let r = Receipt {
-                job_id: Fr::from(i),
-                node: address_of(&nodes[(i % 2) as usize]),
-                client: address_of(&client),
-                epoch: 1,
-                units: 1000 + i,
-                kind: 0,
-                input_commitment: Fr::from(i),
-                output_commitment: Fr::from(i + 1),
-            };
-            (i as usize + 1, r.sign(1, &client))
-        })
-        .collect();
-    let (bundle, tree) = EpochBundle::build(1, 1, DEPTH, receipts).unwrap();
-    (bundle, tree, address_of(&nodes[0]))
-}
-
 fn claim(c: &mut Criterion) {
     for slots in presets() {
         let shape = ClaimShape::new(slots, DEPTH).unwrap();
@@ -67,8 +38,7 @@ fn claim(c: &mut Criterion) {
         eprintln!("claim circuit, {shape}: {constraints} constraints");
         let mut rng = ChaCha20Rng::seed_from_u64(1);
         let key = setup_development(shape, &mut rng).unwrap();
-        let (bundle, tree, node) = epoch(slots);
-        let circuit = ClaimWitness::build(shape, 1, &bundle.receipts, &tree, node, 0).unwrap();
+        let circuit = proofmint_prover::sample::full_claim(shape);
         assert_eq!(circuit.receipt_count(), slots);
 
         let mut group = c.benchmark_group("claim/prove");

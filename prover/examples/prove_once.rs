@@ -10,46 +10,21 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-use ark_bn254::{Bn254, Fr};
+use ark_bn254::Bn254;
 use ark_groth16::Groth16;
 use ark_snark::SNARK;
-use k256::ecdsa::SigningKey;
-use proofmint_circuits::claim::{ClaimCircuit, ClaimShape, ClaimWitness};
-use proofmint_circuits::receipt::{address_of, Receipt};
-use proofmint_circuits::EpochBundle;
+use proofmint_circuits::claim::ClaimShape;
 use proofmint_gpu::CpuBackend;
 use proofmint_prover::keys::constraint_count;
 use proofmint_prover::{prove_claim, setup_development, ProvingKeyFile};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
-fn claim(shape: ClaimShape) -> ClaimCircuit {
-    let client = SigningKey::from_bytes(&[3u8; 32].into()).expect("a valid key");
-    let node = SigningKey::from_bytes(&[4u8; 32].into()).expect("a valid key");
-    let receipts = (0..shape.slots as u64)
-        .map(|i| {
-            let r = Receipt {
-                job_id: Fr::from(i),
-                node: address_of(&node),
-                client: address_of(&client),
-                epoch: 1,
-                units: 1000 + i,
-                kind: 0,
-                input_commitment: Fr::from(i),
-                output_commitment: Fr::from(i + 1),
-            };
-            (i as usize + 1, r.sign(1, &client))
-        })
-        .collect();
-    let (bundle, tree) = EpochBundle::build(1, 1, shape.depth, receipts).expect("valid receipts");
-    ClaimWitness::build(shape, 1, &bundle.receipts, &tree, address_of(&node), 0).expect("a claim")
-}
-
 /// In the child: load the key, prove once with `which`, print the time.
 fn child(key_path: &Path, which: &str) {
     let key = ProvingKeyFile::from_bytes(&std::fs::read(key_path).expect("key file"))
         .expect("a valid key");
-    let circuit = claim(key.shape());
+    let circuit = proofmint_prover::sample::full_claim(key.shape());
     let mut rng = ChaCha20Rng::seed_from_u64(2);
     // The first proof of a process builds our prover's matrices; the second reuses them.
     let mut times = Vec::new();

@@ -8,6 +8,7 @@ pub mod files;
 pub mod groth16;
 pub mod keys;
 pub mod prove;
+pub mod sample;
 
 pub use keys::{setup_development, ProvingKeyFile};
 pub use prove::{prove_claim, ProveError};

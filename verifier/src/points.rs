@@ -43,9 +43,9 @@ pub fn put_points<T: CanonicalSerialize>(out: &mut Vec<u8>, points: &[T], compre
     }
 }
 
-/// Reads a u32 count and that many points; the count is checked against the
-/// bytes left before allocating, and the points are validated as a batch.
-pub fn read_points<T: CanonicalDeserialize + CanonicalSerialize + Valid + Default + Sync>(
+/// Reads a u32 count and that many points, unvalidated; the count is checked
+/// against the bytes left before anything is allocated.
+fn read_unvalidated<T: CanonicalDeserialize + CanonicalSerialize + Default>(
     reader: &mut Reader<'_>,
     field: &'static str,
     compress: Compress,
@@ -63,11 +63,21 @@ pub fn read_points<T: CanonicalDeserialize + CanonicalSerialize + Valid + Defaul
         });
     }
     let bytes = reader.take(field, needed)?;
-    let points = bytes
+    bytes
         .chunks_exact(size)
         .map(|chunk| T::deserialize_with_mode(chunk, compress, Validate::No))
         .collect::<Result<Vec<T>, _>>()
-        .map_err(|e| invalid(field, e))?;
+        .map_err(|e| invalid(field, e))
+}
+
+/// Reads a u32 count and that many points; the count is checked against the
+/// bytes left before allocating, and the points are validated as a batch.
+pub fn read_points<T: CanonicalDeserialize + CanonicalSerialize + Valid + Default + Sync>(
+    reader: &mut Reader<'_>,
+    field: &'static str,
+    compress: Compress,
+) -> Result<Vec<T>, DecodeError> {
+    let points = read_unvalidated::<T>(reader, field, compress)?;
     // Validate in parallel over slices (rayon's `par_iter`), which spreads the
     // subgroup checks evenly; arkworks' own batch check bridges a serial iterator.
     points
@@ -87,24 +97,7 @@ pub fn read_points_with_subgroup_check<P: SWCurveConfig>(
     compress: Compress,
     subgroup: impl FnOnce(&[Affine<P>]) -> Result<(), usize>,
 ) -> Result<Vec<Affine<P>>, DecodeError> {
-    let count = reader.u32(field)? as usize;
-    let size = Affine::<P>::default().serialized_size(compress);
-    let needed = count
-        .checked_mul(size)
-        .ok_or_else(|| invalid(field, "count overflows"))?;
-    if needed > reader.remaining() {
-        return Err(DecodeError::Truncated {
-            field,
-            needed,
-            available: reader.remaining(),
-        });
-    }
-    let bytes = reader.take(field, needed)?;
-    let points = bytes
-        .chunks_exact(size)
-        .map(|chunk| Affine::<P>::deserialize_with_mode(chunk, compress, Validate::No))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| invalid(field, e))?;
+    let points = read_unvalidated::<Affine<P>>(reader, field, compress)?;
     if let Some(index) = points.par_iter().position_first(|p| !p.is_on_curve()) {
         return Err(invalid(field, format!("point {index} is not on the curve")));
     }
