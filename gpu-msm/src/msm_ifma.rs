@@ -774,6 +774,109 @@ fn naf(mut k: u128) -> Vec<i8> {
     digits
 }
 
+/// One doubling or addition step of [`multiply_chunk`], over all rows, in
+/// three passes (kept as separate functions so that the field arithmetic is
+/// inlined into each).
+struct Step {
+    ax: *mut u64,
+    ay: *mut u64,
+    bx: *const u64,
+    by: *const u64,
+    m: usize,
+    rows: usize,
+    doubling: bool,
+    denominators: *mut u64,
+    prefix: *mut u64,
+}
+
+impl Step {
+    /// Denominators (2y, or bx - x) and each lane chain's running products;
+    /// a zero denominator marks its point exceptional and is replaced by 1.
+    /// Returns the chains' products.
+    ///
+    /// # Safety
+    /// IFMA present; every pointer holds whole columns of `m` entries.
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    unsafe fn denominators<C: Coordinate>(
+        &self,
+        exceptional: &mut [bool],
+        c: &Consts8,
+    ) -> C::Vector {
+        let m = self.m;
+        let mut product = C::one(c);
+        for row in 0..self.rows {
+            let at = row * LANES;
+            let x = C::load(self.ax, m, at);
+            let y = C::load(self.ay, m, at);
+            let mut d = if self.doubling {
+                C::add(&y, &y, c)
+            } else {
+                C::sub(&C::load(self.bx, m, at), &x, c)
+            };
+            let zero = C::zero_lanes(&d);
+            if zero != 0 {
+                d = C::select(zero, &C::one(c), &d);
+                for l in 0..LANES {
+                    if zero >> l & 1 == 1 {
+                        exceptional[at + l] = true;
+                    }
+                }
+            }
+            C::store(&d, self.denominators, m, at);
+            C::store(&product, self.prefix, m, at);
+            product = C::mul(&product, &d, c);
+        }
+        product
+    }
+
+    /// Every denominator's inverse, from the inverse of the chains' products.
+    ///
+    /// # Safety
+    /// As for [`Step::denominators`].
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    unsafe fn inverses<C: Coordinate>(&self, inverse: &C::Vector, c: &Consts8) {
+        let m = self.m;
+        let mut inverse = *inverse;
+        for row in (0..self.rows).rev() {
+            let at = row * LANES;
+            let d = C::load(self.denominators, m, at);
+            let before = C::load(self.prefix, m, at);
+            C::store(&C::mul(&inverse, &before, c), self.denominators, m, at);
+            inverse = C::mul(&inverse, &d, c);
+        }
+    }
+
+    /// The new accumulators. Doubling: λ = 3x² / 2y, x3 = λ² - 2x. Addition:
+    /// λ = (by - y) / (bx - x), x3 = λ² - x - bx. Both: y3 = λ(x - x3) - y.
+    ///
+    /// # Safety
+    /// As for [`Step::denominators`].
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    unsafe fn results<C: Coordinate>(&self, c: &Consts8) {
+        let m = self.m;
+        for row in 0..self.rows {
+            let at = row * LANES;
+            let x = C::load(self.ax, m, at);
+            let y = C::load(self.ay, m, at);
+            let inverse = C::load(self.denominators, m, at);
+            let (numerator, other_x) = if self.doubling {
+                let square = C::square(&x, c);
+                (C::add(&C::add(&square, &square, c), &square, c), x)
+            } else {
+                (
+                    C::sub(&C::load(self.by, m, at), &y, c),
+                    C::load(self.bx, m, at),
+                )
+            };
+            let lambda = C::mul(&numerator, &inverse, c);
+            let x3 = C::sub(&C::sub(&C::square(&lambda, c), &x, c), &other_x, c);
+            let y3 = C::sub(&C::mul(&lambda, &C::sub(&x, &x3, c), c), &y, c);
+            C::store(&x3, self.ax, m, at);
+            C::store(&y3, self.ay, m, at);
+        }
+    }
+}
+
 /// [`multiply_each`] for one chunk, column-wise: accumulators and bases as
 /// WIDTH columns of `m` (the chunk rounded up to whole vectors).
 #[target_feature(enable = "avx512f,avx512ifma")]
@@ -836,63 +939,20 @@ fn multiply_chunk<P, C>(
             let doubling = digit == 0;
             let source = if digit < 0 { &negated } else { &base };
             let (bx, by) = (source.as_ptr(), source.as_ptr().add(w * m));
-            // Denominators (2y, or bx - x) and each lane chain's running product;
-            // a zero denominator marks its point exceptional and is replaced by 1.
-            let mut product = C::one(&c);
-            for row in 0..rows {
-                let at = row * LANES;
-                let x = C::load(ax, m, at);
-                let y = C::load(ay, m, at);
-                let mut d = if doubling {
-                    C::add(&y, &y, &c)
-                } else {
-                    C::sub(&C::load(bx, m, at), &x, &c)
-                };
-                let zero = C::zero_lanes(&d);
-                if zero != 0 {
-                    d = C::select(zero, &C::one(&c), &d);
-                    for l in 0..LANES {
-                        if zero >> l & 1 == 1 {
-                            exceptional[at + l] = true;
-                        }
-                    }
-                }
-                C::store(&d, denominators.as_mut_ptr(), m, at);
-                C::store(&product, prefix.as_mut_ptr(), m, at);
-                product = C::mul(&product, &d, &c);
-            }
-            let mut inverse = C::invert_lanes(&product, &c);
-            for row in (0..rows).rev() {
-                let at = row * LANES;
-                let d = C::load(denominators.as_ptr(), m, at);
-                let before = C::load(prefix.as_ptr(), m, at);
-                C::store(
-                    &C::mul(&inverse, &before, &c),
-                    denominators.as_mut_ptr(),
-                    m,
-                    at,
-                );
-                inverse = C::mul(&inverse, &d, &c);
-            }
-            for row in 0..rows {
-                let at = row * LANES;
-                let x = C::load(ax, m, at);
-                let y = C::load(ay, m, at);
-                let inverse = C::load(denominators.as_ptr(), m, at);
-                // Doubling: λ = 3x² / 2y, x3 = λ² - 2x. Addition: λ = (by - y) /
-                // (bx - x), x3 = λ² - x - bx. Both: y3 = λ(x - x3) - y.
-                let (numerator, other_x) = if doubling {
-                    let square = C::square(&x, &c);
-                    (C::add(&C::add(&square, &square, &c), &square, &c), x)
-                } else {
-                    (C::sub(&C::load(by, m, at), &y, &c), C::load(bx, m, at))
-                };
-                let lambda = C::mul(&numerator, &inverse, &c);
-                let x3 = C::sub(&C::sub(&C::square(&lambda, &c), &x, &c), &other_x, &c);
-                let y3 = C::sub(&C::mul(&lambda, &C::sub(&x, &x3, &c), &c), &y, &c);
-                C::store(&x3, ax, m, at);
-                C::store(&y3, ay, m, at);
-            }
+            let step = Step {
+                ax,
+                ay,
+                bx,
+                by,
+                m,
+                rows,
+                doubling,
+                denominators: denominators.as_mut_ptr(),
+                prefix: prefix.as_mut_ptr(),
+            };
+            let product = step.denominators::<C>(&mut exceptional, &c);
+            step.inverses::<C>(&C::invert_lanes(&product, &c), &c);
+            step.results::<C>(&c);
         }
     }
     let mut limbs = vec![0u64; 2 * w];
