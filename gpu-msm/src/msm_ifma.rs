@@ -230,13 +230,11 @@ impl Coordinate for OverFq2 {
             out[LIMBS..].copy_from_slice(&c1[l]);
         }
     }
-    #[target_feature(enable = "avx512f,avx512ifma")]
-    #[inline]
+    #[inline(always)]
     unsafe fn one(c: &Consts8) -> (Fe8, Fe8) {
         (c.one, ifma::sub(&c.one, &c.one, c))
     }
-    #[target_feature(enable = "avx512f,avx512ifma")]
-    #[inline]
+    #[inline(always)]
     unsafe fn mul(a: &(Fe8, Fe8), b: &(Fe8, Fe8), c: &Consts8) -> (Fe8, Fe8) {
         // Karatsuba: a0b0 - a1b1, (a0 + a1)(b0 + b1) - a0b0 - a1b1.
         let v0 = ifma::mul(&a.0, &b.0, c);
@@ -247,26 +245,22 @@ impl Coordinate for OverFq2 {
             ifma::sub(&ifma::sub(&cross, &v0, c), &v1, c),
         )
     }
-    #[target_feature(enable = "avx512f,avx512ifma")]
-    #[inline]
+    #[inline(always)]
     unsafe fn square(a: &(Fe8, Fe8), c: &Consts8) -> (Fe8, Fe8) {
         // (a0 + a1)(a0 - a1), 2·a0·a1.
         let real = ifma::mul(&ifma::add(&a.0, &a.1, c), &ifma::sub(&a.0, &a.1, c), c);
         let product = ifma::mul(&a.0, &a.1, c);
         (real, ifma::add(&product, &product, c))
     }
-    #[target_feature(enable = "avx512f,avx512ifma")]
-    #[inline]
+    #[inline(always)]
     unsafe fn sub(a: &(Fe8, Fe8), b: &(Fe8, Fe8), c: &Consts8) -> (Fe8, Fe8) {
         (ifma::sub(&a.0, &b.0, c), ifma::sub(&a.1, &b.1, c))
     }
-    #[target_feature(enable = "avx512f,avx512ifma")]
-    #[inline]
+    #[inline(always)]
     unsafe fn add(a: &(Fe8, Fe8), b: &(Fe8, Fe8), c: &Consts8) -> (Fe8, Fe8) {
         (ifma::add(&a.0, &b.0, c), ifma::add(&a.1, &b.1, c))
     }
-    #[target_feature(enable = "avx512f,avx512ifma")]
-    #[inline]
+    #[inline(always)]
     unsafe fn select(mask: __mmask8, set: &(Fe8, Fe8), clear: &(Fe8, Fe8)) -> (Fe8, Fe8) {
         (
             ifma::select(mask, &set.0, &clear.0),
