@@ -59,6 +59,16 @@ pub(crate) fn to_64(l: [u64; 5]) -> [u64; 4] {
     ]
 }
 
+/// An arkworks element x (raw limbs x·2^256) in this module's form (x·2^260),
+/// in 52-bit limbs: the element 16x has raw limbs 16x·2^256 = x·2^260.
+#[inline]
+pub(crate) fn from_ark_scalar<T: ark_ff::MontConfig<4>>(
+    x: &ark_ff::Fp<ark_ff::MontBackend<T, 4>, 4>,
+) -> [u64; 5] {
+    use ark_ff::AdditiveGroup;
+    to_52(x.double().double().double().double().0 .0)
+}
+
 /// `2^k mod p` for a modulus in 52-bit limbs, by doubling (set-up only).
 fn pow2_mod(p: &[u64; 5], k: usize) -> [u64; 5] {
     let mut x = [1u64, 0, 0, 0, 0];

@@ -81,13 +81,6 @@ fn negate_limbs(p: &[u64; LIMBS], y: &[u64]) -> [u64; LIMBS] {
     }
 }
 
-/// arkworks' Fq (x·2^256 in its limbs) to IFMA form (x·2^260), scalar.
-fn fq_to_52(x: &Fq) -> [u64; LIMBS] {
-    // The element 16x has raw limbs 16x·2^256 = x·2^260.
-    let sixteen = x.double().double().double().double();
-    ifma::to_52(sixteen.0 .0)
-}
-
 /// IFMA form back to arkworks, scalar: limbs V = x·2^260 read as arkworks' raw
 /// limbs are the element 16x.
 fn fq_from_52(v: &[u64]) -> Fq {
@@ -119,7 +112,7 @@ impl Coordinate for OverFq {
     const WIDTH: usize = LIMBS;
 
     fn to_52(x: &Fq, out: &mut [u64]) {
-        out.copy_from_slice(&fq_to_52(x));
+        out.copy_from_slice(&ifma::from_ark_scalar(x));
     }
     fn from_52(limbs: &[u64]) -> Fq {
         fq_from_52(limbs)
@@ -195,8 +188,8 @@ impl Coordinate for OverFq2 {
     const WIDTH: usize = 2 * LIMBS;
 
     fn to_52(x: &Fq2, out: &mut [u64]) {
-        out[..LIMBS].copy_from_slice(&fq_to_52(&x.c0));
-        out[LIMBS..].copy_from_slice(&fq_to_52(&x.c1));
+        out[..LIMBS].copy_from_slice(&ifma::from_ark_scalar(&x.c0));
+        out[LIMBS..].copy_from_slice(&ifma::from_ark_scalar(&x.c1));
     }
     fn from_52(limbs: &[u64]) -> Fq2 {
         Fq2::new(fq_from_52(&limbs[..LIMBS]), fq_from_52(&limbs[LIMBS..]))

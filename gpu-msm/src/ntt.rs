@@ -45,9 +45,10 @@ impl Twiddles {
             if inverse {
                 root = root.inverse().expect("a root of unity is non-zero");
             }
+            // root^0 .. root^(m-1): ones scaled by the powers.
             let start = table.len();
             table.resize(start + m, Fr::one());
-            powers(&mut table[start..], root);
+            scale_by_powers(&mut table[start..], root);
         }
         Self {
             log_size,
@@ -235,21 +236,7 @@ pub fn ntt_portable(values: &mut [Fr], direction: NttDirection) -> Result<(), Ba
     Ok(())
 }
 
-/// `out[i] = root^i`, in parallel chunks for long runs.
-fn powers(out: &mut [Fr], root: Fr) {
-    const CHUNK: usize = 1 << 12;
-    out.par_chunks_mut(CHUNK)
-        .enumerate()
-        .for_each(|(k, chunk)| {
-            let mut power = root.pow([(k * CHUNK) as u64]);
-            for v in chunk {
-                *v = power;
-                power *= root;
-            }
-        });
-}
-
-/// Multiplies `values[i]` by `factor^i`.
+/// Multiplies `values[i]` by `factor^i`, in parallel chunks.
 fn scale_by_powers(values: &mut [Fr], factor: Fr) {
     const CHUNK: usize = 1 << 12;
     values

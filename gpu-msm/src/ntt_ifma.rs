@@ -17,7 +17,7 @@
 //! 3. repack into the caller's slice (scaling by 1/n for an inverse transform).
 
 use ark_bn254::{Fr, FrConfig};
-use ark_ff::{AdditiveGroup, BigInt, Field, MontConfig};
+use ark_ff::{BigInt, Field, MontConfig};
 use rayon::prelude::*;
 
 use crate::ifma::{self, Consts8, Fe8, Field52, LANES, LIMBS};
@@ -49,11 +49,7 @@ impl Shared {
 pub(crate) fn twiddle_columns(table: &Twiddles) -> Vec<u64> {
     let all = table.all();
     let stride = all.len();
-    // The element 16w has raw limbs 16w·2^256 = w·2^260.
-    let limbs: Vec<[u64; LIMBS]> = all
-        .par_iter()
-        .map(|w| ifma::to_52(w.double().double().double().double().0 .0))
-        .collect();
+    let limbs: Vec<[u64; LIMBS]> = all.par_iter().map(ifma::from_ark_scalar).collect();
     let mut columns = vec![0u64; LIMBS * stride];
     columns
         .par_chunks_mut(stride.max(1))
@@ -148,7 +144,7 @@ pub(crate) fn ntt(values: &mut [Fr], log_size: u32, table: &Twiddles, inverse: b
     }
     let scale = inverse.then(|| {
         let n_inverse = Fr::from(n as u64).inverse().expect("n is non-zero");
-        ifma::to_52(n_inverse.double().double().double().double().0 .0)
+        ifma::from_ark_scalar(&n_inverse)
     });
     let columns = &columns;
     values
