@@ -1,6 +1,7 @@
 //! Times one G1 MSM of 2^k points for every window size, and the default
-//! choice against arkworks, for tuning `msm::window_bits`. The figures of
-//! record come from `cargo bench -p proofmint-benches --bench msm`.
+//! choice against arkworks, for tuning `msm::fast_window_bits` (and, with
+//! PROOFMINT_PORTABLE=1, `msm::window_bits`). The figures of record come from
+//! `cargo bench -p proofmint-benches --bench msm`.
 //!
 //! `cargo run --release -p proofmint-gpu --example msm_probe -- 20`
 
@@ -45,7 +46,7 @@ fn main() {
     let _ = G1Projective::msm(&bases, &scalars).expect("equal lengths");
     println!(
         "2^{log}: ours (c = {}) {ours:?}, arkworks {:?}",
-        proofmint_gpu::msm::fast_window_bits(n),
+        proofmint_gpu::msm::default_window_bits(n),
         start.elapsed()
     );
 }

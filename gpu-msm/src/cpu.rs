@@ -12,13 +12,9 @@ impl CpuBackend {
     /// Which arithmetic this CPU gets and how many threads, for logs:
     /// "AVX-512 IFMA, 2 threads" or "portable arithmetic, 2 threads".
     pub fn summary() -> String {
-        #[cfg(target_arch = "x86_64")]
-        let vector = crate::ifma::available();
-        #[cfg(not(target_arch = "x86_64"))]
-        let vector = false;
         format!(
             "{}, {} threads",
-            if vector {
+            if crate::vector_arithmetic() {
                 "AVX-512 IFMA"
             } else {
                 "portable arithmetic"

@@ -20,9 +20,6 @@ pub mod icicle;
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod ifma;
 
-/// The environment variable that keeps `CpuBackend` on its portable path
-/// (`PROOFMINT_PORTABLE=1`), even on a CPU with AVX-512 IFMA.
-pub const PORTABLE_ENV: &str = "PROOFMINT_PORTABLE";
 pub mod msm;
 #[cfg(target_arch = "x86_64")]
 mod msm_ifma;
@@ -33,6 +30,19 @@ pub mod subgroup;
 
 pub use cpu::CpuBackend;
 pub use icicle::IcicleBackend;
+
+/// The environment variable that keeps `CpuBackend` on its portable path
+/// (`PROOFMINT_PORTABLE=1`), even on a CPU with AVX-512 IFMA.
+pub const PORTABLE_ENV: &str = "PROOFMINT_PORTABLE";
+
+/// Whether `CpuBackend` computes on AVX-512 IFMA here: the CPU has it and
+/// [`PORTABLE_ENV`] does not turn it off (decided once per process).
+pub(crate) fn vector_arithmetic() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return ifma::available();
+    #[cfg(not(target_arch = "x86_64"))]
+    return false;
+}
 
 /// Which way a transform goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

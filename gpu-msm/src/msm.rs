@@ -57,10 +57,10 @@ pub fn window_bits(n: usize) -> usize {
 /// `Σ scalars[i] · bases[i]` in BN254's G1: [`msm`], with the bucket
 /// accumulation on AVX-512 IFMA where the CPU has it (`crate::msm_ifma`).
 pub fn msm_g1(bases: &[G1Affine], scalars: &[Fr]) -> G1Projective {
-    msm_g1_with_window(bases, scalars, fast_window_bits(bases.len()))
+    msm_g1_with_window(bases, scalars, default_window_bits(bases.len()))
 }
 
-/// [`msm_g1`] with a chosen window size `c` (2 to 20), for tuning.
+/// [`msm_g1`] with a chosen window size `c` (2 to 20), on whichever path runs, for tuning.
 pub fn msm_g1_with_window(bases: &[G1Affine], scalars: &[Fr], c: usize) -> G1Projective {
     #[cfg(target_arch = "x86_64")]
     if bases.len() >= SMALL {
@@ -69,15 +69,15 @@ pub fn msm_g1_with_window(bases: &[G1Affine], scalars: &[Fr], c: usize) -> G1Pro
             return sum;
         }
     }
-    msm_with_window(bases, scalars, window_bits(bases.len()))
+    msm_with_window(bases, scalars, c)
 }
 
 /// `Σ scalars[i] · bases[i]` in BN254's G2: as [`msm_g1`], over Fq2.
 pub fn msm_g2(bases: &[G2Affine], scalars: &[Fr]) -> G2Projective {
-    msm_g2_with_window(bases, scalars, fast_window_bits(bases.len()))
+    msm_g2_with_window(bases, scalars, default_window_bits(bases.len()))
 }
 
-/// [`msm_g2`] with a chosen window size `c` (2 to 20), for tuning.
+/// [`msm_g2`] with a chosen window size `c` (2 to 20), on whichever path runs, for tuning.
 pub fn msm_g2_with_window(bases: &[G2Affine], scalars: &[Fr], c: usize) -> G2Projective {
     #[cfg(target_arch = "x86_64")]
     if bases.len() >= SMALL {
@@ -86,7 +86,16 @@ pub fn msm_g2_with_window(bases: &[G2Affine], scalars: &[Fr], c: usize) -> G2Pro
             return sum;
         }
     }
-    msm_with_window(bases, scalars, window_bits(bases.len()))
+    msm_with_window(bases, scalars, c)
+}
+
+/// The window size for `n` points on the path this CPU takes.
+pub fn default_window_bits(n: usize) -> usize {
+    if crate::vector_arithmetic() {
+        fast_window_bits(n)
+    } else {
+        window_bits(n)
+    }
 }
 
 /// Window size for `n` points on the AVX-512 IFMA path, whose bucket reduction
