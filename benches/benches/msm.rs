@@ -10,7 +10,7 @@
 //!
 //! Run: `cargo bench -p proofmint-benches --bench msm`
 
-use ark_bn254::{Fr, G1Projective, G2Affine, G2Projective};
+use ark_bn254::{Fr, G1Projective, G2Projective};
 use ark_ec::{CurveGroup, VariableBaseMSM};
 use ark_ff::UniformRand;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -39,16 +39,7 @@ fn msm(c: &mut Criterion) {
     group.sample_size(10);
     for log in logs() {
         let n = 1usize << log;
-        // Random points without n scalar multiplications: a random walk of additions.
-        let step: Vec<G1Projective> = {
-            let mut rng = ChaCha20Rng::seed_from_u64(1);
-            (0..64).map(|_| G1Projective::rand(&mut rng)).collect()
-        };
-        let points: Vec<G1Projective> = (0..n)
-            .into_par_iter()
-            .map(|i| step[i % 64] * Fr::from(i as u64 + 1))
-            .collect();
-        let bases = G1Projective::normalize_batch(&points);
+        let bases = random_points::<G1Projective>(n, 1);
         let mut rng = ChaCha20Rng::seed_from_u64(2);
         let scalars: Vec<Fr> = (0..n).map(|_| Fr::rand(&mut rng)).collect();
         assert_eq!(
@@ -80,17 +71,18 @@ fn msm(c: &mut Criterion) {
     group.finish();
 }
 
-/// Random G2 points without n scalar multiplications (as for G1).
-fn g2_points(n: usize) -> Vec<G2Affine> {
-    let step: Vec<G2Projective> = {
-        let mut rng = ChaCha20Rng::seed_from_u64(3);
-        (0..64).map(|_| G2Projective::rand(&mut rng)).collect()
+/// n points from 64 random ones and small multiples of them (cheap to make,
+/// and unrelated enough for an MSM's buckets).
+fn random_points<G: CurveGroup<ScalarField = Fr>>(n: usize, seed: u64) -> Vec<G::Affine> {
+    let step: Vec<G> = {
+        let mut rng = ChaCha20Rng::seed_from_u64(seed);
+        (0..64).map(|_| G::rand(&mut rng)).collect()
     };
-    let points: Vec<G2Projective> = (0..n)
+    let points: Vec<G> = (0..n)
         .into_par_iter()
         .map(|i| step[i % 64] * Fr::from(i as u64 + 1))
         .collect();
-    G2Projective::normalize_batch(&points)
+    G::normalize_batch(&points)
 }
 
 fn msm_g2(c: &mut Criterion) {
@@ -98,7 +90,7 @@ fn msm_g2(c: &mut Criterion) {
     group.sample_size(10);
     for log in [16u32, 18] {
         let n = 1usize << log;
-        let bases = g2_points(n);
+        let bases = random_points::<G2Projective>(n, 3);
         let mut rng = ChaCha20Rng::seed_from_u64(4);
         let scalars: Vec<Fr> = (0..n).map(|_| Fr::rand(&mut rng)).collect();
         assert_eq!(
@@ -120,7 +112,7 @@ fn g2_subgroup(c: &mut Criterion) {
     let mut group = c.benchmark_group("g2-subgroup-check");
     group.sample_size(10);
     let n = 1usize << 16;
-    let points = g2_points(n);
+    let points = random_points::<G2Projective>(n, 3);
     group.throughput(Throughput::Elements(n as u64));
     group.bench_function(BenchmarkId::new("proofmint", "2^16"), |b| {
         b.iter(|| proofmint_gpu::subgroup::check_g2_subgroup(&points).unwrap())
