@@ -1,7 +1,8 @@
-//! On chain, end to end, in an in-process EVM: clients sign receipts, the
-//! operator builds the epoch and posts its root, a node stakes, proves its
-//! claim and has it minted, and after the epoch range its stake is released.
-//! Prints each step with its gas.
+//! On chain, end to end, in an in-process EVM: a node stakes for the coming
+//! epochs, clients pay for jobs (burning tokens), sign receipts, the operator
+//! admits exactly the paid receipts and posts the root with its bond, the
+//! challenge window passes, the node proves its claim and has it minted, and
+//! after its range anyone releases its stake. Prints each step with its gas.
 //!
 //! `cargo run --release -p proofmint-contracts --example onchain_mint`
 //! (needs node and `npm ci --prefix tools/js` for solc).
@@ -10,14 +11,17 @@ use alloy_primitives::{Address, U256};
 use ark_bn254::Fr;
 use k256::ecdsa::SigningKey;
 use proofmint_circuits::claim::{ClaimShape, ClaimWitness};
-use proofmint_circuits::field::{fr_to_be_bytes, fr_to_u256};
-use proofmint_circuits::receipt::{address_of, Receipt};
+use proofmint_circuits::field::{fr_from_u256, fr_to_u256};
+use proofmint_circuits::payment::{Payment, Payments};
+use proofmint_circuits::receipt::{address_of, Receipt, ReceiptDomain};
 use proofmint_circuits::EpochBundle;
-use proofmint_contracts::abi::{IEpochRegistry, IRewardMinter, IStakeVault, IWorkToken};
+use proofmint_contracts::abi::{
+    ClaimInput, IEpochRegistry, IJobMarket, IRewardMinter, IStakeVault, IWorkToken,
+};
 use proofmint_contracts::deploy::{deploy_all, Params};
-use proofmint_contracts::{compile, sources, tokens, Chain};
+use proofmint_contracts::{compile, sources, tokens, Chain, CHAIN_ID};
 use proofmint_prover::{prove_claim, setup_development};
-use proofmint_verifier::solidity::{claim_verifier, precompile_gas_floor, proof_words};
+use proofmint_verifier::solidity::{claim_verifier, proof_words};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
@@ -35,132 +39,128 @@ fn whole(amount: U256) -> String {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let (epoch, chain_id, shape) = (1u64, 31337u64, ClaimShape::new(16, 20)?);
+    let (epoch, shape) = (1u64, ClaimShape::new(16, 20)?);
     let mut rng = ChaCha20Rng::seed_from_u64(7);
-    let clients: Vec<SigningKey> = (0..3).map(|_| key_from(&mut rng)).collect();
+    let client_key = key_from(&mut rng);
+    let client = address_of(&client_key);
     let nodes: Vec<Address> = (0..4).map(|_| address_of(&key_from(&mut rng))).collect();
     let node = nodes[0];
+    let operator = Address::repeat_byte(0x0b);
+    let ether = U256::from(10u64).pow(U256::from(18u64));
 
-    // Off chain: receipts, epoch tree, keys.
-    let receipts = (0..40usize)
-        .map(|i| {
-            let client = &clients[i % clients.len()];
-            let receipt = Receipt {
-                job_id: Fr::from(10_000 + i as u64),
-                node: nodes[i % nodes.len()],
-                client: address_of(client),
-                epoch,
-                units: rng.gen_range(100..2_000),
-                kind: 1,
-                input_commitment: Fr::from(i as u64),
-                output_commitment: Fr::from(i as u64 * 31),
-            };
-            (i + 1, receipt.sign(chain_id, client))
-        })
-        .collect();
-    let (bundle, tree) = EpochBundle::build(epoch, chain_id, shape.depth, receipts)?;
-    let s = bundle.summary;
-    println!(
-        "epoch {epoch}: {} receipts, {} units",
-        s.count, s.total_units
-    );
+    println!("setting up keys ({shape}) and compiling the contracts");
     let key = setup_development(shape, &mut rng)?;
-    println!("claim keys: {shape} (development setup, not for production)");
-
-    // Contracts: the generated verifier for this key, and the system around it.
-    let dir = std::env::temp_dir().join(format!("proofmint-onchain-{}", std::process::id()));
+    let dir = std::env::temp_dir().join("proofmint-onchain-mint");
     std::fs::create_dir_all(&dir)?;
     let verifier_path = dir.join("ClaimVerifier.sol");
     std::fs::write(&verifier_path, claim_verifier(&key.key, "ClaimVerifier"))?;
     let mut files = sources();
     files.push(verifier_path);
     let artifacts = compile(&files)?;
+
     let mut chain = Chain::new();
-    let (admin, operator) = (Address::repeat_byte(0xad), Address::repeat_byte(0x0b));
     let params = Params {
-        admin,
+        deployer: Address::repeat_byte(0xad),
+        proposer: Address::repeat_byte(0xac),
+        governance_delay: 2 * 24 * 3600,
         operator,
-        cap: tokens(21_000_000),
-        initial_emission: tokens(50_000),
-        decay_per_epoch: U256::from(995_000_000_000_000_000u64),
-        genesis_epoch: 1,
+        cap: tokens(2_000_000),
+        genesis_supply: tokens(500_000),
+        genesis_holder: client,
+        initial_emission: tokens(10_000),
+        decay_per_epoch: U256::from(990_000_000_000_000_000u64),
+        genesis_epoch: epoch,
         grace_epochs: 1,
+        tree_depth: shape.depth as u8,
+        price: tokens(1),
+        stake_per_unit: tokens(1),
+        bond: ether,
+        challenge_window: 3600,
+        answer_window: 600,
+        dispute_deposit: ether / U256::from(10u64),
     };
     let d = deploy_all(&mut chain, &artifacts, "ClaimVerifier", &params)?;
-    println!("deployed with solc {}", artifacts.compiler);
+    chain.fund(operator, ether * U256::from(10u64));
+    println!("deployed: registry {}, minter {}", d.registry, d.minter);
 
-    // The operator posts the epoch.
-    let root = U256::from_be_bytes(fr_to_be_bytes(&s.root));
-    let post = |epoch: u64| IEpochRegistry::postEpochCall {
-        epoch,
-        root,
-        totalUnits: U256::from(s.total_units),
-        count: U256::from(s.count),
+    // The node stakes for epochs 1..=2 (1,000 units of capacity).
+    chain.send(client, d.token, &IWorkToken::transferCall { to: node, value: tokens(1_000) })?;
+    chain.send(node, d.token, &IWorkToken::approveCall { spender: d.vault, value: tokens(1_000) })?;
+    let r = chain.send(node, d.vault, &IStakeVault::stakeCall { amount: tokens(1_000), startEpoch: epoch, endEpoch: epoch + 1 })?;
+    println!("node {node} stakes 1,000 WORK for epochs 1..=2 ({} gas)", r.gas_used);
+
+    // Clients pay for 40 jobs on chain, then sign their receipts.
+    let domain = ReceiptDomain::new(CHAIN_ID, d.registry);
+    chain.send(client, d.token, &IWorkToken::approveCall { spender: d.market, value: U256::MAX })?;
+    let mut receipts = Vec::new();
+    let mut paid = Vec::new();
+    let mut pay_gas = 0;
+    for i in 0..40u64 {
+        let (units, to) = (rng.gen_range(100..2_000), nodes[i as usize % nodes.len()]);
+        let call = IJobMarket::payForJobCall { salt: U256::from(i), node: to, epoch, units };
+        let (job_id, _) = chain.call(client, d.market, &call)?;
+        pay_gas = chain.send(client, d.market, &IJobMarket::payForJobCall { salt: U256::from(1000 + i), node: to, epoch: epoch + 1, units })?.gas_used;
+        // What the operator reads back from the chain.
+        let p = chain.call(operator, d.market, &IJobMarket::paymentCall { jobId: job_id })?.0;
+        let job_id = fr_from_u256(job_id)?;
+        paid.push(Payment { job_id, client: p.client, node: p.node, epoch: p.epoch, units: p.units });
+        let receipt = Receipt {
+            job_id,
+            node: to,
+            client,
+            epoch,
+            units,
+            kind: 1,
+            input_commitment: Fr::from(i),
+            output_commitment: Fr::from(i * 31),
+        };
+        receipts.push((i as usize + 1, receipt.sign(&domain, &client_key)));
+    }
+    println!("the client paid for 40 jobs ({pay_gas} gas each) and signed their receipts");
+    let payments = Payments::new(paid)?;
+    let (bundle, tree) = EpochBundle::build(epoch, domain, shape.depth, receipts, &payments)?;
+    let s = bundle.summary;
+    let post = |chain: &mut Chain, e: u64| {
+        chain.send_value(
+            operator,
+            d.registry,
+            &IEpochRegistry::postEpochCall { epoch: e, root: fr_to_u256(&s.root), count: s.count },
+            ether,
+        )
     };
-    let posted = chain.send(operator, d.registry, &post(epoch))?;
-    println!("operator posted epoch {epoch}: {} gas", posted.gas_used);
+    let r = post(&mut chain, epoch)?;
+    println!("operator posted epoch {epoch} ({} receipts, all paid) with a 1 ETH bond ({} gas)", s.count, r.gas_used);
+    chain.advance(3600);
+    println!("the one-hour challenge window passed with no challenge");
 
-    // The node proves its claim; a relayer submits it; the node is minted its share.
     let circuit = ClaimWitness::build(shape, epoch, &bundle.receipts, &tree, node, 0)?;
-    let held = circuit.receipt_count();
     let claim = prove_claim(&key, circuit, &proofmint_gpu::CpuBackend, &mut rng)?;
-    let w: Vec<U256> = proof_words(&claim.proof)
-        .iter()
-        .map(|b| U256::from_be_bytes(*b))
-        .collect();
+    let w: Vec<U256> = proof_words(&claim.proof).iter().map(|b| U256::from_be_bytes(*b)).collect();
     let p = claim.public.to_inputs().map(|f| fr_to_u256(&f));
-    let verify = proofmint_contracts::abi::IClaimVerifier::verifyProofCall {
-        a: [w[0], w[1]],
-        b: [[w[2], w[3]], [w[4], w[5]]],
-        c: [w[6], w[7]],
-        pubSignals: p,
-    };
-    let (accepted, verify_gas) = chain.call(Address::repeat_byte(0x33), d.verifier, &verify)?;
-    println!(
-        "verifyProof: {accepted}, {verify_gas} gas (precompile floor {})",
-        precompile_gas_floor()
-    );
-    let call = IRewardMinter::claimCall {
+    let input = ClaimInput {
         epoch,
         node,
         totalUnits: p[3],
         firstIndex: p[4],
         lastIndex: p[5],
-        a: verify.a,
-        b: verify.b,
-        c: verify.c,
+        a: [w[0], w[1]],
+        b: [[w[2], w[3]], [w[4], w[5]]],
+        c: [w[6], w[7]],
     };
-    let claimed = chain.send(Address::repeat_byte(0x33), d.minter, &call)?;
-    let (minted, _) = chain.call(admin, d.token, &IWorkToken::balanceOfCall { account: node })?;
-    println!(
-        "node {node} claimed {} units over {held} receipts: {} gas, minted {} WORK",
-        p[3],
-        claimed.gas_used,
-        whole(minted)
-    );
+    let r = chain.send(node, d.minter, &IRewardMinter::claimCall { input })?;
+    let balance = chain.call(node, d.token, &IWorkToken::balanceOfCall { account: node })?.0;
+    println!("node claimed {} units of {} paid: {} WORK minted ({} gas)", p[3], payments.paid_units(epoch), whole(balance), r.gas_used);
 
-    // The node stakes its reward committing to its delivered units for this epoch, then releases it.
-    chain.send(
-        node,
-        d.token,
-        &IWorkToken::approveCall {
-            spender: d.vault,
-            value: minted,
-        },
-    )?;
-    let stake = IStakeVault::stakeCall {
-        amount: minted,
-        capacity: p[3],
-        startEpoch: epoch,
-        endEpoch: epoch,
-    };
-    chain.send(node, d.vault, &stake)?;
-    for later in epoch + 1..=epoch + 2 {
-        chain.send(operator, d.registry, &post(later))?;
+    for e in epoch + 1..=epoch + 3 {
+        post(&mut chain, e)?;
     }
-    let released = chain.send(node, d.vault, &IStakeVault::releaseCall {})?;
-    let (balance, _) = chain.call(admin, d.token, &IWorkToken::balanceOfCall { account: node })?;
-    println!("stake released after the range: {} gas; node balance {} WORK (no shortfall, nothing slashed)", released.gas_used, whole(balance));
-    std::fs::remove_dir_all(&dir).ok();
+    chain.advance(3600);
+    let r = chain.send(Address::repeat_byte(0x22), d.vault, &IStakeVault::releaseCall { node })?;
+    let after = chain.call(node, d.token, &IWorkToken::balanceOfCall { account: node })?.0;
+    println!(
+        "after epoch 3 anyone released the stake: {} WORK back, the shortfall burned ({} gas)",
+        whole(after - balance),
+        r.gas_used
+    );
     Ok(())
 }

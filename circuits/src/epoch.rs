@@ -12,13 +12,15 @@ use serde_json::{Map, Value};
 
 use crate::codec::{put_fr, DecodeError, Reader};
 use crate::field::{fr_from_hex, fr_to_hex};
-use crate::receipt::{ReceiptError, SignedReceipt, RECORD_LEN};
+use crate::field::parse_address;
+use crate::payment::Payments;
+use crate::receipt::{ReceiptDomain, ReceiptError, SignedReceipt, RECORD_LEN};
 use crate::tree::{EpochTree, TreeError, MAX_DEPTH};
 
 /// Magic of a binary epoch bundle.
 pub const MAGIC: &[u8; 4] = b"PMEB";
 /// The bundle format's version.
-pub const VERSION: u8 = 1;
+pub const VERSION: u8 = 2;
 /// The `format` tag of the JSON form.
 pub const JSON_FORMAT: &str = "proofmint-epoch";
 
@@ -26,7 +28,8 @@ pub const JSON_FORMAT: &str = "proofmint-epoch";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EpochSummary {
     pub epoch: u64,
-    pub chain_id: u64,
+    /// The deployment the receipts are signed for.
+    pub domain: ReceiptDomain,
     pub depth: usize,
     pub root: Fr,
     pub total_units: u64,
@@ -92,13 +95,15 @@ pub fn parse_receipts_jsonl(text: &str) -> (Vec<(usize, SignedReceipt)>, Vec<Lin
 }
 
 /// Every admission rule for the receipts of one epoch, each failure naming its
-/// line: the client's signature for this chain, the epoch, a job id used once
-/// (a receipt admitted twice would be claimable twice), and a total that fits
-/// 64 bits. `position` names what the numbers are ("line" of an input file,
+/// line: the client's signature for this deployment, the epoch, a payment on
+/// chain that backs the receipt (same job id, client, node and epoch, at least
+/// its units), a job id used once (a receipt admitted twice would be claimable
+/// twice), and a total that fits 64 bits. `position` names what the numbers are ("line" of an input file,
 /// "leaf" of a bundle) in the messages.
 pub fn check_receipts(
     epoch: u64,
-    chain_id: u64,
+    domain: &ReceiptDomain,
+    payments: &Payments,
     receipts: &[(usize, SignedReceipt)],
     position: &str,
 ) -> Result<u64, Vec<LineError>> {
@@ -106,11 +111,13 @@ pub fn check_receipts(
     let mut errors: Vec<LineError> = receipts
         .par_iter()
         .filter_map(|(line, r)| {
-            r.check(epoch, chain_id)
+            r.check(epoch, domain)
                 .err()
-                .map(|e: ReceiptError| LineError {
+                .map(|e: ReceiptError| e.to_string())
+                .or_else(|| payments.refusal(&r.receipt))
+                .map(|reason| LineError {
                     line: *line,
-                    reason: e.to_string(),
+                    reason,
                 })
         })
         .collect();
@@ -148,9 +155,10 @@ impl EpochBundle {
     /// in input order, or refuses the whole batch naming every bad line.
     pub fn build(
         epoch: u64,
-        chain_id: u64,
+        domain: ReceiptDomain,
         depth: usize,
         receipts: Vec<(usize, SignedReceipt)>,
+        payments: &Payments,
     ) -> Result<(Self, EpochTree), EpochError> {
         if !(1..=MAX_DEPTH).contains(&depth) {
             return Err(TreeError::BadDepth(depth).into());
@@ -163,12 +171,12 @@ impl EpochBundle {
             .into());
         }
         let total_units =
-            check_receipts(epoch, chain_id, &receipts, "line").map_err(EpochError::Refused)?;
+            check_receipts(epoch, &domain, payments, &receipts, "line").map_err(EpochError::Refused)?;
         let receipts: Vec<SignedReceipt> = receipts.into_iter().map(|(_, r)| r).collect();
         let tree = tree_of(depth, &receipts)?;
         let summary = EpochSummary {
             epoch,
-            chain_id,
+            domain,
             depth,
             root: tree.root(),
             total_units,
@@ -181,18 +189,33 @@ impl EpochBundle {
     /// unparseable and inadmissible alike, in line order.
     pub fn build_from_jsonl(
         epoch: u64,
-        chain_id: u64,
+        domain: ReceiptDomain,
         depth: usize,
         text: &str,
+        payments: &Payments,
     ) -> Result<(Self, EpochTree), EpochError> {
-        let (receipts, mut errors) = parse_receipts_jsonl(text);
+        let (receipts, errors) = parse_receipts_jsonl(text);
+        Self::build_parsed(epoch, domain, depth, receipts, errors, payments)
+    }
+
+    /// [`Self::build`] from lines already parsed (as a streaming reader does):
+    /// `receipts` that parsed and `errors` for the lines that did not. A refusal
+    /// names every bad line in line order.
+    pub fn build_parsed(
+        epoch: u64,
+        domain: ReceiptDomain,
+        depth: usize,
+        receipts: Vec<(usize, SignedReceipt)>,
+        mut errors: Vec<LineError>,
+        payments: &Payments,
+    ) -> Result<(Self, EpochTree), EpochError> {
         if errors.is_empty() {
             if receipts.is_empty() {
                 return Err(EpochError::Empty);
             }
-            return Self::build(epoch, chain_id, depth, receipts);
+            return Self::build(epoch, domain, depth, receipts, payments);
         }
-        if let Err(more) = check_receipts(epoch, chain_id, &receipts, "line") {
+        if let Err(more) = check_receipts(epoch, &domain, payments, &receipts, "line") {
             errors.extend(more);
         }
         errors.sort_by_key(|e| e.line);
@@ -211,7 +234,11 @@ impl EpochBundle {
         map.insert("format".into(), JSON_FORMAT.into());
         map.insert("version".into(), VERSION.into());
         map.insert("epoch".into(), s.epoch.into());
-        map.insert("chainId".into(), s.chain_id.into());
+        map.insert("chainId".into(), s.domain.chain_id.into());
+        map.insert(
+            "registry".into(),
+            s.domain.verifying_contract.to_checksum(None).into(),
+        );
         map.insert("depth".into(), s.depth.into());
         map.insert("root".into(), fr_to_hex(&s.root).into());
         map.insert("totalUnits".into(), s.total_units.to_string().into());
@@ -274,9 +301,16 @@ impl EpochBundle {
         if !errors.is_empty() {
             return Err(EpochError::Refused(errors));
         }
+        let registry = map
+            .get("registry")
+            .and_then(Value::as_str)
+            .ok_or_else(|| bad("missing `registry`"))
+            .and_then(|t| {
+                parse_address(t).map_err(|e| EpochError::Json(format!("`registry`: {e}")))
+            })?;
         let summary = EpochSummary {
             epoch: int("epoch")?,
-            chain_id: int("chainId")?,
+            domain: ReceiptDomain::new(int("chainId")?, registry),
             depth,
             root,
             total_units: int("totalUnits")?,
@@ -285,14 +319,16 @@ impl EpochBundle {
         Ok(Self { summary, receipts })
     }
 
-    /// The binary form (`epoch.bin`): `PMEB`, version, chainId u64, epoch u64,
+    /// The binary form (`epoch.bin`): `PMEB`, version, chainId u64, registry
+    /// (20 bytes), epoch u64,
     /// depth u8, count u32, totalUnits u64, root, then `count` receipt records.
     pub fn to_bytes(&self) -> Vec<u8> {
         let s = &self.summary;
-        let mut out = Vec::with_capacity(66 + self.receipts.len() * RECORD_LEN);
+        let mut out = Vec::with_capacity(86 + self.receipts.len() * RECORD_LEN);
         out.extend_from_slice(MAGIC);
         out.push(VERSION);
-        out.extend_from_slice(&s.chain_id.to_be_bytes());
+        out.extend_from_slice(&s.domain.chain_id.to_be_bytes());
+        out.extend_from_slice(s.domain.verifying_contract.as_slice());
         out.extend_from_slice(&s.epoch.to_be_bytes());
         out.push(s.depth as u8);
         out.extend_from_slice(&(self.receipts.len() as u32).to_be_bytes());
@@ -310,6 +346,7 @@ impl EpochBundle {
         let mut reader = Reader::new(bytes);
         reader.header("epoch bundle", MAGIC, VERSION)?;
         let chain_id = reader.u64("chainId")?;
+        let registry = alloy_primitives::Address::from(reader.array::<20>("registry")?);
         let epoch = reader.u64("epoch")?;
         let depth = reader.u8("depth")? as usize;
         if !(1..=MAX_DEPTH).contains(&depth) {
@@ -336,7 +373,7 @@ impl EpochBundle {
         reader.finish("epoch bundle")?;
         let summary = EpochSummary {
             epoch,
-            chain_id,
+            domain: ReceiptDomain::new(chain_id, registry),
             depth,
             root,
             total_units,

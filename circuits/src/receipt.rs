@@ -6,7 +6,10 @@
 //! inputCommitment, outputCommitment)` with circomlib's parameters, and the
 //! signature is an EIP-712 signature (<https://eips.ethereum.org/EIPS/eip-712>)
 //! over the typed struct `Receipt(...)` under the domain
-//! `{name: "proofmint", version: "1", chainId}`.
+//! `{name: "proofmint", version: "1", chainId, verifyingContract}`, where the
+//! verifying contract is the deployment's `EpochRegistry` (which checks these
+//! signatures in its challenges): a receipt signed for one deployment never
+//! verifies for another, even on the same chain id.
 //!
 //! This module does not own which receipts belong to an epoch (see [`crate::epoch`]).
 
@@ -62,6 +65,49 @@ mod typed {
             uint256 inputCommitment;
             uint256 outputCommitment;
         }
+    }
+}
+
+/// The EIP-712 domain receipts are signed under: one deployment of the
+/// contracts on one chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ReceiptDomain {
+    pub chain_id: u64,
+    /// The deployment's `EpochRegistry`.
+    pub verifying_contract: Address,
+}
+
+impl ReceiptDomain {
+    pub fn new(chain_id: u64, verifying_contract: Address) -> Self {
+        Self {
+            chain_id,
+            verifying_contract,
+        }
+    }
+
+    /// The EIP-712 domain separator (what the registry's `domainSeparator()` returns).
+    pub fn separator(&self) -> B256 {
+        self.eip712().hash_struct()
+    }
+
+    fn eip712(&self) -> alloy_sol_types::Eip712Domain {
+        eip712_domain! {
+            name: "proofmint",
+            version: "1",
+            chain_id: self.chain_id,
+            verifying_contract: self.verifying_contract,
+        }
+    }
+}
+
+impl std::fmt::Display for ReceiptDomain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "chain {} registry {}",
+            self.chain_id,
+            self.verifying_contract.to_checksum(None)
+        )
     }
 }
 
@@ -131,12 +177,7 @@ impl Receipt {
     }
 
     /// The EIP-712 digest the client signs: `keccak256(0x1901 || domainSeparator || hashStruct)`.
-    pub fn signing_hash(&self, chain_id: u64) -> B256 {
-        let domain = eip712_domain! {
-            name: "proofmint",
-            version: "1",
-            chain_id: chain_id,
-        };
+    pub fn signing_hash(&self, domain: &ReceiptDomain) -> B256 {
         let typed = typed::Receipt {
             jobId: fr_to_u256(&self.job_id),
             node: self.node,
@@ -147,12 +188,12 @@ impl Receipt {
             inputCommitment: fr_to_u256(&self.input_commitment),
             outputCommitment: fr_to_u256(&self.output_commitment),
         };
-        typed.eip712_signing_hash(&domain)
+        typed.eip712_signing_hash(&domain.eip712())
     }
 
     /// Signs as the client would; the signature is low-s with `v` in {27, 28}.
-    pub fn sign(self, chain_id: u64, client_key: &SigningKey) -> SignedReceipt {
-        let digest = self.signing_hash(chain_id);
+    pub fn sign(self, domain: &ReceiptDomain, client_key: &SigningKey) -> SignedReceipt {
+        let digest = self.signing_hash(domain);
         let (signature, recovery) = client_key
             .sign_prehash_recoverable(digest.as_slice())
             .expect("a 32-byte prehash always signs");
@@ -177,12 +218,12 @@ const SECP256K1_HALF_N: U256 = alloy_primitives::uint!(
 );
 
 impl SignedReceipt {
-    /// Checks that the receipt's client signed it for `chain_id`.
+    /// Checks that the receipt's client signed it for `domain`.
     ///
     /// Accepts `v` only as 27 or 28 (what wallets write) and refuses high-`s`
     /// signatures (EIP-2), so each receipt has exactly one valid signature
     /// encoding.
-    pub fn verify_signature(&self, chain_id: u64) -> Result<(), ReceiptError> {
+    pub fn verify_signature(&self, domain: &ReceiptDomain) -> Result<(), ReceiptError> {
         let r = U256::from_be_slice(&self.signature[..32]);
         let s = U256::from_be_slice(&self.signature[32..64]);
         let parity = match self.signature[64] {
@@ -200,7 +241,7 @@ impl SignedReceipt {
             ));
         }
         let signature = alloy_primitives::Signature::new(r, s, parity);
-        let digest = self.receipt.signing_hash(chain_id);
+        let digest = self.receipt.signing_hash(domain);
         let recovered = signature
             .recover_address_from_prehash(&digest)
             .map_err(|e| ReceiptError::MalformedSignature(e.to_string()))?;
@@ -214,14 +255,14 @@ impl SignedReceipt {
     }
 
     /// Every check an operator makes before a receipt becomes a leaf of `epoch`.
-    pub fn check(&self, epoch: u64, chain_id: u64) -> Result<(), ReceiptError> {
+    pub fn check(&self, epoch: u64, domain: &ReceiptDomain) -> Result<(), ReceiptError> {
         if self.receipt.epoch != epoch {
             return Err(ReceiptError::WrongEpoch {
                 expected: epoch,
                 found: self.receipt.epoch,
             });
         }
-        self.verify_signature(chain_id)
+        self.verify_signature(domain)
     }
 
     /// The receipt's JSON object, fields in protocol order.
@@ -414,6 +455,11 @@ mod tests {
         SigningKey::from_bytes(&[byte; 32].into()).unwrap()
     }
 
+    const DOMAIN: ReceiptDomain = ReceiptDomain {
+        chain_id: 31337,
+        verifying_contract: Address::repeat_byte(0x42),
+    };
+
     fn sample() -> SignedReceipt {
         let client = key(7);
         Receipt {
@@ -426,7 +472,7 @@ mod tests {
             input_commitment: Fr::from(11u64),
             output_commitment: Fr::from(12u64),
         }
-        .sign(31337, &client)
+        .sign(&DOMAIN, &client)
     }
 
     #[test]
@@ -456,27 +502,31 @@ mod tests {
     }
 
     #[test]
-    fn signature_binds_every_field_and_the_chain() {
+    fn signature_binds_every_field_the_chain_and_the_deployment() {
         let signed = sample();
-        signed.check(3, 31337).unwrap();
+        signed.check(3, &DOMAIN).unwrap();
         assert!(matches!(
-            signed.check(4, 31337),
+            signed.check(4, &DOMAIN),
             Err(ReceiptError::WrongEpoch { .. })
         ));
         assert!(matches!(
-            signed.verify_signature(1),
+            signed.verify_signature(&ReceiptDomain::new(1, DOMAIN.verifying_contract)),
+            Err(ReceiptError::WrongSigner { .. })
+        ));
+        assert!(matches!(
+            signed.verify_signature(&ReceiptDomain::new(31337, Address::repeat_byte(0x43))),
             Err(ReceiptError::WrongSigner { .. })
         ));
         let mut tampered = signed;
         tampered.receipt.units += 1;
         assert!(matches!(
-            tampered.verify_signature(31337),
+            tampered.verify_signature(&DOMAIN),
             Err(ReceiptError::WrongSigner { .. })
         ));
         let mut bad_v = signed;
         bad_v.signature[64] = 29;
         assert!(matches!(
-            bad_v.verify_signature(31337),
+            bad_v.verify_signature(&DOMAIN),
             Err(ReceiptError::MalformedSignature(_))
         ));
     }
@@ -494,7 +544,7 @@ mod tests {
         twin.signature[32..64].copy_from_slice(&(n - s).to_be_bytes::<32>());
         twin.signature[64] = if signed.signature[64] == 27 { 28 } else { 27 };
         assert!(matches!(
-            twin.verify_signature(31337),
+            twin.verify_signature(&DOMAIN),
             Err(ReceiptError::MalformedSignature(_))
         ));
     }

@@ -7,12 +7,16 @@ use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem};
 use k256::ecdsa::SigningKey;
 use proofmint_circuits::claim::{ClaimCircuit, ClaimShape, ClaimWitness, SlotAssignment};
 use proofmint_circuits::field::address_to_fr;
-use proofmint_circuits::receipt::{address_of, Receipt};
+use proofmint_circuits::payment::Payments;
+use proofmint_circuits::receipt::{address_of, Receipt, ReceiptDomain};
 use proofmint_circuits::tree::EpochTree;
 use proofmint_circuits::{poseidon, EpochBundle};
 
 const EPOCH: u64 = 5;
-const CHAIN: u64 = 31337;
+const DOMAIN: ReceiptDomain = ReceiptDomain {
+    chain_id: 31337,
+    verifying_contract: Address::repeat_byte(0x42),
+};
 const SHAPE: ClaimShape = ClaimShape { slots: 4, depth: 6 };
 
 fn key(seed: u8) -> SigningKey {
@@ -38,10 +42,11 @@ fn epoch() -> (EpochBundle, EpochTree) {
                 input_commitment: Fr::from(i),
                 output_commitment: Fr::from(i * i),
             };
-            (i as usize + 1, r.sign(CHAIN, &client))
+            (i as usize + 1, r.sign(&DOMAIN, &client))
         })
-        .collect();
-    EpochBundle::build(EPOCH, CHAIN, SHAPE.depth, receipts).unwrap()
+        .collect::<Vec<_>>();
+    let paid = Payments::for_receipts(receipts.iter().map(|(_, r)| &r.receipt));
+    EpochBundle::build(EPOCH, DOMAIN, SHAPE.depth, receipts, &paid).unwrap()
 }
 
 fn honest() -> (ClaimCircuit, EpochBundle, EpochTree) {

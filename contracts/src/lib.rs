@@ -115,6 +115,9 @@ pub struct Receipt {
     pub logs: Vec<Log>,
 }
 
+/// The chain id of [`Chain`] (anvil's and every development chain's).
+pub const CHAIN_ID: u64 = 31337;
+
 /// A fresh chain under mainnet rules (the latest spec revm knows), gas price 0.
 pub struct Chain {
     evm: MainnetEvm<MainnetContext<CacheDB<EmptyDB>>>,
@@ -132,7 +135,14 @@ impl Chain {
     pub fn new() -> Self {
         let evm = Context::mainnet()
             .with_db(CacheDB::<EmptyDB>::default())
-            .modify_cfg_chained(|cfg| cfg.disable_nonce_check = true)
+            .modify_cfg_chained(|cfg| {
+                cfg.disable_nonce_check = true;
+                cfg.chain_id = CHAIN_ID;
+            })
+            .modify_block_chained(|block| {
+                block.timestamp = U256::from(1_800_000_000u64);
+                block.number = U256::from(1u64);
+            })
             .build_mainnet();
         Self {
             evm,
@@ -146,9 +156,21 @@ impl Chain {
         kind: TxKind,
         data: Vec<u8>,
     ) -> Result<Receipt, ChainError> {
+        self.transact_value(from, kind, data, U256::ZERO)
+    }
+
+    fn transact_value(
+        &mut self,
+        from: Address,
+        kind: TxKind,
+        data: Vec<u8>,
+        value: U256,
+    ) -> Result<Receipt, ChainError> {
         let tx = TxEnv::builder()
             .caller(from)
             .kind(kind)
+            .value(value)
+            .chain_id(Some(CHAIN_ID))
             .data(data.into())
             .gas_limit(self.gas_limit)
             .gas_price(0)
@@ -188,6 +210,58 @@ impl Chain {
         code.extend_from_slice(args);
         let receipt = self.transact(from, TxKind::Create, code)?;
         Ok(Address::from_slice(&receipt.output))
+    }
+
+    /// Sends a transaction calling `to` with `value` wei attached.
+    pub fn send_value<C: SolCall>(
+        &mut self,
+        from: Address,
+        to: Address,
+        call: &C,
+        value: U256,
+    ) -> Result<Receipt, ChainError> {
+        self.transact_value(from, TxKind::Call(to), call.abi_encode(), value)
+    }
+
+    /// Sets `who`'s ether balance.
+    pub fn fund(&mut self, who: Address, wei: U256) {
+        use revm::context_interface::ContextTr;
+        use revm::state::AccountInfo;
+        let db = self.evm.ctx.db_mut();
+        let mut info: AccountInfo = db
+            .cache
+            .accounts
+            .get(&who)
+            .map(|a| a.info.clone())
+            .unwrap_or_default();
+        info.balance = wei;
+        db.insert_account_info(who, info);
+    }
+
+    /// Ether balance of `who`.
+    pub fn balance(&mut self, who: Address) -> U256 {
+        use revm::context_interface::ContextTr;
+        self.evm
+            .ctx
+            .db_mut()
+            .cache
+            .accounts
+            .get(&who)
+            .map(|a| a.info.balance)
+            .unwrap_or_default()
+    }
+
+    /// The block timestamp transactions run at.
+    pub fn timestamp(&self) -> u64 {
+        self.evm.ctx.block.timestamp.saturating_to()
+    }
+
+    /// Moves the clock `seconds` forward (and the block number by one).
+    pub fn advance(&mut self, seconds: u64) {
+        self.evm.ctx.modify_block(|block| {
+            block.timestamp += U256::from(seconds);
+            block.number += U256::from(1u64);
+        });
     }
 
     /// Sends a transaction calling `to`.

@@ -9,7 +9,8 @@ use alloy_primitives::Address;
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use proofmint_circuits::claim::{ClaimShape, ClaimWitness};
-use proofmint_circuits::epoch::EpochBundle;
+use proofmint_circuits::epoch::{EpochBundle, LineError};
+use proofmint_circuits::receipt::{ReceiptDomain, SignedReceipt};
 use proofmint_circuits::field::{fr_to_address, fr_to_hex, parse_address};
 use proofmint_gpu::{select_backend, BackendChoice};
 use proofmint_verifier::verify::ClaimVerifier;
@@ -21,28 +22,51 @@ use crate::files;
 use crate::keys::{constraint_count, setup_development, ProvingKeyFile};
 use crate::prove::prove_claim;
 
+/// The deployment a command works for: `--chain-id` and `--registry`.
+pub fn parse_domain(chain_id: u64, registry: &str) -> Result<ReceiptDomain> {
+    let registry = parse_address(registry).with_context(|| format!("--registry {registry}"))?;
+    Ok(ReceiptDomain::new(chain_id, registry))
+}
+
 /// Reads a node address given on the command line.
 pub fn parse_node(text: &str) -> Result<Address> {
     parse_address(text).with_context(|| format!("--node {text}"))
 }
 
-/// `proofmint epoch build`: admit a JSON Lines file of receipts as an epoch.
+/// `proofmint epoch build`: admit a JSON Lines file of receipts as an epoch,
+/// each receipt backed by a payment in `payments` and signed for `domain`.
 pub fn epoch_build(
     receipts: &Path,
+    payments: &Path,
     epoch: u64,
-    chain_id: u64,
+    domain: ReceiptDomain,
     depth: usize,
     out: &Path,
 ) -> Result<EpochBundle> {
-    let text = std::fs::read_to_string(receipts)
-        .with_context(|| format!("cannot read {}", receipts.display()))?;
-    let (bundle, _) = EpochBundle::build_from_jsonl(epoch, chain_id, depth, &text)
+    let paid = files::load_payments(payments)?;
+    let max = if depth >= 32 { usize::MAX } else { 1usize << depth };
+    let mut parsed = Vec::new();
+    let mut errors = Vec::new();
+    files::for_each_line(receipts, max, |line, text| {
+        match SignedReceipt::from_json_str(text) {
+            Ok(r) => parsed.push((line, r)),
+            Err(e) => errors.push(LineError {
+                line,
+                reason: e.to_string(),
+            }),
+        }
+    })?;
+    let (bundle, _) = EpochBundle::build_parsed(epoch, domain, depth, parsed, errors, &paid)
         .with_context(|| receipts.display().to_string())?;
     files::write_epoch(out, &bundle)?;
     let s = bundle.summary;
     println!(
-        "epoch {} (chain {}): {} receipts, {} units",
-        s.epoch, s.chain_id, s.count, s.total_units
+        "epoch {} ({}): {} receipts, {} units, all paid on chain ({} units paid for the epoch)",
+        s.epoch,
+        s.domain,
+        s.count,
+        s.total_units,
+        paid.paid_units(s.epoch)
     );
     println!("root {}", fr_to_hex(&s.root));
     println!(
@@ -53,14 +77,16 @@ pub fn epoch_build(
     Ok(bundle)
 }
 
-/// `proofmint audit`: re-check a bundle from its content alone.
-pub fn audit_dir(dir: &Path) -> Result<AuditReport> {
+/// `proofmint audit`: re-check a bundle against the deployment it belongs to
+/// and the payments on chain.
+pub fn audit_dir(dir: &Path, domain: ReceiptDomain, payments: &Path) -> Result<AuditReport> {
     let bundle = files::load_epoch(dir)?;
-    match audit(&bundle) {
+    let paid = files::load_payments(payments)?;
+    match audit(&bundle, &domain, &paid) {
         Ok(report) => {
             let s = report.summary;
             println!(
-                "epoch {} audited: {} receipts, {} units, root {} — every signature, leaf, total and the root check out",
+                "epoch {} audited: {} receipts, {} units, root {} — every signature, payment, leaf, total and the root check out",
                 s.epoch,
                 s.count,
                 s.total_units,

@@ -1,17 +1,18 @@
 //! `proofmint demo`: the whole protocol on embedded defaults, nothing to
-//! prepare. Clients and nodes get keys, clients sign receipts, the operator
+//! prepare. Clients and nodes get keys, clients pay and sign receipts, the operator
 //! builds and audits the epoch, keys are set up, one node proves its claim
 //! (in as many batches as its receipts need) and every proof is verified.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use alloy_primitives::Address;
+use alloy_primitives::{Address, U256};
 use anyhow::Result;
 use ark_bn254::Fr;
 use ark_ff::UniformRand;
 use k256::ecdsa::SigningKey;
-use proofmint_circuits::receipt::{address_of, Receipt};
+use proofmint_circuits::payment::{job_id_of, Payment, Payments};
+use proofmint_circuits::receipt::{address_of, Receipt, ReceiptDomain};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
@@ -29,6 +30,8 @@ pub struct DemoOptions {
     pub depth: usize,
     pub epoch: u64,
     pub chain_id: u64,
+    /// The EpochRegistry receipts are signed for (the demo's simulated deployment).
+    pub registry: Address,
     pub seed: u64,
     pub backend: BackendOptions,
 }
@@ -44,6 +47,7 @@ impl Default for DemoOptions {
             depth: 20,
             epoch: 1,
             chain_id: 31337,
+            registry: Address::repeat_byte(0xe9),
             seed: 2026,
             backend: BackendOptions::default(),
         }
@@ -75,11 +79,15 @@ pub fn run(options: &DemoOptions) -> Result<()> {
         let nodes: Vec<Address> = (0..o.nodes)
             .map(|_| address_of(&random_key(&mut rng)))
             .collect();
+        let domain = ReceiptDomain::new(o.chain_id, o.registry);
         let mut lines = String::new();
-        for _ in 0..o.receipts {
+        let mut paid = Vec::new();
+        for job in 0..o.receipts {
             let client = &clients[rng.gen_range(0..clients.len())];
+            // The client pays for the job on chain first; its id is namespaced by the client.
+            let job_id = job_id_of(address_of(client), U256::from(job));
             let receipt = Receipt {
-                job_id: Fr::rand(&mut rng),
+                job_id,
                 node: nodes[rng.gen_range(0..nodes.len())],
                 client: address_of(client),
                 epoch: o.epoch,
@@ -88,27 +96,40 @@ pub fn run(options: &DemoOptions) -> Result<()> {
                 input_commitment: Fr::rand(&mut rng),
                 output_commitment: Fr::rand(&mut rng),
             };
-            lines.push_str(&receipt.sign(o.chain_id, client).to_json_line());
+            paid.push(Payment::for_receipt(&receipt));
+            lines.push_str(&receipt.sign(&domain, client).to_json_line());
             lines.push('\n');
         }
         let path = o.out.join("receipts.jsonl");
         files::write(&path, lines.as_bytes())?;
+        let payments = Payments::new(paid).map_err(anyhow::Error::msg)?;
+        let payments_path = o.out.join("payments.jsonl");
+        files::write(&payments_path, payments.to_jsonl().as_bytes())?;
         println!(
-            "clients signed {} receipts (EIP-712) into {}",
+            "clients paid for {} jobs ({}) and signed their receipts (EIP-712) into {}",
             o.receipts,
+            payments_path.display(),
             path.display()
         );
-        Ok((path, nodes[0]))
+        Ok((path, payments_path, nodes[0]))
     })?;
-    steps.push(("clients sign receipts".into(), took));
-    let (receipts_path, node) = jsonl;
+    steps.push(("clients pay and sign receipts".into(), took));
+    let (receipts_path, payments_path, node) = jsonl;
+    let domain = ReceiptDomain::new(o.chain_id, o.registry);
 
     let epoch_dir = o.out.join("epoch");
     let (bundle, took) = timed("building the epoch", || {
-        cli::epoch_build(&receipts_path, o.epoch, o.chain_id, o.depth, &epoch_dir)
+        cli::epoch_build(
+            &receipts_path,
+            &payments_path,
+            o.epoch,
+            domain,
+            o.depth,
+            &epoch_dir,
+        )
     })?;
     steps.push(("operator builds the epoch tree".into(), took));
-    let (_, took) = timed("auditing the epoch", || cli::audit_dir(&epoch_dir))?;
+    let (_, took) = timed("auditing the epoch", || cli::audit_dir(&epoch_dir, domain, &payments_path))?;
     steps.push(("auditor re-checks the bundle".into(), took));
 
     let keys_dir = o.out.join("keys");

@@ -1,6 +1,7 @@
 //! Where artifacts live on disk and how they are read back, every failure
 //! naming the file it concerns.
 //!
+//! - receipts and payments: JSON Lines, read a line at a time with bounded lines;
 //! - epoch bundle directory: `epoch.json` (JSON form) and `epoch.bin` (binary);
 //! - keys directory: `claim.pk`, `claim.vk`, `verification_key.json` (snarkjs);
 //! - proof directory: `claim.proof` (binary), `proof.json` and `public.json` (snarkjs).
@@ -9,7 +10,9 @@ use std::fs;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use proofmint_circuits::epoch::EpochBundle;
+use proofmint_circuits::epoch::{EpochBundle, LineError};
+use proofmint_circuits::field::fr_to_hex;
+use proofmint_circuits::payment::{Payment, Payments};
 use proofmint_verifier::{snarkjs, ClaimProof, VerifyingKeyFile};
 
 use crate::keys::ProvingKeyFile;
@@ -23,8 +26,112 @@ pub const PROOF_BIN: &str = "claim.proof";
 pub const PROOF_JSON: &str = "proof.json";
 pub const PUBLIC_JSON: &str = "public.json";
 
-/// Largest JSON file read whole (an epoch of a million receipts is ~450 MB).
-const MAX_JSON_BYTES: u64 = 2 << 30;
+/// Largest JSON file read whole (an epoch of 2^20 receipts is ~750 MB as JSON;
+/// its `epoch.bin` is ~250 MB).
+const MAX_JSON_BYTES: u64 = 1 << 30;
+/// Longest line of a JSON Lines file (a receipt line is about 700 bytes).
+pub const MAX_LINE_BYTES: usize = 16 << 10;
+
+/// Reads a JSON Lines file one line at a time, never more than
+/// [`MAX_LINE_BYTES`] of a line and never more than `max_lines` non-blank
+/// lines: memory follows what the caller keeps, not the file's size. Calls
+/// `each(line_number, line)` for every non-blank line (numbered from 1); a
+/// line that is too long or not UTF-8 is an error naming the file and line.
+pub fn for_each_line(
+    path: &Path,
+    max_lines: usize,
+    mut each: impl FnMut(usize, &str),
+) -> Result<()> {
+    use std::io::{BufRead, Read};
+    let file = fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut reader = std::io::BufReader::new(file);
+    let mut buffer = Vec::new();
+    let mut number = 0usize;
+    let mut seen = 0usize;
+    loop {
+        buffer.clear();
+        number += 1;
+        let read = (&mut reader)
+            .take(MAX_LINE_BYTES as u64 + 1)
+            .read_until(b'\n', &mut buffer)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        if read == 0 {
+            return Ok(());
+        }
+        if buffer.last() != Some(&b'\n') && buffer.len() > MAX_LINE_BYTES {
+            bail!(
+                "{}: line {number} is longer than {MAX_LINE_BYTES} bytes",
+                path.display()
+            );
+        }
+        let line = std::str::from_utf8(&buffer)
+            .with_context(|| format!("{}: line {number} is not UTF-8", path.display()))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        seen += 1;
+        if seen > max_lines {
+            bail!(
+                "{}: more than {max_lines} lines (line {number})",
+                path.display()
+            );
+        }
+        each(number, line.trim_end_matches(['\n', '\r']));
+    }
+}
+
+/// Reads a payments file (JSON Lines, as `proofmint chain payments` writes),
+/// refusing it with every bad line named.
+pub fn load_payments(path: &Path) -> Result<Payments> {
+    let mut list = Vec::new();
+    let mut errors = Vec::new();
+    for_each_line(path, MAX_PAYMENTS, |line, text| {
+        match serde_json::from_str::<serde_json::Value>(text)
+            .map_err(|e| format!("not JSON: {e}"))
+            .and_then(|v| Payment::from_json(&v))
+        {
+            Ok(p) => list.push((line, p)),
+            Err(reason) => errors.push(LineError { line, reason }),
+        }
+    })?;
+    let mut first: std::collections::HashMap<_, usize> = std::collections::HashMap::new();
+    for (line, p) in &list {
+        if let Some(earlier) = first.insert(p.job_id, *line) {
+            errors.push(LineError {
+                line: *line,
+                reason: format!("jobId {} repeats line {earlier}", fr_to_hex(&p.job_id)),
+            });
+        }
+    }
+    if !errors.is_empty() {
+        errors.sort_by_key(|e| e.line);
+        let lines: Vec<String> = errors.iter().map(|e| format!("  {e}")).collect();
+        bail!(
+            "{}: {} bad payment line(s):\n{}",
+            path.display(),
+            errors.len(),
+            lines.join("\n")
+        );
+    }
+    Payments::new(list.into_iter().map(|(_, p)| p)).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+/// Most payments one file may hold (the chain's payments for a few epochs).
+pub const MAX_PAYMENTS: usize = 1 << 24;
+
+/// Reads a file of at most [`MAX_JSON_BYTES`] bytes (bundles, proofs, JSON).
+pub fn read_capped(path: &Path) -> Result<Vec<u8>> {
+    let size = fs::metadata(path)
+        .with_context(|| format!("cannot read {}", path.display()))?
+        .len();
+    if size > MAX_JSON_BYTES {
+        bail!(
+            "{}: {size} bytes is more than the {MAX_JSON_BYTES} this tool reads",
+            path.display()
+        );
+    }
+    read(path)
+}
 
 pub fn read(path: &Path) -> Result<Vec<u8>> {
     fs::read(path).with_context(|| format!("cannot read {}", path.display()))
@@ -48,7 +155,7 @@ pub fn read_json(path: &Path) -> Result<serde_json::Value> {
             path.display()
         );
     }
-    let bytes = read(path)?;
+    let bytes = read_capped(path)?;
     serde_json::from_slice(&bytes).with_context(|| format!("{}: not valid JSON", path.display()))
 }
 
@@ -71,7 +178,7 @@ pub fn load_epoch(dir: &Path) -> Result<EpochBundle> {
         .with_context(|| json_path.display().to_string())?;
     let bin_path = dir.join(EPOCH_BIN);
     if bin_path.exists() {
-        let binary = EpochBundle::from_bytes(&read(&bin_path)?)
+        let binary = EpochBundle::from_bytes(&read_capped(&bin_path)?)
             .with_context(|| bin_path.display().to_string())?;
         if binary != bundle {
             bail!(

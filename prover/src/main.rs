@@ -48,6 +48,15 @@ enum Command {
     Audit {
         /// The bundle directory (holding epoch.json).
         dir: PathBuf,
+        /// JSON Lines file of the chain's payments.
+        #[arg(long)]
+        payments: PathBuf,
+        /// The deployment's chain id.
+        #[arg(long = "chain-id")]
+        chain_id: u64,
+        /// The deployment's EpochRegistry: the bundle must be signed for it.
+        #[arg(long)]
+        registry: String,
     },
     /// Make claim-circuit keys with a development setup (not for production).
     Setup {
@@ -106,8 +115,14 @@ enum EpochCommand {
         receipts: PathBuf,
         #[arg(long)]
         epoch: u64,
+        /// JSON Lines file of the chain's payments (`proofmint chain payments` exports it).
+        #[arg(long)]
+        payments: PathBuf,
         #[arg(long = "chain-id")]
         chain_id: u64,
+        /// The deployment's EpochRegistry: the receipts' EIP-712 verifying contract.
+        #[arg(long)]
+        registry: String,
         #[arg(long, default_value_t = 20)]
         depth: usize,
         #[arg(long)]
@@ -176,13 +191,26 @@ fn run(args: Args) -> anyhow::Result<()> {
             command:
                 EpochCommand::Build {
                     receipts,
+                    payments,
                     epoch,
                     chain_id,
+                    registry,
                     depth,
                     out,
                 },
-        } => cli::epoch_build(&receipts, epoch, chain_id, depth, &out).map(drop),
-        Command::Audit { dir } => cli::audit_dir(&dir).map(drop),
+        } => {
+            let domain = cli::parse_domain(chain_id, &registry)?;
+            cli::epoch_build(&receipts, &payments, epoch, domain, depth, &out).map(drop)
+        }
+        Command::Audit {
+            dir,
+            payments,
+            chain_id,
+            registry,
+        } => {
+            let domain = cli::parse_domain(chain_id, &registry)?;
+            cli::audit_dir(&dir, domain, &payments).map(drop)
+        }
         Command::Setup {
             slots,
             depth,

@@ -6,13 +6,17 @@ use alloy_primitives::Address;
 use ark_bn254::Fr;
 use k256::ecdsa::SigningKey;
 use proofmint_circuits::claim::{ClaimCircuit, ClaimShape, ClaimWitness};
-use proofmint_circuits::receipt::{address_of, Receipt};
+use proofmint_circuits::payment::Payments;
+use proofmint_circuits::receipt::{address_of, Receipt, ReceiptDomain};
 use proofmint_circuits::tree::EpochTree;
 use proofmint_circuits::EpochBundle;
 
-/// The sample epoch number and chain id.
+/// The sample epoch number and deployment.
 pub const EPOCH: u64 = 1;
-pub const CHAIN_ID: u64 = 1;
+pub const DOMAIN: ReceiptDomain = ReceiptDomain {
+    chain_id: 1,
+    verifying_contract: Address::repeat_byte(0x5a),
+};
 
 fn signing_key(seed: u8) -> SigningKey {
     SigningKey::from_bytes(&[seed; 32].into()).expect("a fixed non-zero scalar is a valid key")
@@ -36,10 +40,11 @@ pub fn two_node_epoch(held: usize, depth: usize) -> (EpochBundle, EpochTree, Add
                 input_commitment: Fr::from(i),
                 output_commitment: Fr::from(i + 1),
             };
-            (i as usize + 1, receipt.sign(CHAIN_ID, &client))
+            (i as usize + 1, receipt.sign(&DOMAIN, &client))
         })
-        .collect();
-    let (bundle, tree) = EpochBundle::build(EPOCH, CHAIN_ID, depth, receipts)
+        .collect::<Vec<_>>();
+    let paid = Payments::for_receipts(receipts.iter().map(|(_, r)| &r.receipt));
+    let (bundle, tree) = EpochBundle::build(EPOCH, DOMAIN, depth, receipts, &paid)
         .expect("the sample receipts are valid");
     (bundle, tree, address_of(&nodes[0]))
 }

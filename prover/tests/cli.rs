@@ -44,6 +44,18 @@ fn write_receipts(path: &Path, lines: &[String]) {
     std::fs::write(path, lines.join("\n") + "\n").unwrap();
 }
 
+/// The registry the fixtures' receipts are signed for, as a flag value.
+fn registry() -> String {
+    REGISTRY.to_string()
+}
+
+/// `payments.jsonl` in `dir` backing every fixture receipt; returns its path.
+fn write_payments(dir: &Path) -> std::path::PathBuf {
+    let path = dir.join("payments.jsonl");
+    std::fs::write(&path, payments().to_jsonl()).unwrap();
+    path
+}
+
 fn good_lines() -> Vec<String> {
     signed_receipts()
         .iter()
@@ -54,6 +66,7 @@ fn good_lines() -> Vec<String> {
 fn build_epoch(dir: &Path) -> std::path::PathBuf {
     let receipts = dir.join("receipts.jsonl");
     write_receipts(&receipts, &good_lines());
+    let payments = write_payments(dir);
     let epoch = dir.join("epoch");
     let depth = SHAPE.depth.to_string();
     ok(&[
@@ -61,10 +74,14 @@ fn build_epoch(dir: &Path) -> std::path::PathBuf {
         "build",
         "--receipts",
         s(&receipts),
+        "--payments",
+        s(&payments),
         "--epoch",
         &EPOCH.to_string(),
         "--chain-id",
         &CHAIN.to_string(),
+        "--registry",
+        &registry(),
         "--depth",
         &depth,
         "--out",
@@ -93,16 +110,22 @@ fn epoch_build_names_every_bad_line() {
     );
     let receipts = dir.path().join("receipts.jsonl");
     write_receipts(&receipts, &lines);
+    let payments = write_payments(dir.path());
     let out = dir.path().join("epoch");
+    let registry = registry();
     let args = [
         "epoch",
         "build",
         "--receipts",
         s(&receipts),
+        "--payments",
+        s(&payments),
         "--epoch",
         "9",
         "--chain-id",
         "31337",
+        "--registry",
+        &registry,
         "--out",
         s(&out),
     ];
@@ -132,10 +155,14 @@ fn epoch_build_names_every_bad_line() {
         "build",
         "--receipts",
         s(&empty),
+        "--payments",
+        s(&payments),
         "--epoch",
         "9",
         "--chain-id",
         "1",
+        "--registry",
+        &registry,
         "--out",
         s(&out)
     ])
@@ -150,21 +177,135 @@ fn epoch_build_names_every_bad_line() {
         "build",
         "--receipts",
         s(&missing),
+        "--payments",
+        s(&payments),
         "--epoch",
         "9",
         "--chain-id",
         "1",
+        "--registry",
+        &registry,
         "--out",
         s(&out)
     ])
     .contains("nope.jsonl"));
 }
 
+fn audit_args<'a>(epoch: &'a Path, payments: &'a Path, registry: &'a str) -> Vec<&'a str> {
+    vec![
+        "audit",
+        s(epoch),
+        "--payments",
+        s(payments),
+        "--chain-id",
+        "31337",
+        "--registry",
+        registry,
+    ]
+}
+
+#[test]
+fn unpaid_or_mismatched_receipts_are_refused_by_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let receipts = dir.path().join("receipts.jsonl");
+    write_receipts(&receipts, &good_lines());
+    let all: Vec<proofmint_circuits::Payment> = signed_receipts()
+        .iter()
+        .map(|(_, r)| proofmint_circuits::Payment::for_receipt(&r.receipt))
+        .collect();
+    let mut paid = all.clone();
+    paid.remove(2); // line 3's job was never paid for
+    paid[4].units -= 1; // line 6 claims one unit more than was paid (index 4 is line 6 now)
+    paid[5].node = node(7); // line 7 was paid for another node
+    paid[6].client = node(8); // line 8 was paid by someone else
+    paid[7].epoch += 1; // line 9 was paid for another epoch
+    let payments = dir.path().join("payments.jsonl");
+    std::fs::write(
+        &payments,
+        proofmint_circuits::Payments::new(paid).unwrap().to_jsonl(),
+    )
+    .unwrap();
+    let out = dir.path().join("epoch");
+    let registry = registry();
+    let build = [
+        "epoch",
+        "build",
+        "--receipts",
+        s(&receipts),
+        "--payments",
+        s(&payments),
+        "--epoch",
+        "9",
+        "--chain-id",
+        "31337",
+        "--registry",
+        &registry,
+        "--out",
+        s(&out),
+    ];
+    let stderr = fails(&build);
+    assert!(stderr.contains("5 receipt(s) refused"), "{stderr}");
+    for (line, what) in [
+        (3, "no payment on chain"),
+        (6, "units"),
+        (7, "paid for node"),
+        (8, "paid by"),
+        (9, "paid for epoch"),
+    ] {
+        assert!(
+            stderr
+                .lines()
+                .any(|l| l.contains(&format!("line {line}:")) && l.contains(what)),
+            "line {line} ({what}): {stderr}"
+        );
+    }
+    assert!(!out.join("epoch.json").exists());
+
+    // A bad payments file is refused naming its line; an overlong line is refused, not read.
+    std::fs::write(&payments, "{\"jobId\":\"0x1\"}\n").unwrap();
+    let stderr = fails(&build);
+    assert!(stderr.contains("payments.jsonl") && stderr.contains("line 1"), "{stderr}");
+    std::fs::write(&payments, "x".repeat(64 << 10)).unwrap();
+    let stderr = fails(&build);
+    assert!(stderr.contains("line 1 is longer than"), "{stderr}");
+
+    // Receipts signed for another deployment (same chain id) are refused.
+    std::fs::write(&payments, proofmint_circuits::Payments::new(all).unwrap().to_jsonl()).unwrap();
+    let mut other = build;
+    let elsewhere = alloy_primitives::Address::repeat_byte(0x43).to_string();
+    other[11] = &elsewhere;
+    let stderr = fails(&other);
+    assert!(stderr.contains("10 receipt(s) refused") && stderr.contains("signature"), "{stderr}");
+    ok(&build);
+}
+
+#[test]
+fn audit_checks_the_deployment_and_the_payments() {
+    let dir = tempfile::tempdir().unwrap();
+    let epoch = build_epoch(dir.path());
+    let payments = dir.path().join("payments.jsonl");
+    ok(&audit_args(&epoch, &payments, &registry()));
+    // Another deployment on the same chain id: the domain is named.
+    let elsewhere = alloy_primitives::Address::repeat_byte(0x43).to_string();
+    let stderr = fails(&audit_args(&epoch, &payments, &elsewhere));
+    assert!(stderr.contains("domain") && stderr.contains("signature"), "{stderr}");
+    // A receipt whose payment is missing on chain.
+    let mut paid: Vec<_> = signed_receipts()
+        .iter()
+        .map(|(_, r)| proofmint_circuits::Payment::for_receipt(&r.receipt))
+        .collect();
+    paid.remove(4);
+    std::fs::write(&payments, proofmint_circuits::Payments::new(paid).unwrap().to_jsonl()).unwrap();
+    let stderr = fails(&audit_args(&epoch, &payments, &registry()));
+    assert!(stderr.contains("leaf 4") && stderr.contains("no payment"), "{stderr}");
+}
+
 #[test]
 fn audit_accepts_a_bundle_and_names_every_alteration() {
     let dir = tempfile::tempdir().unwrap();
     let epoch = build_epoch(dir.path());
-    assert!(ok(&["audit", s(&epoch)]).contains("audited"));
+    let payments = dir.path().join("payments.jsonl");
+    assert!(ok(&audit_args(&epoch, &payments, &registry())).contains("audited"));
     // Alter the JSON (and drop the binary twin so the JSON alone is judged).
     std::fs::remove_file(epoch.join("epoch.bin")).unwrap();
     let path = epoch.join("epoch.json");
@@ -174,7 +315,7 @@ fn audit_accepts_a_bundle_and_names_every_alteration() {
     altered["receipts"][2]["units"] = 999.into();
     altered["totalUnits"] = "1".into();
     std::fs::write(&path, altered.to_string()).unwrap();
-    let stderr = fails(&["audit", s(&epoch)]);
+    let stderr = fails(&audit_args(&epoch, &payments, &registry()));
     assert!(
         stderr.contains("leaf 2") && stderr.contains("signature"),
         "{stderr}"
@@ -186,13 +327,13 @@ fn audit_accepts_a_bundle_and_names_every_alteration() {
     let mut reroot = original.clone();
     reroot["root"] = "0x01".into();
     std::fs::write(&path, reroot.to_string()).unwrap();
-    assert!(fails(&["audit", s(&epoch)]).contains("root"));
+    assert!(fails(&audit_args(&epoch, &payments, &registry())).contains("root"));
     let mut version = original.clone();
     version["version"] = 7.into();
     std::fs::write(&path, version.to_string()).unwrap();
-    assert!(fails(&["audit", s(&epoch)]).contains("unknown version 7"));
+    assert!(fails(&audit_args(&epoch, &payments, &registry())).contains("unknown version 7"));
     std::fs::write(&path, "{").unwrap();
-    assert!(fails(&["audit", s(&epoch)]).contains("epoch.json"));
+    assert!(fails(&audit_args(&epoch, &payments, &registry())).contains("epoch.json"));
 }
 
 #[test]

@@ -1,13 +1,21 @@
-//! The auditor's check of a published epoch bundle, from its content alone:
-//! every receipt's signature, epoch and uniqueness, the count, the total
-//! units and the root recomputed from the leaves.
+//! The auditor's check of a published epoch bundle against the deployment it
+//! claims to belong to and the payments on chain: the bundle's EIP-712 domain,
+//! every receipt's signature, epoch, payment and uniqueness, the count, the
+//! total units and the root recomputed from the leaves.
 
 use proofmint_circuits::epoch::{check_receipts, EpochBundle, EpochSummary};
 use proofmint_circuits::field::fr_to_hex;
+use proofmint_circuits::payment::Payments;
+use proofmint_circuits::receipt::ReceiptDomain;
 
 /// One thing wrong with a bundle.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuditFailure {
+    #[error("domain: the bundle is signed for {bundle}, the deployment is {expected}")]
+    Domain {
+        bundle: ReceiptDomain,
+        expected: ReceiptDomain,
+    },
     #[error("receipt at leaf {leaf}: {reason}")]
     Receipt { leaf: usize, reason: String },
     #[error("count: the bundle says {claimed}, it holds {actual} receipts")]
@@ -26,17 +34,28 @@ pub struct AuditReport {
     pub summary: EpochSummary,
 }
 
-/// Re-checks everything in `bundle`; returns every failure, not the first.
-pub fn audit(bundle: &EpochBundle) -> Result<AuditReport, Vec<AuditFailure>> {
+/// Re-checks everything in `bundle` against the deployment `domain` and the
+/// chain's `payments`; returns every failure, not the first.
+pub fn audit(
+    bundle: &EpochBundle,
+    domain: &ReceiptDomain,
+    payments: &Payments,
+) -> Result<AuditReport, Vec<AuditFailure>> {
     let s = bundle.summary;
     let mut failures = Vec::new();
+    if s.domain != *domain {
+        failures.push(AuditFailure::Domain {
+            bundle: s.domain,
+            expected: *domain,
+        });
+    }
     let numbered: Vec<_> = bundle
         .receipts
         .iter()
         .enumerate()
         .map(|(i, r)| (i, *r))
         .collect();
-    let total = match check_receipts(s.epoch, s.chain_id, &numbered, "leaf") {
+    let total = match check_receipts(s.epoch, domain, payments, &numbered, "leaf") {
         Ok(total) => Some(total),
         Err(errors) => {
             failures.extend(errors.into_iter().map(|e| AuditFailure::Receipt {

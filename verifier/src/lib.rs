@@ -9,11 +9,13 @@
 //! - [`verify`]: [`verify_claim`], a proof against a key.
 //! - [`snarkjs`]: snarkjs's JSON layouts for keys, proofs and public inputs.
 //! - [`audit`]: an epoch bundle re-checked from its content alone.
+//! - [`poseidon_sol`]: circomlib's Poseidon as Solidity, for the registry's challenges.
 //! - [`points`]: checked (de)serialization of curve points, shared with the prover.
 
 pub mod audit;
 pub mod keys;
 pub mod points;
+pub mod poseidon_sol;
 pub mod proof;
 pub mod snarkjs;
 pub mod solidity;

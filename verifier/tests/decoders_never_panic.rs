@@ -70,8 +70,10 @@ proptest! {
 fn bundle_bytes() -> Vec<u8> {
     use ark_bn254::Fr;
     use k256::ecdsa::SigningKey;
-    use proofmint_circuits::receipt::{address_of, Receipt};
+    use proofmint_circuits::payment::Payments;
+    use proofmint_circuits::receipt::{address_of, Receipt, ReceiptDomain};
     let client = SigningKey::from_bytes(&[5u8; 32].into()).unwrap();
+    let domain = ReceiptDomain::new(1, alloy_primitives::Address::repeat_byte(1));
     let receipts = (0..3u64)
         .map(|i| {
             let r = Receipt {
@@ -84,10 +86,14 @@ fn bundle_bytes() -> Vec<u8> {
                 input_commitment: Fr::from(i),
                 output_commitment: Fr::from(i),
             };
-            (i as usize + 1, r.sign(1, &client))
+            (i as usize + 1, r.sign(&domain, &client))
         })
-        .collect();
-    EpochBundle::build(1, 1, 4, receipts).unwrap().0.to_bytes()
+        .collect::<Vec<_>>();
+    let paid = Payments::for_receipts(receipts.iter().map(|(_, r)| &r.receipt));
+    EpochBundle::build(1, domain, 4, receipts, &paid)
+        .unwrap()
+        .0
+        .to_bytes()
 }
 
 proptest! {
@@ -109,7 +115,9 @@ proptest! {
         bytes.extend(std::iter::repeat_n(0u8, extend));
         if let Ok(bundle) = EpochBundle::from_bytes(&bytes) {
             if bytes != original {
-                prop_assert!(proofmint_verifier::audit(&bundle).is_err(), "an altered bundle passed its audit");
+                let honest = EpochBundle::from_bytes(&original).unwrap();
+                let paid = proofmint_circuits::payment::Payments::for_receipts(honest.receipts.iter().map(|r| &r.receipt));
+                prop_assert!(proofmint_verifier::audit(&bundle, &honest.summary.domain, &paid).is_err(), "an altered bundle passed its audit");
             }
         }
     }

@@ -9,7 +9,8 @@ use alloy_primitives::Address;
 use ark_bn254::Fr;
 use k256::ecdsa::SigningKey;
 use proofmint_circuits::claim::{ClaimCircuit, ClaimShape, ClaimWitness};
-use proofmint_circuits::receipt::{address_of, Receipt};
+use proofmint_circuits::payment::Payments;
+use proofmint_circuits::receipt::{address_of, Receipt, ReceiptDomain};
 use proofmint_circuits::tree::EpochTree;
 use proofmint_circuits::EpochBundle;
 use proofmint_prover::{setup_development, ProvingKeyFile};
@@ -18,6 +19,11 @@ use rand_chacha::ChaCha20Rng;
 
 pub const EPOCH: u64 = 9;
 pub const CHAIN: u64 = 31337;
+pub const REGISTRY: Address = Address::repeat_byte(0x42);
+pub const DOMAIN: ReceiptDomain = ReceiptDomain {
+    chain_id: CHAIN,
+    verifying_contract: REGISTRY,
+};
 pub const SHAPE: ClaimShape = ClaimShape { slots: 4, depth: 8 };
 
 pub fn key(seed: u8) -> SigningKey {
@@ -44,13 +50,19 @@ pub fn signed_receipts() -> Vec<(usize, proofmint_circuits::SignedReceipt)> {
                 input_commitment: Fr::from(i + 1),
                 output_commitment: Fr::from(i + 2),
             };
-            (i as usize + 1, r.sign(CHAIN, client))
+            (i as usize + 1, r.sign(&DOMAIN, client))
         })
         .collect()
 }
 
 pub fn epoch() -> (EpochBundle, EpochTree) {
-    EpochBundle::build(EPOCH, CHAIN, SHAPE.depth, signed_receipts()).unwrap()
+    let receipts = signed_receipts();
+    EpochBundle::build(EPOCH, DOMAIN, SHAPE.depth, receipts, &payments()).unwrap()
+}
+
+/// Exact payments for every receipt of [`signed_receipts`].
+pub fn payments() -> Payments {
+    Payments::for_receipts(signed_receipts().iter().map(|(_, r)| &r.receipt))
 }
 
 /// Node 0's claim from leaf `from`.
