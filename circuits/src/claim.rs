@@ -24,6 +24,10 @@
 //! - `index[0] = firstIndex`; `(index[i] - lastIndex) * (active[i] - active[i+1]) = 0`:
 //!   the public range is exactly the claimed leaves' range.
 //! - `sum(active[i] * units[i]) = totalUnits`: the reward is for these units.
+//! - `(1 - active[i]) * v = 0` for every value of a slot (index, units, the five
+//!   receipt fields, the D siblings): an inactive slot is all zeros, so no
+//!   witness variable is free and changing any one of them breaks a constraint
+//!   (`tests/witness_tampering.rs` changes each one in turn).
 
 use alloy_primitives::Address;
 use ark_bn254::Fr;
@@ -342,6 +346,13 @@ impl ConstraintSynthesizer<Fr> for ClaimCircuit {
             .iter()
             .map(|v| FpVar::new_witness(cs.clone(), || Ok(*v)))
             .collect::<Result<Vec<_>, _>>()?;
+            // An inactive slot holds zeros (index, units, every field, every sibling):
+            // nothing else binds them, and a witness without free variables leaves no
+            // room to hide anything in (tampering with any one variable is caught).
+            let inactive = FpVar::from(!&active[i]);
+            for value in fields.iter().chain([&units, &index]) {
+                value.mul_equals(&inactive, &FpVar::zero())?;
+            }
             let [job_id, client, kind, input, output] =
                 <[FpVar<Fr>; 5]>::try_from(fields).expect("five fields");
             let leaf = hash_var(&[
@@ -360,6 +371,7 @@ impl ConstraintSynthesizer<Fr> for ClaimCircuit {
             let mut current = leaf;
             for (bit, sibling) in index_bits.iter().zip(&slot.path) {
                 let sibling = FpVar::new_witness(cs.clone(), || Ok(*sibling))?;
+                sibling.mul_equals(&inactive, &FpVar::zero())?;
                 let left = bit.select(&sibling, &current)?;
                 let right = &current + &sibling - &left;
                 current = hash_var(&[left, right])?;
