@@ -4,8 +4,9 @@
 #![allow(missing_docs, clippy::too_many_arguments)]
 
 alloy_sol_types::sol! {
+    #![sol(all_derives)]
+
     /// A receipt as the registry's challenges take it.
-    #[derive(Debug, PartialEq, Eq)]
     struct ReceiptData {
         uint256 jobId;
         address node;
@@ -18,7 +19,6 @@ alloy_sol_types::sol! {
     }
 
     /// A claim's public inputs (less the root) and its proof.
-    #[derive(Debug, PartialEq, Eq)]
     struct ClaimInput {
         uint64 epoch;
         address node;
@@ -30,7 +30,6 @@ alloy_sol_types::sol! {
         uint256[2] c;
     }
 
-    #[derive(Debug)]
     struct RegistryConfig {
         address governance;
         address operator;
@@ -47,7 +46,6 @@ alloy_sol_types::sol! {
         uint256 disputeDeposit;
     }
 
-    #[derive(Debug)]
     struct EpochRecord {
         uint256 root;
         uint64 count;
@@ -61,7 +59,6 @@ alloy_sol_types::sol! {
         address verifier;
     }
 
-    #[derive(Debug)]
     struct PaymentRecord {
         address client;
         address node;
@@ -89,6 +86,7 @@ alloy_sol_types::sol! {
         function totalSupply() external view returns (uint256);
         function cap() external view returns (uint256);
         function approve(address spender, uint256 value) external returns (bool);
+        function allowance(address owner, address spender) external view returns (uint256);
         function transfer(address to, uint256 value) external returns (bool);
         function grantRole(bytes32 role, address account) external;
         function renounceRole(bytes32 role, address callerConfirmation) external;
@@ -113,6 +111,9 @@ alloy_sol_types::sol! {
     interface IEpochRegistry {
         function postEpoch(uint64 epoch, uint256 root, uint64 count) external payable;
         function nextEpoch() external view returns (uint64);
+        function bond() external view returns (uint256);
+        function disputeDeposit() external view returns (uint256);
+        function challengeWindow() external view returns (uint64);
         function market() external view returns (address);
         function epochInfo(uint64 epoch) external view returns (EpochRecord memory);
         function isFinal(uint64 epoch) external view returns (bool);

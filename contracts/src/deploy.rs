@@ -7,7 +7,7 @@ use alloy_primitives::{Address, U256};
 use alloy_sol_types::SolValue;
 
 use crate::abi::{IEpochRegistry, IRewardMinter, IWorkToken, RegistryConfig};
-use crate::{Artifacts, Chain, ChainError};
+use crate::{Artifacts, ChainError, Transact};
 
 /// Deployment parameters.
 #[derive(Debug, Clone)]
@@ -56,7 +56,7 @@ pub struct Deployment {
 
 /// Deploys everything; `verifier_name` is the generated verifier's contract name.
 pub fn deploy_all(
-    chain: &mut Chain,
+    chain: &mut impl Transact,
     artifacts: &Artifacts,
     verifier_name: &str,
     p: &Params,
@@ -118,7 +118,7 @@ pub fn deploy_all(
         artifacts.bytecode("EpochRegistry")?,
         &(config,).abi_encode_params(),
     )?;
-    let (market, _) = chain.call(d, registry, &IEpochRegistry::marketCall {})?;
+    let (market, _) = (chain.view(d, registry, &IEpochRegistry::marketCall {})?, ());
     let minter = chain.deploy(
         d,
         artifacts.bytecode("RewardMinter")?,
@@ -132,10 +132,10 @@ pub fn deploy_all(
         )
             .abi_encode_params(),
     )?;
-    let (vault, _) = chain.call(d, minter, &IRewardMinter::vaultCall {})?;
+    let (vault, _) = (chain.view(d, minter, &IRewardMinter::vaultCall {})?, ());
     // The minter mints; the timelock administers; the deployer keeps nothing.
-    let (minter_role, _) = chain.call(d, token, &IWorkToken::MINTER_ROLECall {})?;
-    let (admin_role, _) = chain.call(d, token, &IWorkToken::DEFAULT_ADMIN_ROLECall {})?;
+    let minter_role = chain.view(d, token, &IWorkToken::MINTER_ROLECall {})?;
+    let admin_role = chain.view(d, token, &IWorkToken::DEFAULT_ADMIN_ROLECall {})?;
     chain.send(
         d,
         token,

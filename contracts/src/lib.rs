@@ -21,6 +21,7 @@ use revm::{Context, ExecuteCommitEvm, MainBuilder, MainContext};
 
 pub mod abi;
 pub mod deploy;
+pub mod rpc;
 
 /// Why compiling or running a contract failed.
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +38,82 @@ pub enum ChainError {
     Halted(String),
     #[error("could not decode the return value: {0}")]
     Decode(String),
+    #[error("JSON-RPC: {0}")]
+    Rpc(String),
+}
+
+/// What runs transactions: the in-process [`Chain`] or a JSON-RPC endpoint
+/// ([`rpc::RpcChain`]). Deployment and the protocol's calls are written once
+/// against it.
+pub trait Transact {
+    /// Deploys `bytecode` followed by ABI-encoded constructor arguments.
+    fn deploy(&mut self, from: Address, bytecode: &[u8], args: &[u8]) -> Result<Address, ChainError>;
+    /// Sends a transaction with calldata `data` and `value` wei.
+    fn transact_raw(
+        &mut self,
+        from: Address,
+        to: Address,
+        data: Vec<u8>,
+        value: U256,
+    ) -> Result<Receipt, ChainError>;
+    /// Runs a call without a transaction and returns its output.
+    fn view_raw(&mut self, from: Address, to: Address, data: Vec<u8>) -> Result<Bytes, ChainError>;
+
+    /// Sends a transaction calling `to`.
+    fn send<C: SolCall>(&mut self, from: Address, to: Address, call: &C) -> Result<Receipt, ChainError>
+    where
+        Self: Sized,
+    {
+        self.transact_raw(from, to, call.abi_encode(), U256::ZERO)
+    }
+
+    /// Sends a transaction calling `to` with `value` wei attached.
+    fn send_value<C: SolCall>(
+        &mut self,
+        from: Address,
+        to: Address,
+        call: &C,
+        value: U256,
+    ) -> Result<Receipt, ChainError>
+    where
+        Self: Sized,
+    {
+        self.transact_raw(from, to, call.abi_encode(), value)
+    }
+
+    /// Calls a view and decodes its return value.
+    fn view<C: SolCall>(&mut self, from: Address, to: Address, call: &C) -> Result<C::Return, ChainError>
+    where
+        Self: Sized,
+    {
+        let output = self.view_raw(from, to, call.abi_encode())?;
+        C::abi_decode_returns(&output).map_err(|e| ChainError::Decode(e.to_string()))
+    }
+}
+
+/// A revert as a readable line: the contracts' custom error by name with its
+/// arguments where it is one of theirs, the raw data otherwise.
+pub fn describe_revert(error: &ChainError) -> String {
+    use abi::*;
+    let ChainError::Reverted(data) = error else {
+        return error.to_string();
+    };
+    macro_rules! try_decode {
+        ($($errors:ty),*) => {$(
+            if let Ok(decoded) = <$errors as SolInterface>::abi_decode(data) {
+                return format!("reverted: {decoded:?}");
+            }
+        )*};
+    }
+    try_decode!(
+        IRewardMinter::IRewardMinterErrors,
+        IEpochRegistry::IEpochRegistryErrors,
+        IStakeVault::IStakeVaultErrors,
+        IJobMarket::IJobMarketErrors,
+        IWorkToken::IWorkTokenErrors,
+        IGovernance::IGovernanceErrors
+    );
+    error.to_string()
 }
 
 fn hex_string(bytes: &[u8]) -> String {
@@ -128,6 +205,26 @@ pub struct Chain {
 impl Default for Chain {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+impl Transact for Chain {
+    fn deploy(&mut self, from: Address, bytecode: &[u8], args: &[u8]) -> Result<Address, ChainError> {
+        Chain::deploy(self, from, bytecode, args)
+    }
+
+    fn transact_raw(
+        &mut self,
+        from: Address,
+        to: Address,
+        data: Vec<u8>,
+        value: U256,
+    ) -> Result<Receipt, ChainError> {
+        self.transact_value(from, TxKind::Call(to), data, value)
+    }
+
+    fn view_raw(&mut self, from: Address, to: Address, data: Vec<u8>) -> Result<Bytes, ChainError> {
+        Ok(self.transact(from, TxKind::Call(to), data)?.output)
     }
 }
 

@@ -39,6 +39,19 @@ enum Command {
         #[arg(long = "icicle-dir")]
         icicle_dir: Option<PathBuf>,
     },
+    /// The protocol's transactions on an Ethereum node (JSON-RPC): deploy, pay, stake,
+    /// post epochs, claim, challenge, release. The signing key comes from --key-file or
+    /// PROOFMINT_PRIVATE_KEY, never from a flag.
+    Chain {
+        /// The node's JSON-RPC endpoint.
+        #[arg(long, global = true, default_value = "http://127.0.0.1:8545")]
+        rpc: String,
+        /// File holding the signing key (hex); default: $PROOFMINT_PRIVATE_KEY.
+        #[arg(long = "key-file", global = true)]
+        key_file: Option<PathBuf>,
+        #[command(subcommand)]
+        command: ChainCommand,
+    },
     /// Epoch trees.
     Epoch {
         #[command(subcommand)]
@@ -107,6 +120,142 @@ enum ExportCommand {
 }
 
 #[derive(Subcommand)]
+enum ChainCommand {
+    /// Deploy the whole system for the keys in --keys; writes the deployment file.
+    Deploy {
+        #[arg(long)]
+        keys: PathBuf,
+        /// Where to write the deployment file.
+        #[arg(long, default_value = "deployment.json")]
+        out: PathBuf,
+        /// The account allowed to post epochs.
+        #[arg(long)]
+        operator: String,
+        /// The account that may propose governance (timelock) operations.
+        #[arg(long)]
+        proposer: String,
+        /// Receives the genesis supply.
+        #[arg(long = "genesis-holder")]
+        genesis_holder: String,
+        #[arg(long = "genesis-supply", default_value = "500000")]
+        genesis_supply: String,
+        #[arg(long, default_value = "2000000")]
+        cap: String,
+        #[arg(long = "initial-emission", default_value = "10000")]
+        initial_emission: String,
+        /// Emission kept from one epoch to the next.
+        #[arg(long, default_value = "0.99")]
+        decay: String,
+        /// Tokens burned per unit of work.
+        #[arg(long, default_value = "1")]
+        price: String,
+        /// Tokens staked per unit of capacity.
+        #[arg(long = "stake-per-unit", default_value = "1")]
+        stake_per_unit: String,
+        /// Ether bonded with each epoch.
+        #[arg(long, default_value = "1")]
+        bond: String,
+        /// Ether a signature dispute deposits.
+        #[arg(long = "dispute-deposit", default_value = "0.1")]
+        dispute_deposit: String,
+        /// Seconds an epoch stays open to challenges.
+        #[arg(long = "challenge-window", default_value_t = 86_400)]
+        challenge_window: u64,
+        /// Seconds the operator has to answer a signature dispute.
+        #[arg(long = "answer-window", default_value_t = 21_600)]
+        answer_window: u64,
+        /// Seconds between scheduling and running a governance operation.
+        #[arg(long = "governance-delay", default_value_t = 172_800)]
+        governance_delay: u64,
+        #[arg(long = "genesis-epoch", default_value_t = 1)]
+        genesis_epoch: u64,
+        /// Epochs posted after a stake's range before it can be released.
+        #[arg(long = "grace-epochs", default_value_t = 1)]
+        grace_epochs: u64,
+    },
+    /// Send tokens.
+    Transfer {
+        #[arg(long, default_value = "deployment.json")]
+        deployment: PathBuf,
+        #[arg(long)]
+        to: String,
+        /// Whole tokens (up to 18 decimals).
+        #[arg(long)]
+        amount: String,
+    },
+    /// Pay for a job before it runs (as its client): burns price x units.
+    Pay {
+        #[arg(long, default_value = "deployment.json")]
+        deployment: PathBuf,
+        /// The client's number for the job; the job id is keccak256(client, salt) mod r.
+        #[arg(long)]
+        salt: String,
+        #[arg(long)]
+        node: String,
+        #[arg(long)]
+        epoch: u64,
+        #[arg(long)]
+        units: u64,
+    },
+    /// Export every payment on chain as a payments file for `epoch build` and `audit`.
+    Payments {
+        #[arg(long, default_value = "deployment.json")]
+        deployment: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Stake (as a node) for future epochs.
+    Stake {
+        #[arg(long, default_value = "deployment.json")]
+        deployment: PathBuf,
+        /// Whole tokens (up to 18 decimals).
+        #[arg(long)]
+        amount: String,
+        #[arg(long)]
+        start: u64,
+        #[arg(long)]
+        end: u64,
+    },
+    /// Post an epoch bundle's root with the bond (as the operator).
+    PostEpoch {
+        #[arg(long, default_value = "deployment.json")]
+        deployment: PathBuf,
+        /// The bundle directory.
+        #[arg(long)]
+        epoch: PathBuf,
+    },
+    /// Submit a claim proof (as its node).
+    Claim {
+        #[arg(long, default_value = "deployment.json")]
+        deployment: PathBuf,
+        /// The proof directory `prove claim` wrote.
+        #[arg(long)]
+        proof: PathBuf,
+    },
+    /// Challenge a posted bundle that does not audit: an unpaid leaf, a job id twice, a bad signature.
+    Challenge {
+        #[arg(long, default_value = "deployment.json")]
+        deployment: PathBuf,
+        #[arg(long)]
+        epoch: PathBuf,
+        #[arg(long)]
+        payments: PathBuf,
+    },
+    /// Release a node's stake after its range (anyone may).
+    Release {
+        #[arg(long, default_value = "deployment.json")]
+        deployment: PathBuf,
+        #[arg(long)]
+        node: String,
+    },
+    /// Move a development node's clock (anvil's evm_increaseTime).
+    AdvanceTime {
+        #[arg(long)]
+        seconds: u64,
+    },
+}
+
+#[derive(Subcommand)]
 enum EpochCommand {
     /// Check receipts and build the epoch's tree and bundle.
     Build {
@@ -169,8 +318,98 @@ enum VerifyCommand {
     },
 }
 
+fn run_chain(rpc: String, key_file: Option<PathBuf>, command: ChainCommand) -> anyhow::Result<()> {
+    use proofmint_prover::chain::{self, parse_amount, Connection, DeploymentFile};
+    let conn = Connection { rpc, key_file };
+    let address = |text: &str, flag: &str| -> anyhow::Result<alloy_primitives::Address> {
+        proofmint_circuits::field::parse_address(text)
+            .map_err(|e| anyhow::anyhow!("--{flag} {text}: {e}"))
+    };
+    match command {
+        ChainCommand::Deploy {
+            keys,
+            out,
+            operator,
+            proposer,
+            genesis_holder,
+            genesis_supply,
+            cap,
+            initial_emission,
+            decay,
+            price,
+            stake_per_unit,
+            bond,
+            dispute_deposit,
+            challenge_window,
+            answer_window,
+            governance_delay,
+            genesis_epoch,
+            grace_epochs,
+        } => {
+            let params = proofmint_contracts::deploy::Params {
+                deployer: alloy_primitives::Address::ZERO,
+                proposer: address(&proposer, "proposer")?,
+                governance_delay,
+                operator: address(&operator, "operator")?,
+                cap: parse_amount(&cap)?,
+                genesis_supply: parse_amount(&genesis_supply)?,
+                genesis_holder: address(&genesis_holder, "genesis-holder")?,
+                initial_emission: parse_amount(&initial_emission)?,
+                decay_per_epoch: parse_amount(&decay)?,
+                genesis_epoch,
+                grace_epochs,
+                tree_depth: 0,
+                price: parse_amount(&price)?,
+                stake_per_unit: parse_amount(&stake_per_unit)?,
+                bond: parse_amount(&bond)?,
+                challenge_window,
+                answer_window,
+                dispute_deposit: parse_amount(&dispute_deposit)?,
+            };
+            chain::deploy(&conn, &keys, params, &out).map(drop)
+        }
+        ChainCommand::Transfer { deployment, to, amount } => {
+            let d = DeploymentFile::load(&deployment)?;
+            chain::transfer(&conn, &d, address(&to, "to")?, parse_amount(&amount)?)
+        }
+        ChainCommand::Pay { deployment, salt, node, epoch, units } => {
+            let d = DeploymentFile::load(&deployment)?;
+            let salt: alloy_primitives::U256 = salt
+                .parse()
+                .map_err(|e| anyhow::anyhow!("--salt {salt}: {e}"))?;
+            chain::pay(&conn, &d, salt, address(&node, "node")?, epoch, units).map(drop)
+        }
+        ChainCommand::Payments { deployment, out } => {
+            let d = DeploymentFile::load(&deployment)?;
+            chain::export_payments(&conn, &d, &out).map(drop)
+        }
+        ChainCommand::Stake { deployment, amount, start, end } => {
+            let d = DeploymentFile::load(&deployment)?;
+            chain::stake(&conn, &d, parse_amount(&amount)?, start, end)
+        }
+        ChainCommand::PostEpoch { deployment, epoch } => {
+            let d = DeploymentFile::load(&deployment)?;
+            chain::post_epoch(&conn, &d, &epoch)
+        }
+        ChainCommand::Claim { deployment, proof } => {
+            let d = DeploymentFile::load(&deployment)?;
+            chain::claim(&conn, &d, &proof).map(drop)
+        }
+        ChainCommand::Challenge { deployment, epoch, payments } => {
+            let d = DeploymentFile::load(&deployment)?;
+            chain::challenge(&conn, &d, &epoch, &payments).map(drop)
+        }
+        ChainCommand::Release { deployment, node } => {
+            let d = DeploymentFile::load(&deployment)?;
+            chain::release(&conn, &d, address(&node, "node")?)
+        }
+        ChainCommand::AdvanceTime { seconds } => chain::advance_time(&conn, seconds),
+    }
+}
+
 fn run(args: Args) -> anyhow::Result<()> {
     match args.command {
+        Command::Chain { rpc, key_file, command } => run_chain(rpc, key_file, command),
         Command::Demo {
             out,
             slots,

@@ -1,0 +1,208 @@
+//! A real chain over Ethereum JSON-RPC (anvil, a testnet, mainnet), with
+//! alloy's provider and a local signer: the same [`Transact`] interface as the
+//! in-process [`crate::Chain`], so deployment and every protocol call run on
+//! either.
+//!
+//! Calls block on a runtime of their own, so the command line stays
+//! synchronous. A revert comes back as [`ChainError::Reverted`] with its data,
+//! decoded into the contracts' named errors by [`crate::describe_revert`].
+
+use std::time::Duration;
+
+use alloy::network::{EthereumWallet, TransactionBuilder};
+use alloy::primitives::{Address, Bytes, Log, U256};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::rpc::types::{Filter, TransactionRequest};
+use alloy::signers::local::PrivateKeySigner;
+
+use crate::{ChainError, Receipt, Transact};
+
+/// Where a command's signing key comes from: a file, or the environment.
+pub const KEY_ENV: &str = "PROOFMINT_PRIVATE_KEY";
+
+/// Reads a private key (hex, with or without 0x) from `file`, or from
+/// [`KEY_ENV`] when no file is given. Keys are never taken as flags: a flag
+/// shows in the process list and the shell's history.
+pub fn load_signer(file: Option<&std::path::Path>) -> Result<PrivateKeySigner, ChainError> {
+    let text = match file {
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|e| ChainError::Rpc(format!("cannot read key file {}: {e}", path.display())))?,
+        None => std::env::var(KEY_ENV).map_err(|_| {
+            ChainError::Rpc(format!(
+                "no signing key: pass --key-file FILE or set {KEY_ENV}"
+            ))
+        })?,
+    };
+    text.trim()
+        .parse::<PrivateKeySigner>()
+        .map_err(|e| ChainError::Rpc(format!("not a secp256k1 private key: {e}")))
+}
+
+/// A JSON-RPC endpoint with one signing account.
+pub struct RpcChain {
+    runtime: tokio::runtime::Runtime,
+    provider: DynProvider,
+    account: Address,
+    chain_id: u64,
+}
+
+fn rpc_error(e: impl std::fmt::Display) -> ChainError {
+    ChainError::Rpc(e.to_string())
+}
+
+impl RpcChain {
+    /// Connects to `url` and signs with `signer`.
+    pub fn connect(url: &str, signer: PrivateKeySigner) -> Result<Self, ChainError> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(rpc_error)?;
+        let account = signer.address();
+        let url = url
+            .parse()
+            .map_err(|e| ChainError::Rpc(format!("--rpc {url}: {e}")))?;
+        let provider = ProviderBuilder::new()
+            .wallet(EthereumWallet::from(signer))
+            .connect_http(url)
+            .erased();
+        let chain_id = runtime
+            .block_on(provider.get_chain_id())
+            .map_err(|e| ChainError::Rpc(format!("cannot reach the node: {e}")))?;
+        Ok(Self {
+            runtime,
+            provider,
+            account,
+            chain_id,
+        })
+    }
+
+    /// The signing account.
+    pub fn account(&self) -> Address {
+        self.account
+    }
+
+    pub fn chain_id(&self) -> u64 {
+        self.chain_id
+    }
+
+    /// Ether balance of `who`.
+    pub fn balance(&self, who: Address) -> Result<U256, ChainError> {
+        self.runtime
+            .block_on(async { self.provider.get_balance(who).await })
+            .map_err(rpc_error)
+    }
+
+    /// Logs of `address` with first topic `topic0`, from block 0 to the latest.
+    pub fn logs(&self, address: Address, topic0: alloy::primitives::B256) -> Result<Vec<Log>, ChainError> {
+        let filter = Filter::new()
+            .address(address)
+            .event_signature(topic0)
+            .from_block(0u64);
+        let logs = self
+            .runtime
+            .block_on(self.provider.get_logs(&filter))
+            .map_err(rpc_error)?;
+        Ok(logs.into_iter().map(|l| l.inner).collect())
+    }
+
+    /// A development node's clock moved `seconds` forward, and a block mined
+    /// (anvil's and Hardhat's `evm_increaseTime` and `evm_mine`).
+    pub fn advance_time(&self, seconds: u64) -> Result<(), ChainError> {
+        self.runtime.block_on(async {
+            let _: serde_json::Value = self
+                .provider
+                .raw_request("evm_increaseTime".into(), (seconds,))
+                .await
+                .map_err(rpc_error)?;
+            let _: serde_json::Value = self
+                .provider
+                .raw_request("evm_mine".into(), ())
+                .await
+                .map_err(rpc_error)?;
+            Ok(())
+        })
+    }
+
+    fn check_sender(&self, from: Address) -> Result<(), ChainError> {
+        if from != self.account {
+            return Err(ChainError::Rpc(format!(
+                "this chain signs as {}, not {from}",
+                self.account
+            )));
+        }
+        Ok(())
+    }
+
+    fn submit(&mut self, tx: TransactionRequest) -> Result<alloy::rpc::types::TransactionReceipt, ChainError> {
+        self.runtime.block_on(async {
+            let pending = self
+                .provider
+                .send_transaction(tx)
+                .await
+                .map_err(|e| revert_of(&e).unwrap_or_else(|| rpc_error(e)))?;
+            pending
+                .with_timeout(Some(Duration::from_secs(120)))
+                .get_receipt()
+                .await
+                .map_err(rpc_error)
+        })
+    }
+}
+
+/// The revert data an RPC error carries, as our error.
+fn revert_of<E>(error: &alloy::transports::RpcError<E>) -> Option<ChainError> {
+    let data = error.as_error_resp()?.as_revert_data()?;
+    Some(ChainError::Reverted(data))
+}
+
+impl Transact for RpcChain {
+    fn deploy(&mut self, from: Address, bytecode: &[u8], args: &[u8]) -> Result<Address, ChainError> {
+        self.check_sender(from)?;
+        let mut code = bytecode.to_vec();
+        code.extend_from_slice(args);
+        let tx = TransactionRequest::default()
+            .with_from(from)
+            .with_deploy_code(Bytes::from(code));
+        let receipt = self.submit(tx)?;
+        if !receipt.status() {
+            return Err(ChainError::Halted("deployment failed".into()));
+        }
+        receipt
+            .contract_address
+            .ok_or_else(|| ChainError::Rpc("no contract address in the receipt".into()))
+    }
+
+    fn transact_raw(
+        &mut self,
+        from: Address,
+        to: Address,
+        data: Vec<u8>,
+        value: U256,
+    ) -> Result<Receipt, ChainError> {
+        self.check_sender(from)?;
+        let tx = TransactionRequest::default()
+            .with_from(from)
+            .with_to(to)
+            .with_input(Bytes::from(data))
+            .with_value(value);
+        let receipt = self.submit(tx)?;
+        if !receipt.status() {
+            return Err(ChainError::Halted("the transaction reverted on chain".into()));
+        }
+        Ok(Receipt {
+            output: Bytes::new(),
+            gas_used: receipt.gas_used,
+            logs: receipt.inner.logs().iter().map(|l| l.inner.clone()).collect(),
+        })
+    }
+
+    fn view_raw(&mut self, from: Address, to: Address, data: Vec<u8>) -> Result<Bytes, ChainError> {
+        let tx = TransactionRequest::default()
+            .with_from(from)
+            .with_to(to)
+            .with_input(Bytes::from(data));
+        self.runtime
+            .block_on(async { self.provider.call(tx).await })
+            .map_err(|e| revert_of(&e).unwrap_or_else(|| rpc_error(e)))
+    }
+}
