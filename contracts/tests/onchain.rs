@@ -18,6 +18,7 @@ use proofmint_circuits::{EpochBundle, EpochTree};
 use proofmint_contracts::abi::*;
 use proofmint_contracts::deploy::{deploy_all, Deployment, Params};
 use proofmint_contracts::{compile, is_error, sources, tokens, Artifacts, Chain, ChainError, CHAIN_ID};
+use proofmint_prover::chain::receipt_data;
 use proofmint_prover::{prove_claim, setup_development, ProvingKeyFile};
 use proofmint_verifier::solidity::{claim_verifier, precompile_gas_floor, proof_words};
 use proofmint_verifier::verify::ClaimVerifier;
@@ -280,19 +281,6 @@ fn token_balance(chain: &mut Chain, d: &Deployment, who: Address) -> U256 {
 
 fn view<C: SolCall>(chain: &mut Chain, to: Address, call: &C) -> C::Return {
     chain.call(Address::repeat_byte(0x99), to, call).unwrap().0
-}
-
-fn receipt_data(r: &Receipt) -> ReceiptData {
-    ReceiptData {
-        jobId: fr_to_u256(&r.job_id),
-        node: r.node,
-        client: r.client,
-        epoch: r.epoch,
-        units: r.units,
-        kind: r.kind,
-        inputCommitment: fr_to_u256(&r.input_commitment),
-        outputCommitment: fr_to_u256(&r.output_commitment),
-    }
 }
 
 fn path_of(tree: &EpochTree, index: u64) -> Vec<U256> {

@@ -323,6 +323,40 @@ pub fn release(conn: &Connection, d: &DeploymentFile, node: Address) -> Result<(
     Ok(())
 }
 
+/// `proofmint receipt sign`: the client's EIP-712 signature over a receipt for
+/// this deployment, printed as the receipt's JSON line (what the node keeps and
+/// the operator admits). The job id is the client's `jobIdOf(client, salt)`.
+#[allow(clippy::too_many_arguments)]
+pub fn sign_receipt(
+    key_file: Option<&Path>,
+    d: &DeploymentFile,
+    salt: U256,
+    node: Address,
+    epoch: u64,
+    units: u64,
+    kind: u32,
+    input: proofmint_circuits::Fr,
+    output: proofmint_circuits::Fr,
+) -> Result<String> {
+    let signer = load_signer(key_file)?;
+    let key = k256::ecdsa::SigningKey::from_slice(&signer.to_bytes()[..])
+        .context("the signing key")?;
+    let client = signer.address();
+    let receipt = Receipt {
+        job_id: proofmint_circuits::payment::job_id_of(client, salt),
+        node,
+        client,
+        epoch,
+        units,
+        kind,
+        input_commitment: input,
+        output_commitment: output,
+    };
+    let line = receipt.sign(&d.domain(), &key).to_json_line();
+    println!("{line}");
+    Ok(line)
+}
+
 /// `proofmint chain advance-time`: moves a development node's clock.
 pub fn advance_time(conn: &Connection, seconds: u64) -> Result<()> {
     conn.open()?.advance_time(seconds)?;
@@ -358,7 +392,8 @@ pub fn find_offence(bundle: &EpochBundle, payments: &Payments) -> Option<Offence
         .map(|i| Offence::BadSignature { index: i as u64 })
 }
 
-fn receipt_data(r: &Receipt) -> ReceiptData {
+/// A receipt as the registry's challenges take it.
+pub fn receipt_data(r: &Receipt) -> ReceiptData {
     ReceiptData {
         jobId: fr_to_u256(&r.job_id),
         node: r.node,

@@ -52,6 +52,11 @@ enum Command {
         #[command(subcommand)]
         command: ChainCommand,
     },
+    /// Receipts, as a client makes them.
+    Receipt {
+        #[command(subcommand)]
+        command: ReceiptCommand,
+    },
     /// Epoch trees.
     Epoch {
         #[command(subcommand)]
@@ -256,6 +261,35 @@ enum ChainCommand {
 }
 
 #[derive(Subcommand)]
+enum ReceiptCommand {
+    /// Sign a receipt as its client (key from --key-file or PROOFMINT_PRIVATE_KEY) for a
+    /// deployment; prints the receipt's JSON line.
+    Sign {
+        #[arg(long, default_value = "deployment.json")]
+        deployment: PathBuf,
+        #[arg(long = "key-file")]
+        key_file: Option<PathBuf>,
+        /// The salt the job was paid with (its id is keccak256(client, salt) mod r).
+        #[arg(long)]
+        salt: String,
+        #[arg(long)]
+        node: String,
+        #[arg(long)]
+        epoch: u64,
+        #[arg(long)]
+        units: u64,
+        #[arg(long, default_value_t = 0)]
+        kind: u32,
+        /// Commitment to the job's input (a field element, 0x-hex).
+        #[arg(long, default_value = "0x0")]
+        input: String,
+        /// Commitment to the job's output (a field element, 0x-hex).
+        #[arg(long, default_value = "0x0")]
+        output: String,
+    },
+}
+
+#[derive(Subcommand)]
 enum EpochCommand {
     /// Check receipts and build the epoch's tree and bundle.
     Build {
@@ -410,6 +444,40 @@ fn run_chain(rpc: String, key_file: Option<PathBuf>, command: ChainCommand) -> a
 fn run(args: Args) -> anyhow::Result<()> {
     match args.command {
         Command::Chain { rpc, key_file, command } => run_chain(rpc, key_file, command),
+        Command::Receipt {
+            command:
+                ReceiptCommand::Sign {
+                    deployment,
+                    key_file,
+                    salt,
+                    node,
+                    epoch,
+                    units,
+                    kind,
+                    input,
+                    output,
+                },
+        } => {
+            use proofmint_circuits::field::{fr_from_hex, parse_address};
+            let d = proofmint_prover::chain::DeploymentFile::load(&deployment)?;
+            let salt: alloy_primitives::U256 =
+                salt.parse().map_err(|e| anyhow::anyhow!("--salt {salt}: {e}"))?;
+            let node = parse_address(&node).map_err(|e| anyhow::anyhow!("--node {node}: {e}"))?;
+            let input = fr_from_hex(&input).map_err(|e| anyhow::anyhow!("--input {input}: {e}"))?;
+            let output = fr_from_hex(&output).map_err(|e| anyhow::anyhow!("--output {output}: {e}"))?;
+            proofmint_prover::chain::sign_receipt(
+                key_file.as_deref(),
+                &d,
+                salt,
+                node,
+                epoch,
+                units,
+                kind,
+                input,
+                output,
+            )
+            .map(drop)
+        }
         Command::Demo {
             out,
             slots,
