@@ -91,6 +91,93 @@ pub trait Transact {
     }
 }
 
+/// A chain tests can drive as every actor at once: any sender, ether at will,
+/// a clock that moves on request. The in-process [`Chain`] is one; a
+/// [`DevRpc`] over anvil (`--auto-impersonate`) is the other, so the same
+/// attack tests run in revm and on a real node.
+pub trait DevChain: Transact + Sized {
+    /// Sends a transaction and decodes the function's return value, with its gas.
+    fn call<C: SolCall>(&mut self, from: Address, to: Address, call: &C) -> Result<(C::Return, u64), ChainError>;
+    fn fund(&mut self, who: Address, wei: U256);
+    fn balance(&mut self, who: Address) -> U256;
+    fn timestamp(&self) -> u64;
+    /// Moves the clock `seconds` forward.
+    fn advance(&mut self, seconds: u64);
+}
+
+impl DevChain for Chain {
+    fn call<C: SolCall>(&mut self, from: Address, to: Address, call: &C) -> Result<(C::Return, u64), ChainError> {
+        Chain::call(self, from, to, call)
+    }
+    fn fund(&mut self, who: Address, wei: U256) {
+        Chain::fund(self, who, wei)
+    }
+    fn balance(&mut self, who: Address) -> U256 {
+        Chain::balance(self, who)
+    }
+    fn timestamp(&self) -> u64 {
+        Chain::timestamp(self)
+    }
+    fn advance(&mut self, seconds: u64) {
+        Chain::advance(self, seconds)
+    }
+}
+
+/// A development node over JSON-RPC (anvil with `--auto-impersonate`), with the
+/// node process it owns.
+pub struct DevRpc {
+    pub chain: rpc::RpcChain,
+    _anvil: rpc::Anvil,
+}
+
+impl DevRpc {
+    /// Starts anvil (`binary`) with auto-impersonation and connects to it.
+    pub fn start(binary: &Path) -> Result<Self, ChainError> {
+        let anvil = rpc::Anvil::spawn(
+            binary,
+            &["--auto-impersonate", "--gas-limit", "30000000", "--base-fee", "0", "--gas-price", "0"],
+        )?;
+        let chain = rpc::RpcChain::connect_impersonating(&anvil.url)?;
+        Ok(Self {
+            chain,
+            _anvil: anvil,
+        })
+    }
+}
+
+impl Transact for DevRpc {
+    fn deploy(&mut self, from: Address, bytecode: &[u8], args: &[u8]) -> Result<Address, ChainError> {
+        self.chain.deploy(from, bytecode, args)
+    }
+    fn transact_raw(&mut self, from: Address, to: Address, data: Vec<u8>, value: U256) -> Result<Receipt, ChainError> {
+        self.chain.transact_raw(from, to, data, value)
+    }
+    fn view_raw(&mut self, from: Address, to: Address, data: Vec<u8>) -> Result<Bytes, ChainError> {
+        self.chain.view_raw(from, to, data)
+    }
+}
+
+impl DevChain for DevRpc {
+    fn call<C: SolCall>(&mut self, from: Address, to: Address, call: &C) -> Result<(C::Return, u64), ChainError> {
+        // The value as a call sees it, then the transaction for its effects and gas.
+        let value = self.view(from, to, call)?;
+        let receipt = self.send(from, to, call)?;
+        Ok((value, receipt.gas_used))
+    }
+    fn fund(&mut self, who: Address, wei: U256) {
+        self.chain.set_balance(who, wei).expect("anvil_setBalance");
+    }
+    fn balance(&mut self, who: Address) -> U256 {
+        self.chain.balance(who).expect("eth_getBalance")
+    }
+    fn timestamp(&self) -> u64 {
+        self.chain.timestamp().expect("latest block")
+    }
+    fn advance(&mut self, seconds: u64) {
+        self.chain.advance_time(seconds).expect("evm_increaseTime")
+    }
+}
+
 /// A revert as a readable line: the contracts' custom error by name with its
 /// arguments where it is one of theirs, the raw data otherwise.
 pub fn describe_revert(error: &ChainError) -> String {
@@ -223,8 +310,29 @@ impl Transact for Chain {
         self.transact_value(from, TxKind::Call(to), data, value)
     }
 
+    /// Runs the call and drops its state changes (nonces included), as
+    /// `eth_call` does.
     fn view_raw(&mut self, from: Address, to: Address, data: Vec<u8>) -> Result<Bytes, ChainError> {
-        Ok(self.transact(from, TxKind::Call(to), data)?.output)
+        use revm::ExecuteEvm;
+        let tx = TxEnv::builder()
+            .caller(from)
+            .kind(TxKind::Call(to))
+            .data(data.into())
+            .gas_limit(self.gas_limit)
+            .gas_price(0)
+            .chain_id(Some(CHAIN_ID))
+            .build()
+            .map_err(|e| ChainError::Evm(format!("{e:?}")))?;
+        let result = self
+            .evm
+            .transact(tx)
+            .map_err(|e| ChainError::Evm(e.to_string()))?
+            .result;
+        match result {
+            ExecutionResult::Success { output, .. } => Ok(output.into_data()),
+            ExecutionResult::Revert { output, .. } => Err(ChainError::Reverted(output)),
+            ExecutionResult::Halt { reason, .. } => Err(ChainError::Halted(format!("{reason:?}"))),
+        }
     }
 }
 

@@ -38,12 +38,28 @@ pub fn load_signer(file: Option<&std::path::Path>) -> Result<PrivateKeySigner, C
         .map_err(|e| ChainError::Rpc(format!("not a secp256k1 private key: {e}")))
 }
 
-/// A JSON-RPC endpoint with one signing account.
+/// A JSON-RPC endpoint with one signing account, or (on a development node
+/// started with `--auto-impersonate`) any account.
 pub struct RpcChain {
     runtime: tokio::runtime::Runtime,
     provider: DynProvider,
     account: Address,
     chain_id: u64,
+    /// Sends as any `from` and lets the node sign (anvil's auto-impersonation).
+    impersonating: bool,
+}
+
+/// Gas estimation, the chain id, and the nonce asked of the node for every
+/// transaction: a cached nonce would skip one whenever a transaction is refused
+/// at estimation, and every later one would wait forever.
+macro_rules! fillers {
+    () => {
+        ProviderBuilder::new()
+            .disable_recommended_fillers()
+            .with_gas_estimation()
+            .with_simple_nonce_management()
+            .fetch_chain_id()
+    };
 }
 
 fn rpc_error(e: impl std::fmt::Display) -> ChainError {
@@ -61,7 +77,7 @@ impl RpcChain {
         let url = url
             .parse()
             .map_err(|e| ChainError::Rpc(format!("--rpc {url}: {e}")))?;
-        let provider = ProviderBuilder::new()
+        let provider = fillers!()
             .wallet(EthereumWallet::from(signer))
             .connect_http(url)
             .erased();
@@ -73,6 +89,55 @@ impl RpcChain {
             provider,
             account,
             chain_id,
+            impersonating: false,
+        })
+    }
+
+    /// Connects to a development node that signs for any account (anvil with
+    /// `--auto-impersonate`): for tests that play many actors.
+    pub fn connect_impersonating(url: &str) -> Result<Self, ChainError> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(rpc_error)?;
+        let url = url
+            .parse()
+            .map_err(|e| ChainError::Rpc(format!("--rpc {url}: {e}")))?;
+        let provider = fillers!().connect_http(url).erased();
+        let chain_id = runtime
+            .block_on(provider.get_chain_id())
+            .map_err(|e| ChainError::Rpc(format!("cannot reach the node: {e}")))?;
+        Ok(Self {
+            runtime,
+            provider,
+            account: Address::ZERO,
+            chain_id,
+            impersonating: true,
+        })
+    }
+
+    /// Sets `who`'s ether balance (anvil's `anvil_setBalance`).
+    pub fn set_balance(&self, who: Address, wei: U256) -> Result<(), ChainError> {
+        self.runtime.block_on(async {
+            let _: serde_json::Value = self
+                .provider
+                .raw_request("anvil_setBalance".into(), (who, wei))
+                .await
+                .map_err(rpc_error)?;
+            Ok(())
+        })
+    }
+
+    /// The latest block's timestamp.
+    pub fn timestamp(&self) -> Result<u64, ChainError> {
+        self.runtime.block_on(async {
+            let block = self
+                .provider
+                .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+                .await
+                .map_err(rpc_error)?
+                .ok_or_else(|| ChainError::Rpc("no latest block".into()))?;
+            Ok(block.header.timestamp)
         })
     }
 
@@ -123,8 +188,19 @@ impl RpcChain {
         })
     }
 
+    /// A development node's actors pay no fees (the node runs with base fee 0),
+    /// so that tests can account for ether exactly; elsewhere the node's own
+    /// fee estimate stands.
+    fn fees(&self, tx: TransactionRequest) -> TransactionRequest {
+        if self.impersonating {
+            tx.with_gas_price(0)
+        } else {
+            tx
+        }
+    }
+
     fn check_sender(&self, from: Address) -> Result<(), ChainError> {
-        if from != self.account {
+        if !self.impersonating && from != self.account {
             return Err(ChainError::Rpc(format!(
                 "this chain signs as {}, not {from}",
                 self.account
@@ -163,7 +239,7 @@ impl Transact for RpcChain {
         let tx = TransactionRequest::default()
             .with_from(from)
             .with_deploy_code(Bytes::from(code));
-        let receipt = self.submit(tx)?;
+        let receipt = self.submit(self.fees(tx))?;
         if !receipt.status() {
             return Err(ChainError::Halted("deployment failed".into()));
         }
@@ -185,7 +261,7 @@ impl Transact for RpcChain {
             .with_to(to)
             .with_input(Bytes::from(data))
             .with_value(value);
-        let receipt = self.submit(tx)?;
+        let receipt = self.submit(self.fees(tx))?;
         if !receipt.status() {
             return Err(ChainError::Halted("the transaction reverted on chain".into()));
         }
@@ -204,5 +280,48 @@ impl Transact for RpcChain {
         self.runtime
             .block_on(async { self.provider.call(tx).await })
             .map_err(|e| revert_of(&e).unwrap_or_else(|| rpc_error(e)))
+    }
+}
+
+/// A local anvil node on a free loopback port, stopped when dropped.
+pub struct Anvil {
+    child: std::process::Child,
+    pub url: String,
+}
+
+impl Anvil {
+    /// Starts `binary` (anvil) with chain id 31337 and `extra` arguments; waits
+    /// until it answers.
+    pub fn spawn(binary: &std::path::Path, extra: &[&str]) -> Result<Self, ChainError> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(rpc_error)?
+            .port();
+        let child = std::process::Command::new(binary)
+            .args(["--port", &port.to_string(), "--silent", "--chain-id", "31337"])
+            .args(extra)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .map_err(|e| ChainError::Rpc(format!("cannot start {}: {e}", binary.display())))?;
+        let anvil = Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        let started = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if started.elapsed() > Duration::from_secs(30) {
+                return Err(ChainError::Rpc("anvil did not start in 30 s".into()));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(anvil)
+    }
+}
+
+impl Drop for Anvil {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

@@ -17,7 +17,9 @@ use proofmint_circuits::receipt::{address_of, Receipt, ReceiptDomain, SignedRece
 use proofmint_circuits::{EpochBundle, EpochTree};
 use proofmint_contracts::abi::*;
 use proofmint_contracts::deploy::{deploy_all, Deployment, Params};
-use proofmint_contracts::{compile, is_error, sources, tokens, Artifacts, Chain, ChainError, CHAIN_ID};
+use proofmint_contracts::{
+    compile, is_error, sources, tokens, Artifacts, Chain, ChainError, DevChain, DevRpc, Transact, CHAIN_ID,
+};
 use proofmint_prover::chain::receipt_data;
 use proofmint_prover::{prove_claim, setup_development, ProvingKeyFile};
 use proofmint_verifier::solidity::{claim_verifier, precompile_gas_floor, proof_words};
@@ -117,22 +119,53 @@ fn artifacts() -> &'static Artifacts {
     })
 }
 
-/// A fresh chain with the system deployed: deployments are deterministic, so
-/// every test sees the same addresses (checked).
-fn deployed() -> (Chain, Deployment) {
+/// `chain` with the system deployed: deployments are deterministic, so every
+/// test, in revm or on anvil, sees the same addresses (checked).
+fn deployed<E: DevChain>(mut chain: E) -> (E, Deployment) {
     static FIRST: OnceLock<Deployment> = OnceLock::new();
-    let mut chain = Chain::new();
-    let d = deploy_all(&mut chain, artifacts(), "ClaimVerifier", &params()).unwrap();
-    assert_eq!(*FIRST.get_or_init(|| d), d, "deployments are deterministic");
-    for who in [operator(), attacker(), relayer(), client(), node(0), node(1)] {
+    for who in [deployer(), proposer(), operator(), attacker(), relayer(), client(), node(0), node(1)] {
         chain.fund(who, bond() * U256::from(100u64));
     }
+    let d = deploy_all(&mut chain, artifacts(), "ClaimVerifier", &params()).unwrap();
+    assert_eq!(*FIRST.get_or_init(|| d), d, "deployments are deterministic");
     (chain, d)
+}
+
+/// A fresh anvil (auto-impersonating, no gas fees, so ether balances are exact), or
+/// None (said loudly) where anvil is not installed and PROOFMINT_REQUIRE_JS is unset.
+fn anvil() -> Option<DevRpc> {
+    let binary = proofmint_contracts::repo_root().join("tools/js/node_modules/.bin/anvil");
+    if !binary.exists() {
+        assert!(
+            std::env::var_os("PROOFMINT_REQUIRE_JS").is_none(),
+            "anvil is not installed: run npm ci --prefix tools/js"
+        );
+        eprintln!("skipped on anvil: not installed (npm ci --prefix tools/js)");
+        return None;
+    }
+    Some(DevRpc::start(&binary).expect("anvil starts"))
+}
+
+/// Runs `test` in revm, then on anvil.
+macro_rules! on_both {
+    ($revm:ident, $anvil:ident, $body:ident) => {
+        #[test]
+        fn $revm() {
+            $body(&mut || Chain::new());
+        }
+
+        #[test]
+        fn $anvil() {
+            if anvil().is_some() {
+                $body(&mut || anvil().unwrap());
+            }
+        }
+    };
 }
 
 fn domain() -> ReceiptDomain {
     static DOMAIN: OnceLock<ReceiptDomain> = OnceLock::new();
-    *DOMAIN.get_or_init(|| ReceiptDomain::new(CHAIN_ID, deployed().1.registry))
+    *DOMAIN.get_or_init(|| ReceiptDomain::new(CHAIN_ID, deployed(Chain::new()).1.registry))
 }
 
 /// The honest epoch: the client's jobs 0..10 (salt i), node i % 2, 100 (i + 1) units.
@@ -275,12 +308,12 @@ fn claim_call(node_index: u8, claim: &ClaimProof) -> IRewardMinter::claimCall {
     }
 }
 
-fn token_balance(chain: &mut Chain, d: &Deployment, who: Address) -> U256 {
+fn token_balance<E: DevChain>(chain: &mut E, d: &Deployment, who: Address) -> U256 {
     view(chain, d.token, &IWorkToken::balanceOfCall { account: who })
 }
 
-fn view<C: SolCall>(chain: &mut Chain, to: Address, call: &C) -> C::Return {
-    chain.call(Address::repeat_byte(0x99), to, call).unwrap().0
+fn view<E: DevChain, C: SolCall>(chain: &mut E, to: Address, call: &C) -> C::Return {
+    Transact::view(chain, Address::repeat_byte(0x99), to, call).unwrap()
 }
 
 fn path_of(tree: &EpochTree, index: u64) -> Vec<U256> {
@@ -288,7 +321,7 @@ fn path_of(tree: &EpochTree, index: u64) -> Vec<U256> {
 }
 
 /// The client pays for its jobs 0..10 as `honest_receipts` describes them.
-fn pay_honest_jobs(chain: &mut Chain, d: &Deployment) {
+fn pay_honest_jobs<E: DevChain>(chain: &mut E, d: &Deployment) {
     chain
         .send(
             client(),
@@ -317,7 +350,7 @@ fn pay_honest_jobs(chain: &mut Chain, d: &Deployment) {
 }
 
 /// Gives node `i` tokens from the client and stakes `units` of capacity for epochs EPOCH..=EPOCH+1.
-fn stake(chain: &mut Chain, d: &Deployment, i: u8, units: u64) {
+fn stake<E: DevChain>(chain: &mut E, d: &Deployment, i: u8, units: u64) {
     let amount = tokens(units);
     chain
         .send(
@@ -352,7 +385,7 @@ fn stake(chain: &mut Chain, d: &Deployment, i: u8, units: u64) {
         .unwrap();
 }
 
-fn post(chain: &mut Chain, d: &Deployment, epoch: u64, bundle: &EpochBundle) -> Result<(), ChainError> {
+fn post<E: DevChain>(chain: &mut E, d: &Deployment, epoch: u64, bundle: &EpochBundle) -> Result<(), ChainError> {
     let s = bundle.summary;
     chain
         .send_value(
@@ -370,8 +403,8 @@ fn post(chain: &mut Chain, d: &Deployment, epoch: u64, bundle: &EpochBundle) -> 
 
 /// Deployed, both nodes staked (2500 units each), the honest jobs paid and the
 /// honest epoch posted; the challenge window still open.
-fn posted_world() -> (Chain, Deployment) {
-    let (mut chain, d) = deployed();
+fn posted_world<E: DevChain>(chain: E) -> (E, Deployment) {
+    let (mut chain, d) = deployed(chain);
     stake(&mut chain, &d, 0, 2500);
     stake(&mut chain, &d, 1, 3000);
     pay_honest_jobs(&mut chain, &d);
@@ -380,8 +413,8 @@ fn posted_world() -> (Chain, Deployment) {
 }
 
 /// The same with the challenge window over: claims are open.
-fn final_world() -> (Chain, Deployment) {
-    let (mut chain, d) = posted_world();
+fn final_world<E: DevChain>(chain: E) -> (E, Deployment) {
+    let (mut chain, d) = posted_world(chain);
     chain.advance(WINDOW);
     (chain, d)
 }
@@ -395,8 +428,8 @@ fn sign_digest(key: &SigningKey, digest: B256) -> Bytes {
 }
 
 /// Node `i`'s EIP-712 authorization of `input` for `nonce`.
-fn authorize(
-    chain: &mut Chain,
+fn authorize<E: DevChain>(
+    chain: &mut E,
     d: &Deployment,
     key: &SigningKey,
     input: &ClaimInput,
@@ -430,9 +463,10 @@ fn expect<E: alloy_sol_types::SolError>(result: Result<proofmint_contracts::Rece
     }
 }
 
-#[test]
-fn generated_verifier_agrees_with_the_rust_verifier_and_meets_the_gas_floor() {
-    let (mut chain, d) = deployed();
+on_both!(generated_verifier_agrees_with_the_rust_verifier_and_meets_the_gas_floor, generated_verifier_agrees_with_the_rust_verifier_and_meets_the_gas_floor_on_anvil, generated_verifier_agrees_with_the_rust_verifier_and_meets_the_gas_floor_on);
+
+fn generated_verifier_agrees_with_the_rust_verifier_and_meets_the_gas_floor_on<E: DevChain>(new: &mut dyn FnMut() -> E) {
+    let (mut chain, d) = deployed(new());
     let claim = prove(0, 0);
     let words = proof_words(&claim.proof);
     let inputs = public_u256(&claim);
@@ -504,9 +538,10 @@ fn generated_verifier_agrees_with_the_rust_verifier_and_meets_the_gas_floor() {
     }
 }
 
-#[test]
-fn the_deployment_matches_the_rust_side() {
-    let (mut chain, d) = deployed();
+on_both!(the_deployment_matches_the_rust_side, the_deployment_matches_the_rust_side_on_anvil, the_deployment_matches_the_rust_side_on);
+
+fn the_deployment_matches_the_rust_side_on<E: DevChain>(new: &mut dyn FnMut() -> E) {
+    let (mut chain, d) = deployed(new());
     // The registry signs receipts under the domain the Rust side uses.
     let separator = view(&mut chain, d.registry, &IEpochRegistry::domainSeparatorCall {});
     assert_eq!(separator, domain().separator());
@@ -566,9 +601,10 @@ fn the_deployment_matches_the_rust_side() {
     }
 }
 
-#[test]
-fn honest_protocol_pays_each_node_its_share_of_paid_units() {
-    let (mut chain, d) = posted_world();
+on_both!(honest_protocol_pays_each_node_its_share_of_paid_units, honest_protocol_pays_each_node_its_share_of_paid_units_on_anvil, honest_protocol_pays_each_node_its_share_of_paid_units_on);
+
+fn honest_protocol_pays_each_node_its_share_of_paid_units_on<E: DevChain>(new: &mut dyn FnMut() -> E) {
+    let (mut chain, d) = posted_world(new());
     // Claims wait for the challenge window.
     expect::<IRewardMinter::EpochNotFinal>(chain.send(node(0), d.minter, &claim_call(0, &prove(0, 0))));
     chain.advance(WINDOW);
@@ -593,9 +629,10 @@ fn honest_protocol_pays_each_node_its_share_of_paid_units() {
     assert_eq!(chain.balance(operator()) - before, bond());
 }
 
-#[test]
-fn claim_griefing_by_strangers_and_reordered_relays_fails() {
-    let (mut chain, d) = final_world();
+on_both!(claim_griefing_by_strangers_and_reordered_relays_fails, claim_griefing_by_strangers_and_reordered_relays_fails_on_anvil, claim_griefing_by_strangers_and_reordered_relays_fails_on);
+
+fn claim_griefing_by_strangers_and_reordered_relays_fails_on<E: DevChain>(new: &mut dyn FnMut() -> E) {
+    let (mut chain, d) = final_world(new());
     // Anyone holding the public bundle can prove a claim of node 0's last leaf...
     let griefing = prove(0, 8);
     // ...but cannot submit it: not as itself, nor with its own signature.
@@ -643,8 +680,9 @@ fn claim_griefing_by_strangers_and_reordered_relays_fails() {
     ));
 }
 
-#[test]
-fn self_dealt_units_are_refused_challenged_and_capped() {
+on_both!(self_dealt_units_are_refused_challenged_and_capped, self_dealt_units_are_refused_challenged_and_capped_on_anvil, self_dealt_units_are_refused_challenged_and_capped_on);
+
+fn self_dealt_units_are_refused_challenged_and_capped_on<E: DevChain>(new: &mut dyn FnMut() -> E) {
     // Node 0 signs its own receipt for 2^63 units, as its own client, unpaid.
     let fake = Receipt {
         job_id: job_id_of(node(0), U256::from(1u64)),
@@ -665,7 +703,7 @@ fn self_dealt_units_are_refused_challenged_and_capped() {
     let err = EpochBundle::build(EPOCH, domain(), SHAPE.depth, numbered, &on_chain).unwrap_err();
     assert!(err.to_string().contains("line 11: jobId") && err.to_string().contains("no payment"), "{err}");
     // Paying for 2^63 units would burn 2^63 tokens: more than exist.
-    let (mut chain, d) = deployed();
+    let (mut chain, d) = deployed(new());
     chain.send(node(0), d.token, &IWorkToken::approveCall { spender: d.market, value: U256::MAX }).unwrap();
     assert!(chain
         .send(node(0), d.market, &IJobMarket::payForJobCall { salt: U256::from(1u64), node: node(0), epoch: EPOCH, units: 1 << 63 })
@@ -688,7 +726,7 @@ fn self_dealt_units_are_refused_challenged_and_capped() {
     expect::<IRewardMinter::EpochIsVoided>(chain.send(node(0), d.minter, &claim_call(0, &prove_in(&rigged, 0, 10))));
 
     // Unchallenged, the minter still divides by paid units: the fake claim cannot mint.
-    let (mut chain, d) = deployed();
+    let (mut chain, d) = deployed(new());
     stake(&mut chain, &d, 0, 2500);
     pay_honest_jobs(&mut chain, &d);
     post(&mut chain, &d, EPOCH, &rigged.0).unwrap();
@@ -696,8 +734,9 @@ fn self_dealt_units_are_refused_challenged_and_capped() {
     expect::<IRewardMinter::ClaimExceedsPaidUnits>(chain.send(node(0), d.minter, &claim_call(0, &prove_in(&rigged, 0, 10))));
 }
 
-#[test]
-fn inflated_totals_never_mint_past_the_epoch_emission() {
+on_both!(inflated_totals_never_mint_past_the_epoch_emission, inflated_totals_never_mint_past_the_epoch_emission_on_anvil, inflated_totals_never_mint_past_the_epoch_emission_on);
+
+fn inflated_totals_never_mint_past_the_epoch_emission_on<E: DevChain>(new: &mut dyn FnMut() -> E) {
     // The operator cannot post a total (postEpoch takes none); it admits an unpaid
     // receipt worth half the paid units and nobody challenges in time.
     let extra = Receipt {
@@ -714,7 +753,7 @@ fn inflated_totals_never_mint_past_the_epoch_emission() {
     let mut receipts = honest_receipts();
     receipts.push(extra);
     let rigged = admit(&receipts);
-    let (mut chain, d) = deployed();
+    let (mut chain, d) = deployed(new());
     stake(&mut chain, &d, 0, 2500);
     stake(&mut chain, &d, 1, 3000);
     pay_honest_jobs(&mut chain, &d);
@@ -729,9 +768,10 @@ fn inflated_totals_never_mint_past_the_epoch_emission() {
     assert!(minted <= emission(EPOCH));
 }
 
-#[test]
-fn job_id_squatting_and_cross_deployment_replay_fail() {
-    let (mut chain, d) = deployed();
+on_both!(job_id_squatting_and_cross_deployment_replay_fail, job_id_squatting_and_cross_deployment_replay_fail_on_anvil, job_id_squatting_and_cross_deployment_replay_fail_on);
+
+fn job_id_squatting_and_cross_deployment_replay_fail_on<E: DevChain>(new: &mut dyn FnMut() -> E) {
+    let (mut chain, d) = deployed(new());
     // The attacker front-runs the client's payForJob(salt 0) with 1 unit: it gets its own id.
     chain.send(client(), d.token, &IWorkToken::transferCall { to: attacker(), value: tokens(10) }).unwrap();
     chain.send(attacker(), d.token, &IWorkToken::approveCall { spender: d.market, value: U256::MAX }).unwrap();
@@ -768,10 +808,11 @@ fn job_id_squatting_and_cross_deployment_replay_fail() {
     expect::<IEpochRegistry::SignatureInvalid>(chain.send(operator(), second.registry, &IEpochRegistry::answerDisputeCall { epoch: EPOCH, index: U256::ZERO, r: receipt_data(&r.receipt), signature: r.signature.to_vec().into() }));
 }
 
-#[test]
-fn a_dishonest_operator_is_challenged_and_an_honest_one_is_not() {
+on_both!(a_dishonest_operator_is_challenged_and_an_honest_one_is_not, a_dishonest_operator_is_challenged_and_an_honest_one_is_not_on_anvil, a_dishonest_operator_is_challenged_and_an_honest_one_is_not_on);
+
+fn a_dishonest_operator_is_challenged_and_an_honest_one_is_not_on<E: DevChain>(new: &mut dyn FnMut() -> E) {
     // Honest leaves survive every challenge.
-    let (mut chain, d) = posted_world();
+    let (mut chain, d) = posted_world(new());
     let (bundle, tree) = honest();
     let r3 = bundle.receipts[3];
     expect::<IEpochRegistry::ReceiptIsPaid>(chain.send(attacker(), d.registry, &IEpochRegistry::challengeUnpaidCall { epoch: EPOCH, r: receipt_data(&r3.receipt), index: U256::from(3u64), siblings: path_of(tree, 3) }));
@@ -806,7 +847,7 @@ fn a_dishonest_operator_is_challenged_and_an_honest_one_is_not() {
     let mut receipts = honest_receipts();
     receipts.push(receipts[2]);
     let twice = admit_unchecked(&receipts);
-    let (mut chain, d) = deployed();
+    let (mut chain, d) = deployed(new());
     stake(&mut chain, &d, 0, 2500);
     pay_honest_jobs(&mut chain, &d);
     post(&mut chain, &d, EPOCH, &twice.0).unwrap();
@@ -831,7 +872,7 @@ fn a_dishonest_operator_is_challenged_and_an_honest_one_is_not() {
     let mut receipts = honest_receipts();
     receipts[5].signature = receipts[4].signature; // another receipt's signature
     let unsigned = admit_unchecked(&receipts);
-    let (mut chain, d) = deployed();
+    let (mut chain, d) = deployed(new());
     pay_honest_jobs(&mut chain, &d);
     post(&mut chain, &d, EPOCH, &unsigned.0).unwrap();
     let r5 = receipt_data(&receipts[5].receipt);
@@ -859,9 +900,10 @@ fn admit_unchecked(receipts: &[SignedReceipt]) -> (EpochBundle, EpochTree) {
     (EpochBundle { summary, receipts: receipts.to_vec() }, tree)
 }
 
-#[test]
-fn registry_bricking_and_admin_capture_fail() {
-    let (mut chain, d) = deployed();
+on_both!(registry_bricking_and_admin_capture_fail, registry_bricking_and_admin_capture_fail_on_anvil, registry_bricking_and_admin_capture_fail_on);
+
+fn registry_bricking_and_admin_capture_fail_on<E: DevChain>(new: &mut dyn FnMut() -> E) {
+    let (mut chain, d) = deployed(new());
     let root = fr_to_u256(&honest().0.summary.root);
     let post_at = |epoch: u64| IEpochRegistry::postEpochCall { epoch, root, count: 10 };
     // Far in the future, or skipping one: refused. Only the operator posts, with the bond.
@@ -919,9 +961,10 @@ fn registry_bricking_and_admin_capture_fail() {
     assert_eq!(new.verifier, replacement);
 }
 
-#[test]
-fn stake_games_fail_and_slashes_burn() {
-    let (mut chain, d) = deployed();
+on_both!(stake_games_fail_and_slashes_burn, stake_games_fail_and_slashes_burn_on_anvil, stake_games_fail_and_slashes_burn_on);
+
+fn stake_games_fail_and_slashes_burn_on<E: DevChain>(new: &mut dyn FnMut() -> E) {
+    let (mut chain, d) = deployed(new());
     chain.send(client(), d.token, &IWorkToken::transferCall { to: node(0), value: tokens(10_000) }).unwrap();
     chain.send(node(0), d.token, &IWorkToken::approveCall { spender: d.vault, value: U256::MAX }).unwrap();
     let stake_call = |amount: U256, start: u64, end: u64| IStakeVault::stakeCall { amount, startEpoch: start, endEpoch: end };
@@ -963,9 +1006,10 @@ fn stake_games_fail_and_slashes_burn() {
     assert_eq!(staked, locked + released + slashed);
 }
 
-#[test]
-fn stakes_release_in_proportion_to_delivery() {
-    let (mut chain, d) = final_world(); // node 0: 2500 units for EPOCH..=EPOCH+1
+on_both!(stakes_release_in_proportion_to_delivery, stakes_release_in_proportion_to_delivery_on_anvil, stakes_release_in_proportion_to_delivery_on);
+
+fn stakes_release_in_proportion_to_delivery_on<E: DevChain>(new: &mut dyn FnMut() -> E) {
+    let (mut chain, d) = final_world(new()); // node 0: 2500 units for EPOCH..=EPOCH+1
     chain.send(node(0), d.minter, &claim_call(0, &prove(0, 0))).unwrap();
     chain.send(node(0), d.minter, &claim_call(0, &prove(0, 8))).unwrap();
     for e in EPOCH + 1..=EPOCH + 3 {
@@ -980,9 +1024,10 @@ fn stakes_release_in_proportion_to_delivery() {
     assert_eq!(token_balance(&mut chain, &d, node(0)) - before, tokens(1250));
 }
 
-#[test]
-fn emission_schedule_is_fixed_and_bounded() {
-    let (mut chain, d) = deployed();
+on_both!(emission_schedule_is_fixed_and_bounded, emission_schedule_is_fixed_and_bounded_on_anvil, emission_schedule_is_fixed_and_bounded_on);
+
+fn emission_schedule_is_fixed_and_bounded_on<E: DevChain>(new: &mut dyn FnMut() -> E) {
+    let (mut chain, d) = deployed(new());
     for epoch in [1u64, 2, 3, 10, 100, 1000] {
         let on_chain = view(&mut chain, d.minter, &IRewardMinter::emissionCall { epoch });
         assert_eq!(on_chain, emission(epoch), "epoch {epoch}");
@@ -991,7 +1036,7 @@ fn emission_schedule_is_fixed_and_bounded() {
     // A schedule whose series could exceed the cap left above the genesis supply is refused.
     let mut p = params();
     p.initial_emission = tokens(16_000); // 16,000 / (1 - 0.99) = 1,600,000 > 1,500,000
-    let err = deploy_all(&mut Chain::new(), artifacts(), "ClaimVerifier", &p).unwrap_err();
+    let err = deploy_all(&mut new(), artifacts(), "ClaimVerifier", &p).unwrap_err();
     assert!(is_error::<IRewardMinter::EmissionExceedsCap>(&err), "{err}");
 }
 

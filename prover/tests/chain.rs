@@ -6,10 +6,8 @@
 //! voided. Skipped (loudly) where anvil is not installed, unless
 //! PROOFMINT_REQUIRE_JS is set, as scripts/test.sh does.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
 
 use alloy_primitives::{Address, U256};
 use ark_bn254::Fr;
@@ -41,17 +39,7 @@ fn account(who: usize) -> Address {
     address_of(&signing_key(who))
 }
 
-struct Anvil {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Anvil {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use proofmint_contracts::rpc::Anvil;
 
 fn anvil_binary() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tools/js/node_modules/.bin/anvil")
@@ -67,20 +55,7 @@ fn start_anvil() -> Option<Anvil> {
         eprintln!("skipped: anvil is not installed (npm ci --prefix tools/js)");
         return None;
     }
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = Command::new(binary)
-        .args(["--port", &port.to_string(), "--silent", "--chain-id", "31337"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("anvil starts");
-    let url = format!("http://127.0.0.1:{port}");
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(started.elapsed() < Duration::from_secs(30), "anvil did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Some(Anvil { child, url })
+    Some(Anvil::spawn(&binary, &[]).expect("anvil starts"))
 }
 
 struct World {
