@@ -93,8 +93,7 @@ fn changing_any_one_witness_variable_breaks_the_claim() {
     let witness = cs.witness_assignment().unwrap();
     assert!(witness.len() > 1000, "{} witness variables", witness.len());
     let mut free = Vec::new();
-    for i in 0..witness.len() {
-        let original = witness[i];
+    for (i, &original) in witness.iter().enumerate() {
         {
             let mut inner = cs.borrow_mut().unwrap();
             inner.assignments.witness_assignment[i] = altered(original);
@@ -120,9 +119,8 @@ fn the_honest_witness_satisfies_no_other_public_inputs() {
     let instance = cs.instance_assignment().unwrap();
     // Variable 0 is the constant one; then root, epoch, node, totalUnits, firstIndex, lastIndex.
     assert_eq!(instance.len(), 7);
-    for i in 1..instance.len() {
+    for (i, &original) in instance.iter().enumerate().skip(1) {
         for delta in [Fr::one(), -Fr::one(), Fr::from(1u64 << 40)] {
-            let original = instance[i];
             cs.borrow_mut().unwrap().assignments.instance_assignment[i] = original + delta;
             assert!(
                 !cs.is_satisfied().unwrap(),

@@ -1,5 +1,5 @@
 //! The forge fuzz and invariant tests (`contracts/forge`), run with the forge
-//! and solc-js pinned in tools/js: 1,000 random inputs per property and 1,000
+//! and solc-js pinned in tools/js: 1,000 random inputs per property and 2,000
 //! random call sequences of 32 calls per invariant (`contracts/foundry.toml`).
 //! Skipped (loudly) where forge is not installed, unless PROOFMINT_REQUIRE_JS
 //! is set, as scripts/test.sh does.
@@ -35,7 +35,7 @@ fn forge_fuzz_and_invariant_tests_pass() {
     let passed = summary.iter().filter(|l| l.contains("[PASS]")).count();
     assert!(passed >= 13, "forge ran {passed} tests, expected every fuzz and invariant test");
     assert!(
-        summary.iter().any(|l| l.contains("invariant_") && l.contains("runs: 1000")),
-        "the invariants did not run their 1,000 sequences"
+        summary.iter().any(|l| l.contains("invariant_") && l.contains("runs: 2000")),
+        "the invariants did not run their 2,000 sequences"
     );
 }

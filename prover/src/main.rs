@@ -20,6 +20,7 @@ struct Args {
 }
 
 #[derive(Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per run
 enum Command {
     /// Run the whole protocol on embedded defaults: receipts, epoch, audit, keys, claim, verification.
     Demo {
@@ -125,6 +126,7 @@ enum ExportCommand {
 }
 
 #[derive(Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per run
 enum ChainCommand {
     /// Deploy the whole system for the keys in --keys; writes the deployment file.
     Deploy {

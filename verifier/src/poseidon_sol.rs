@@ -64,7 +64,7 @@ pub fn poseidon_contracts(inputs: usize) -> String {
     let half = p.full_rounds / 2;
     let partial_end = half + p.partial_rounds;
     let c_bytes = p.ark.len() * 32;
-    let code_hash = keccak256(&constants_runtime(inputs));
+    let code_hash = keccak256(constants_runtime(inputs));
     // Round constants and S-box, element by element (the first only in partial rounds).
     let sbox = |i: usize| {
         format!(
