@@ -37,48 +37,36 @@ contract PoseidonT3 {
         assembly ("memory-safe") {
             let c := mload(0x40)
             extcodecopy(source, c, 1, 6240)
-            let s := add(c, 6240)
-            let u := add(s, 0x60)
-            mstore(0x40, add(u, 0x60))
-            mstore(s, 0)
-            calldatacopy(add(s, 0x20), 4, 0x40)
-            for { let r := 0 } lt(r, 65) { r := add(r, 1) } {
-                let k := add(c, mul(r, 0x60))
-                switch or(lt(r, 4), iszero(lt(r, 61)))
-                case 0 {
-                    {
-                        let x := addmod(mload(add(s, 0x0)), mload(add(k, 0x0)), R)
-                        let x2 := mulmod(x, x, R)
-                        mstore(add(s, 0x0), mulmod(mulmod(x2, x2, R), x, R))
-                    }
-                    mstore(add(s, 0x20), addmod(mload(add(s, 0x20)), mload(add(k, 0x20)), R))
-                    mstore(add(s, 0x40), addmod(mload(add(s, 0x40)), mload(add(k, 0x40)), R))
+            let s0 := 0
+            let s1 := calldataload(0x4)
+            let s2 := calldataload(0x24)
+            for { let k := c } lt(k, add(c, 6240)) { k := add(k, 0x60) } {
+                s0 := addmod(s0, mload(add(k, 0x0)), R)
+                s1 := addmod(s1, mload(add(k, 0x20)), R)
+                s2 := addmod(s2, mload(add(k, 0x40)), R)
+                {
+                    let x2 := mulmod(s0, s0, R)
+                    s0 := mulmod(mulmod(x2, x2, R), s0, R)
                 }
-                default {
+                let r := div(sub(k, c), 0x60)
+                if or(lt(r, 4), iszero(lt(r, 61))) {
                     {
-                        let x := addmod(mload(add(s, 0x0)), mload(add(k, 0x0)), R)
-                        let x2 := mulmod(x, x, R)
-                        mstore(add(s, 0x0), mulmod(mulmod(x2, x2, R), x, R))
+                        let x2 := mulmod(s1, s1, R)
+                        s1 := mulmod(mulmod(x2, x2, R), s1, R)
                     }
                     {
-                        let x := addmod(mload(add(s, 0x20)), mload(add(k, 0x20)), R)
-                        let x2 := mulmod(x, x, R)
-                        mstore(add(s, 0x20), mulmod(mulmod(x2, x2, R), x, R))
-                    }
-                    {
-                        let x := addmod(mload(add(s, 0x40)), mload(add(k, 0x40)), R)
-                        let x2 := mulmod(x, x, R)
-                        mstore(add(s, 0x40), mulmod(mulmod(x2, x2, R), x, R))
+                        let x2 := mulmod(s2, s2, R)
+                        s2 := mulmod(mulmod(x2, x2, R), s2, R)
                     }
                 }
-                mstore(add(u, 0x0), mod(add(add(mulmod(7511745149465107256748700652201246547602992235352608707588321460060273774987, mload(add(s, 0x0)), R), mulmod(10370080108974718697676803824769673834027675643658433702224577712625900127200, mload(add(s, 0x20)), R)), mulmod(19705173408229649878903981084052839426532978878058043055305024233888854471533, mload(add(s, 0x40)), R)), R))
-                mstore(add(u, 0x20), mod(add(add(mulmod(18732019378264290557468133440468564866454307626475683536618613112504878618481, mload(add(s, 0x0)), R), mulmod(20870176810702568768751421378473869562658540583882454726129544628203806653987, mload(add(s, 0x20)), R)), mulmod(7266061498423634438633389053804536045105766754026813321943009179476902321146, mload(add(s, 0x40)), R)), R))
-                mstore(add(u, 0x40), mod(add(add(mulmod(9131299761947733513298312097611845208338517739621853568979632113419485819303, mload(add(s, 0x0)), R), mulmod(10595341252162738537912664445405114076324478519622938027420701542910180337937, mload(add(s, 0x20)), R)), mulmod(11597556804922396090267472882856054602429588299176362916247939723151043581408, mload(add(s, 0x40)), R)), R))
-                let swap := s
-                s := u
-                u := swap
+                let t0 := mod(add(add(mulmod(7511745149465107256748700652201246547602992235352608707588321460060273774987, s0, R), mulmod(10370080108974718697676803824769673834027675643658433702224577712625900127200, s1, R)), mulmod(19705173408229649878903981084052839426532978878058043055305024233888854471533, s2, R)), R)
+                let t1 := mod(add(add(mulmod(18732019378264290557468133440468564866454307626475683536618613112504878618481, s0, R), mulmod(20870176810702568768751421378473869562658540583882454726129544628203806653987, s1, R)), mulmod(7266061498423634438633389053804536045105766754026813321943009179476902321146, s2, R)), R)
+                let t2 := mod(add(add(mulmod(9131299761947733513298312097611845208338517739621853568979632113419485819303, s0, R), mulmod(10595341252162738537912664445405114076324478519622938027420701542910180337937, s1, R)), mulmod(11597556804922396090267472882856054602429588299176362916247939723151043581408, s2, R)), R)
+                s0 := t0
+                s1 := t1
+                s2 := t2
             }
-            out := mload(s)
+            out := s0
         }
     }
 }

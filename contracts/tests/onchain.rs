@@ -1057,3 +1057,19 @@ fn bn254_moduli_match_arkworks() {
         Fr::MODULUS.to_bytes_be()
     );
 }
+
+#[test]
+fn the_verifier_reverts_rather_than_answer_when_starved_of_gas() {
+    let (mut chain, d) = deployed(Chain::new());
+    let claim = prove(0, 0);
+    let call = calldata(&proof_words(&claim.proof), &public_u256(&claim));
+    let caller = Address::repeat_byte(0x11);
+    // With too little gas a precompile would fail like an invalid proof: the answer
+    // would be `false` for a valid proof. The verifier reverts instead.
+    chain.gas_limit = 150_000;
+    let err = chain.send(caller, d.verifier, &call).unwrap_err();
+    assert!(matches!(err, ChainError::Reverted(_)), "{err}");
+    chain.gas_limit = 16_000_000;
+    let (ok, _) = chain.call(caller, d.verifier, &call).unwrap();
+    assert!(ok);
+}

@@ -106,6 +106,34 @@ pub fn poseidon_contracts(inputs: usize) -> String {
         writeln!(mix, "                mstore(add(u, {:#x}), {sum})", 32 * i).unwrap();
     }
     let code_hash_hex: String = code_hash.iter().map(|b| format!("{b:02x}")).collect();
+    let assembly = if t <= STACK_WIDTH {
+        stack_permutation(p)
+    } else {
+        format!(
+            r#"            let c := mload(0x40)
+            extcodecopy(source, c, 1, {c_bytes})
+            let s := add(c, {c_bytes})
+            let u := add(s, {tw:#x})
+            mstore(0x40, add(u, {tw:#x}))
+            mstore(s, 0)
+            calldatacopy(add(s, 0x20), 4, {iw:#x})
+            for {{ let r := 0 }} lt(r, {rounds}) {{ r := add(r, 1) }} {{
+                let k := add(c, mul(r, {tw:#x}))
+                switch or(lt(r, {half}), iszero(lt(r, {partial_end})))
+                case 0 {{
+{partial}                }}
+                default {{
+{full}                }}
+{mix}                let swap := s
+                s := u
+                u := swap
+            }}
+            out := mload(s)
+"#,
+            tw = 32 * t,
+            iw = 32 * inputs,
+        )
+    };
     format!(
         r#"
 /// @notice Round constants of circomlib's Poseidon at width {t} ({inputs} inputs), as code:
@@ -142,26 +170,7 @@ contract PoseidonT{t} {{
         inputs; // read from calldata by offset below
         address source = constants;
         assembly ("memory-safe") {{
-            let c := mload(0x40)
-            extcodecopy(source, c, 1, {c_bytes})
-            let s := add(c, {c_bytes})
-            let u := add(s, {tw:#x})
-            mstore(0x40, add(u, {tw:#x}))
-            mstore(s, 0)
-            calldatacopy(add(s, 0x20), 4, {iw:#x})
-            for {{ let r := 0 }} lt(r, {rounds}) {{ r := add(r, 1) }} {{
-                let k := add(c, mul(r, {tw:#x}))
-                switch or(lt(r, {half}), iszero(lt(r, {partial_end})))
-                case 0 {{
-{partial}                }}
-                default {{
-{full}                }}
-{mix}                let swap := s
-                s := u
-                u := swap
-            }}
-            out := mload(s)
-        }}
+{assembly}        }}
     }}
 }}
 "#,
@@ -169,9 +178,61 @@ contract PoseidonT{t} {{
         ark = words_hex(&p.ark),
         rf = p.full_rounds,
         rp = p.partial_rounds,
-        tw = 32 * t,
-        iw = 32 * inputs,
     )
+}
+
+/// Widths up to this keep the state on the EVM stack (width 3, the tree's
+/// two-to-one hash, is the one hashed a tree depth's times per challenge);
+/// wider states stay in memory, as the legacy code generator reaches only 16
+/// stack slots.
+const STACK_WIDTH: usize = 3;
+
+/// The permutation with the state in stack variables `s0..`, the round
+/// constants read from the copied table and the MDS constants inline.
+fn stack_permutation(p: &proofmint_circuits::poseidon::Params) -> String {
+    let t = p.width;
+    let half = p.full_rounds / 2;
+    let partial_end = half + p.partial_rounds;
+    let c_bytes = p.ark.len() * 32;
+    let mut out = String::new();
+    writeln!(out, "            let c := mload(0x40)").unwrap();
+    writeln!(out, "            extcodecopy(source, c, 1, {c_bytes})").unwrap();
+    writeln!(out, "            let s0 := 0").unwrap();
+    for i in 1..t {
+        writeln!(out, "            let s{i} := calldataload({:#x})", 4 + 32 * (i - 1)).unwrap();
+    }
+    writeln!(out, "            for {{ let k := c }} lt(k, add(c, {c_bytes})) {{ k := add(k, {:#x}) }} {{", 32 * t).unwrap();
+    for i in 0..t {
+        writeln!(out, "                s{i} := addmod(s{i}, mload(add(k, {:#x})), R)", 32 * i).unwrap();
+    }
+    let pow5 = |i: usize| format!("                {{\n                    let x2 := mulmod(s{i}, s{i}, R)\n                    s{i} := mulmod(mulmod(x2, x2, R), s{i}, R)\n                }}\n");
+    out.push_str(&pow5(0));
+    writeln!(
+        out,
+        "                let r := div(sub(k, c), {:#x})\n                if or(lt(r, {half}), iszero(lt(r, {partial_end}))) {{",
+        32 * t
+    )
+    .unwrap();
+    for i in 1..t {
+        out.push_str(&pow5(i).replace("\n                ", "\n                    ").replacen("                {", "                    {", 1));
+    }
+    writeln!(out, "                }}").unwrap();
+    for (i, row) in p.mds.iter().enumerate() {
+        let terms: Vec<String> = row
+            .iter()
+            .enumerate()
+            .map(|(j, m)| format!("mulmod({}, s{j}, R)", dec_fr(m)))
+            .collect();
+        // Three products below r < 2^254 add without overflow.
+        let sum = terms.iter().skip(1).fold(terms[0].clone(), |acc, t| format!("add({acc}, {t})"));
+        writeln!(out, "                let t{i} := mod({sum}, R)").unwrap();
+    }
+    for i in 0..t {
+        writeln!(out, "                s{i} := t{i}").unwrap();
+    }
+    writeln!(out, "            }}").unwrap();
+    writeln!(out, "            out := s0").unwrap();
+    out
 }
 
 /// The Solidity source `contracts/src/Poseidon.sol`: the hashes the epoch

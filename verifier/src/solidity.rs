@@ -10,6 +10,10 @@
 //! Guarantees of the generated contract:
 //! - every public input is checked below the scalar field's modulus and every
 //!   proof coordinate below the base field's, before any precompile call;
+//! - a call given less gas than the precompiles' prices (plus a margin)
+//!   reverts rather than answer: a precompile starved of gas fails like an
+//!   invalid proof, so without this a gas estimate, or a caller that skimps,
+//!   would read `false` for a valid proof;
 //! - a proof that does not verify returns `false`; it never reverts and never
 //!   returns a garbage result;
 //! - each precompile call gets exactly the gas its EIP-1108 price asks for, so
@@ -135,6 +139,7 @@ contract {contract_name} {{
 
 {constants}
     /// @notice Checks a Groth16 proof; returns false (never reverts) when it does not verify.
+    ///         Reverts when given too little gas to decide.
     /// @param a The proof's A (G1, affine).
     /// @param b The proof's B (G2, affine, each coordinate as [c1, c0]).
     /// @param c The proof's C (G1, affine).
@@ -149,6 +154,10 @@ contract {contract_name} {{
         // pubSignals at 0x104. The named parameters only fix the ABI.
         a; b; c; pubSignals;
         assembly ("memory-safe") {{
+            // Enough gas to decide, or no answer at all.
+            if lt(gas(), {decide_gas}) {{
+                revert(0, 0)
+            }}
             // Canonical encodings only: inputs below R, coordinates below Q.
             let ok := 1
             for {{ let p := 0x104 }} lt(p, {end:#x}) {{ p := add(p, 0x20) }} {{
@@ -206,6 +215,7 @@ contract {contract_name} {{
 }}
 "#,
         end = 0x104 + 32 * n,
+        decide_gas = precompile_gas_floor() + 10_000,
     )
 }
 
