@@ -84,26 +84,86 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("deployed: registry {}, minter {}", d.registry, d.minter);
 
     // The node stakes for epochs 1..=2 (1,000 units of capacity).
-    chain.send(client, d.token, &IWorkToken::transferCall { to: node, value: tokens(1_000) })?;
-    chain.send(node, d.token, &IWorkToken::approveCall { spender: d.vault, value: tokens(1_000) })?;
-    let r = chain.send(node, d.vault, &IStakeVault::stakeCall { amount: tokens(1_000), startEpoch: epoch, endEpoch: epoch + 1 })?;
-    println!("node {node} stakes 1,000 WORK for epochs 1..=2 ({} gas)", r.gas_used);
+    chain.send(
+        client,
+        d.token,
+        &IWorkToken::transferCall {
+            to: node,
+            value: tokens(1_000),
+        },
+    )?;
+    chain.send(
+        node,
+        d.token,
+        &IWorkToken::approveCall {
+            spender: d.vault,
+            value: tokens(1_000),
+        },
+    )?;
+    let r = chain.send(
+        node,
+        d.vault,
+        &IStakeVault::stakeCall {
+            amount: tokens(1_000),
+            startEpoch: epoch,
+            endEpoch: epoch + 1,
+        },
+    )?;
+    println!(
+        "node {node} stakes 1,000 WORK for epochs 1..=2 ({} gas)",
+        r.gas_used
+    );
 
     // Clients pay for 40 jobs on chain, then sign their receipts.
     let domain = ReceiptDomain::new(CHAIN_ID, d.registry);
-    chain.send(client, d.token, &IWorkToken::approveCall { spender: d.market, value: U256::MAX })?;
+    chain.send(
+        client,
+        d.token,
+        &IWorkToken::approveCall {
+            spender: d.market,
+            value: U256::MAX,
+        },
+    )?;
     let mut receipts = Vec::new();
     let mut paid = Vec::new();
     let mut pay_gas = 0;
     for i in 0..40u64 {
         let (units, to) = (rng.gen_range(100..2_000), nodes[i as usize % nodes.len()]);
-        let call = IJobMarket::payForJobCall { salt: U256::from(i), node: to, epoch, units };
+        let call = IJobMarket::payForJobCall {
+            salt: U256::from(i),
+            node: to,
+            epoch,
+            units,
+        };
         let (job_id, _) = chain.call(client, d.market, &call)?;
-        pay_gas = chain.send(client, d.market, &IJobMarket::payForJobCall { salt: U256::from(1000 + i), node: to, epoch: epoch + 1, units })?.gas_used;
+        pay_gas = chain
+            .send(
+                client,
+                d.market,
+                &IJobMarket::payForJobCall {
+                    salt: U256::from(1000 + i),
+                    node: to,
+                    epoch: epoch + 1,
+                    units,
+                },
+            )?
+            .gas_used;
         // What the operator reads back from the chain.
-        let p = chain.call(operator, d.market, &IJobMarket::paymentCall { jobId: job_id })?.0;
+        let p = chain
+            .call(
+                operator,
+                d.market,
+                &IJobMarket::paymentCall { jobId: job_id },
+            )?
+            .0;
         let job_id = fr_from_u256(job_id)?;
-        paid.push(Payment { job_id, client: p.client, node: p.node, epoch: p.epoch, units: p.units });
+        paid.push(Payment {
+            job_id,
+            client: p.client,
+            node: p.node,
+            epoch: p.epoch,
+            units: p.units,
+        });
         let receipt = Receipt {
             job_id,
             node: to,
@@ -124,18 +184,28 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         chain.send_value(
             operator,
             d.registry,
-            &IEpochRegistry::postEpochCall { epoch: e, root: fr_to_u256(&s.root), count: s.count },
+            &IEpochRegistry::postEpochCall {
+                epoch: e,
+                root: fr_to_u256(&s.root),
+                count: s.count,
+            },
             ether,
         )
     };
     let r = post(&mut chain, epoch)?;
-    println!("operator posted epoch {epoch} ({} receipts, all paid) with a 1 ETH bond ({} gas)", s.count, r.gas_used);
+    println!(
+        "operator posted epoch {epoch} ({} receipts, all paid) with a 1 ETH bond ({} gas)",
+        s.count, r.gas_used
+    );
     chain.advance(3600);
     println!("the one-hour challenge window passed with no challenge");
 
     let circuit = ClaimWitness::build(shape, epoch, &bundle.receipts, &tree, node, 0)?;
     let claim = prove_claim(&key, circuit, &proofmint_gpu::CpuBackend, &mut rng)?;
-    let w: Vec<U256> = proof_words(&claim.proof).iter().map(|b| U256::from_be_bytes(*b)).collect();
+    let w: Vec<U256> = proof_words(&claim.proof)
+        .iter()
+        .map(|b| U256::from_be_bytes(*b))
+        .collect();
     let p = claim.public.to_inputs().map(|f| fr_to_u256(&f));
     let input = ClaimInput {
         epoch,
@@ -148,15 +218,29 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         c: [w[6], w[7]],
     };
     let r = chain.send(node, d.minter, &IRewardMinter::claimCall { input })?;
-    let balance = chain.call(node, d.token, &IWorkToken::balanceOfCall { account: node })?.0;
-    println!("node claimed {} units of {} paid: {} WORK minted ({} gas)", p[3], payments.paid_units(epoch), whole(balance), r.gas_used);
+    let balance = chain
+        .call(node, d.token, &IWorkToken::balanceOfCall { account: node })?
+        .0;
+    println!(
+        "node claimed {} units of {} paid: {} WORK minted ({} gas)",
+        p[3],
+        payments.paid_units(epoch),
+        whole(balance),
+        r.gas_used
+    );
 
     for e in epoch + 1..=epoch + 3 {
         post(&mut chain, e)?;
     }
     chain.advance(3600);
-    let r = chain.send(Address::repeat_byte(0x22), d.vault, &IStakeVault::releaseCall { node })?;
-    let after = chain.call(node, d.token, &IWorkToken::balanceOfCall { account: node })?.0;
+    let r = chain.send(
+        Address::repeat_byte(0x22),
+        d.vault,
+        &IStakeVault::releaseCall { node },
+    )?;
+    let after = chain
+        .call(node, d.token, &IWorkToken::balanceOfCall { account: node })?
+        .0;
     println!(
         "after epoch 3 anyone released the stake: {} WORK back, the shortfall burned ({} gas)",
         whole(after - balance),

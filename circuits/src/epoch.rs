@@ -11,8 +11,8 @@ use ark_bn254::Fr;
 use serde_json::{Map, Value};
 
 use crate::codec::{put_fr, DecodeError, Reader};
-use crate::field::{fr_from_hex, fr_to_hex};
 use crate::field::parse_address;
+use crate::field::{fr_from_hex, fr_to_hex};
 use crate::payment::Payments;
 use crate::receipt::{ReceiptDomain, ReceiptError, SignedReceipt, RECORD_LEN};
 use crate::tree::{EpochTree, TreeError, MAX_DEPTH};
@@ -170,8 +170,8 @@ impl EpochBundle {
             }
             .into());
         }
-        let total_units =
-            check_receipts(epoch, &domain, payments, &receipts, "line").map_err(EpochError::Refused)?;
+        let total_units = check_receipts(epoch, &domain, payments, &receipts, "line")
+            .map_err(EpochError::Refused)?;
         let receipts: Vec<SignedReceipt> = receipts.into_iter().map(|(_, r)| r).collect();
         let tree = tree_of(depth, &receipts)?;
         let summary = EpochSummary {

@@ -174,10 +174,7 @@ impl Payments {
                     if let Some((first, _)) = by_job.get(&p.job_id) {
                         errors.push(LineError {
                             line: i + 1,
-                            reason: format!(
-                                "jobId {} repeats line {first}",
-                                fr_to_hex(&p.job_id)
-                            ),
+                            reason: format!("jobId {} repeats line {first}", fr_to_hex(&p.job_id)),
                         });
                     } else {
                         by_job.insert(p.job_id, (i + 1, p));
@@ -202,9 +199,7 @@ impl Payments {
     pub fn to_jsonl(&self) -> String {
         let mut list: Vec<&Payment> = self.by_job.values().collect();
         list.sort_by_key(|p| p.job_id);
-        list.iter()
-            .map(|p| format!("{}\n", p.to_json()))
-            .collect()
+        list.iter().map(|p| format!("{}\n", p.to_json())).collect()
     }
 
     /// Why `receipt` is not backed by a payment, if it is not.

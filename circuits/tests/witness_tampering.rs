@@ -72,7 +72,10 @@ fn synthesized(circuit: ClaimCircuit) -> ConstraintSystemRef<Fr> {
     });
     circuit.generate_constraints(cs.clone()).unwrap();
     cs.finalize();
-    assert!(cs.is_satisfied().unwrap(), "the honest assignment satisfies");
+    assert!(
+        cs.is_satisfied().unwrap(),
+        "the honest assignment satisfies"
+    );
     cs
 }
 
@@ -100,7 +103,9 @@ struct R1cs {
 impl R1cs {
     fn of(cs: &ConstraintSystemRef<Fr>) -> Self {
         let mut all = cs.to_matrices().unwrap();
-        let matrices = all.remove(ark_relations::gr1cs::R1CS_PREDICATE_LABEL).unwrap();
+        let matrices = all
+            .remove(ark_relations::gr1cs::R1CS_PREDICATE_LABEL)
+            .unwrap();
         assert_eq!(matrices.len(), 3, "A, B and C");
         let instance = cs.instance_assignment().unwrap();
         let mut z = instance.clone();
@@ -124,12 +129,16 @@ impl R1cs {
             rows_of,
         };
         let every_row: Vec<usize> = (0..system.matrices[0].len()).collect();
-        assert!(system.holds(&system.z, &every_row), "the honest assignment satisfies every row");
+        assert!(
+            system.holds(&system.z, &every_row),
+            "the honest assignment satisfies every row"
+        );
         system
     }
 
     fn holds(&self, z: &[Fr], rows: &[usize]) -> bool {
-        let eval = |m: usize, r: usize| -> Fr { self.matrices[m][r].iter().map(|&(c, i)| c * z[i]).sum() };
+        let eval =
+            |m: usize, r: usize| -> Fr { self.matrices[m][r].iter().map(|&(c, i)| c * z[i]).sum() };
         rows.iter().all(|&r| eval(0, r) * eval(1, r) == eval(2, r))
     }
 
@@ -179,7 +188,10 @@ fn the_honest_witness_satisfies_no_other_public_inputs() {
             );
             let original = system.z[i];
             cs.borrow_mut().unwrap().assignments.instance_assignment[i] = original + delta;
-            assert!(!cs.is_satisfied().unwrap(), "public input {i} (constraint system)");
+            assert!(
+                !cs.is_satisfied().unwrap(),
+                "public input {i} (constraint system)"
+            );
             cs.borrow_mut().unwrap().assignments.instance_assignment[i] = original;
         }
     }
@@ -211,14 +223,22 @@ fn a_prover_choosing_any_slot_value_consistently_is_caught() {
         with("index + 1", &|s| s.index += 1);
         with("index bit flipped", &|s| s.index ^= 1 << (SHAPE.depth - 1));
         with("units + 1", &|s| s.units += Fr::one());
-        with("units + 2^64", &|s| s.units += Fr::from(u64::MAX) + Fr::one());
+        with("units + 2^64", &|s| {
+            s.units += Fr::from(u64::MAX) + Fr::one()
+        });
         with("jobId", &|s| s.job_id = altered(s.job_id));
         with("client", &|s| s.client = altered(s.client));
         with("kind", &|s| s.kind = altered(s.kind));
-        with("input commitment", &|s| s.input_commitment = altered(s.input_commitment));
-        with("output commitment", &|s| s.output_commitment = altered(s.output_commitment));
+        with("input commitment", &|s| {
+            s.input_commitment = altered(s.input_commitment)
+        });
+        with("output commitment", &|s| {
+            s.output_commitment = altered(s.output_commitment)
+        });
         for level in 0..SHAPE.depth {
-            with(&format!("sibling {level}"), &|s| s.path[level] = altered(s.path[level]));
+            with(&format!("sibling {level}"), &|s| {
+                s.path[level] = altered(s.path[level])
+            });
         }
         for (name, circuit) in tries {
             attempts += 1;

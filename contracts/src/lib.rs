@@ -47,7 +47,12 @@ pub enum ChainError {
 /// against it.
 pub trait Transact {
     /// Deploys `bytecode` followed by ABI-encoded constructor arguments.
-    fn deploy(&mut self, from: Address, bytecode: &[u8], args: &[u8]) -> Result<Address, ChainError>;
+    fn deploy(
+        &mut self,
+        from: Address,
+        bytecode: &[u8],
+        args: &[u8],
+    ) -> Result<Address, ChainError>;
     /// Sends a transaction with calldata `data` and `value` wei.
     fn transact_raw(
         &mut self,
@@ -60,7 +65,12 @@ pub trait Transact {
     fn view_raw(&mut self, from: Address, to: Address, data: Vec<u8>) -> Result<Bytes, ChainError>;
 
     /// Sends a transaction calling `to`.
-    fn send<C: SolCall>(&mut self, from: Address, to: Address, call: &C) -> Result<Receipt, ChainError>
+    fn send<C: SolCall>(
+        &mut self,
+        from: Address,
+        to: Address,
+        call: &C,
+    ) -> Result<Receipt, ChainError>
     where
         Self: Sized,
     {
@@ -82,7 +92,12 @@ pub trait Transact {
     }
 
     /// Calls a view and decodes its return value.
-    fn view<C: SolCall>(&mut self, from: Address, to: Address, call: &C) -> Result<C::Return, ChainError>
+    fn view<C: SolCall>(
+        &mut self,
+        from: Address,
+        to: Address,
+        call: &C,
+    ) -> Result<C::Return, ChainError>
     where
         Self: Sized,
     {
@@ -97,7 +112,12 @@ pub trait Transact {
 /// attack tests run in revm and on a real node.
 pub trait DevChain: Transact + Sized {
     /// Sends a transaction and decodes the function's return value, with its gas.
-    fn call<C: SolCall>(&mut self, from: Address, to: Address, call: &C) -> Result<(C::Return, u64), ChainError>;
+    fn call<C: SolCall>(
+        &mut self,
+        from: Address,
+        to: Address,
+        call: &C,
+    ) -> Result<(C::Return, u64), ChainError>;
     fn fund(&mut self, who: Address, wei: U256);
     fn balance(&mut self, who: Address) -> U256;
     fn timestamp(&self) -> u64;
@@ -106,7 +126,12 @@ pub trait DevChain: Transact + Sized {
 }
 
 impl DevChain for Chain {
-    fn call<C: SolCall>(&mut self, from: Address, to: Address, call: &C) -> Result<(C::Return, u64), ChainError> {
+    fn call<C: SolCall>(
+        &mut self,
+        from: Address,
+        to: Address,
+        call: &C,
+    ) -> Result<(C::Return, u64), ChainError> {
         Chain::call(self, from, to, call)
     }
     fn fund(&mut self, who: Address, wei: U256) {
@@ -135,7 +160,15 @@ impl DevRpc {
     pub fn start(binary: &Path) -> Result<Self, ChainError> {
         let anvil = rpc::Anvil::spawn(
             binary,
-            &["--auto-impersonate", "--gas-limit", "30000000", "--base-fee", "0", "--gas-price", "0"],
+            &[
+                "--auto-impersonate",
+                "--gas-limit",
+                "30000000",
+                "--base-fee",
+                "0",
+                "--gas-price",
+                "0",
+            ],
         )?;
         let chain = rpc::RpcChain::connect_impersonating(&anvil.url)?;
         Ok(Self {
@@ -146,10 +179,21 @@ impl DevRpc {
 }
 
 impl Transact for DevRpc {
-    fn deploy(&mut self, from: Address, bytecode: &[u8], args: &[u8]) -> Result<Address, ChainError> {
+    fn deploy(
+        &mut self,
+        from: Address,
+        bytecode: &[u8],
+        args: &[u8],
+    ) -> Result<Address, ChainError> {
         self.chain.deploy(from, bytecode, args)
     }
-    fn transact_raw(&mut self, from: Address, to: Address, data: Vec<u8>, value: U256) -> Result<Receipt, ChainError> {
+    fn transact_raw(
+        &mut self,
+        from: Address,
+        to: Address,
+        data: Vec<u8>,
+        value: U256,
+    ) -> Result<Receipt, ChainError> {
         self.chain.transact_raw(from, to, data, value)
     }
     fn view_raw(&mut self, from: Address, to: Address, data: Vec<u8>) -> Result<Bytes, ChainError> {
@@ -158,7 +202,12 @@ impl Transact for DevRpc {
 }
 
 impl DevChain for DevRpc {
-    fn call<C: SolCall>(&mut self, from: Address, to: Address, call: &C) -> Result<(C::Return, u64), ChainError> {
+    fn call<C: SolCall>(
+        &mut self,
+        from: Address,
+        to: Address,
+        call: &C,
+    ) -> Result<(C::Return, u64), ChainError> {
         // The value as a call sees it, then the transaction for its effects and gas.
         let value = self.view(from, to, call)?;
         let receipt = self.send(from, to, call)?;
@@ -296,7 +345,12 @@ impl Default for Chain {
 }
 
 impl Transact for Chain {
-    fn deploy(&mut self, from: Address, bytecode: &[u8], args: &[u8]) -> Result<Address, ChainError> {
+    fn deploy(
+        &mut self,
+        from: Address,
+        bytecode: &[u8],
+        args: &[u8],
+    ) -> Result<Address, ChainError> {
         Chain::deploy(self, from, bytecode, args)
     }
 

@@ -25,8 +25,9 @@ pub const KEY_ENV: &str = "PROOFMINT_PRIVATE_KEY";
 /// shows in the process list and the shell's history.
 pub fn load_signer(file: Option<&std::path::Path>) -> Result<PrivateKeySigner, ChainError> {
     let text = match file {
-        Some(path) => std::fs::read_to_string(path)
-            .map_err(|e| ChainError::Rpc(format!("cannot read key file {}: {e}", path.display())))?,
+        Some(path) => std::fs::read_to_string(path).map_err(|e| {
+            ChainError::Rpc(format!("cannot read key file {}: {e}", path.display()))
+        })?,
         None => std::env::var(KEY_ENV).map_err(|_| {
             ChainError::Rpc(format!(
                 "no signing key: pass --key-file FILE or set {KEY_ENV}"
@@ -158,7 +159,11 @@ impl RpcChain {
     }
 
     /// Logs of `address` with first topic `topic0`, from block 0 to the latest.
-    pub fn logs(&self, address: Address, topic0: alloy::primitives::B256) -> Result<Vec<Log>, ChainError> {
+    pub fn logs(
+        &self,
+        address: Address,
+        topic0: alloy::primitives::B256,
+    ) -> Result<Vec<Log>, ChainError> {
         let filter = Filter::new()
             .address(address)
             .event_signature(topic0)
@@ -209,7 +214,10 @@ impl RpcChain {
         Ok(())
     }
 
-    fn submit(&mut self, tx: TransactionRequest) -> Result<alloy::rpc::types::TransactionReceipt, ChainError> {
+    fn submit(
+        &mut self,
+        tx: TransactionRequest,
+    ) -> Result<alloy::rpc::types::TransactionReceipt, ChainError> {
         self.runtime.block_on(async {
             let pending = self
                 .provider
@@ -232,7 +240,12 @@ fn revert_of<E>(error: &alloy::transports::RpcError<E>) -> Option<ChainError> {
 }
 
 impl Transact for RpcChain {
-    fn deploy(&mut self, from: Address, bytecode: &[u8], args: &[u8]) -> Result<Address, ChainError> {
+    fn deploy(
+        &mut self,
+        from: Address,
+        bytecode: &[u8],
+        args: &[u8],
+    ) -> Result<Address, ChainError> {
         self.check_sender(from)?;
         let mut code = bytecode.to_vec();
         code.extend_from_slice(args);
@@ -263,12 +276,19 @@ impl Transact for RpcChain {
             .with_value(value);
         let receipt = self.submit(self.fees(tx))?;
         if !receipt.status() {
-            return Err(ChainError::Halted("the transaction reverted on chain".into()));
+            return Err(ChainError::Halted(
+                "the transaction reverted on chain".into(),
+            ));
         }
         Ok(Receipt {
             output: Bytes::new(),
             gas_used: receipt.gas_used,
-            logs: receipt.inner.logs().iter().map(|l| l.inner.clone()).collect(),
+            logs: receipt
+                .inner
+                .logs()
+                .iter()
+                .map(|l| l.inner.clone())
+                .collect(),
         })
     }
 
@@ -298,7 +318,13 @@ impl Anvil {
             .map_err(rpc_error)?
             .port();
         let child = std::process::Command::new(binary)
-            .args(["--port", &port.to_string(), "--silent", "--chain-id", "31337"])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--silent",
+                "--chain-id",
+                "31337",
+            ])
             .args(extra)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())

@@ -31,11 +31,19 @@ fn forge_fuzz_and_invariant_tests_pass() {
         .filter(|l| l.contains("[PASS]") || l.contains("[FAIL") || l.contains("Suite result"))
         .collect();
     eprintln!("{}", summary.join("\n"));
-    assert!(out.status.success(), "forge test failed:\n{stdout}\n{stderr}");
-    let passed = summary.iter().filter(|l| l.contains("[PASS]")).count();
-    assert!(passed >= 13, "forge ran {passed} tests, expected every fuzz and invariant test");
     assert!(
-        summary.iter().any(|l| l.contains("invariant_") && l.contains("runs: 2000")),
+        out.status.success(),
+        "forge test failed:\n{stdout}\n{stderr}"
+    );
+    let passed = summary.iter().filter(|l| l.contains("[PASS]")).count();
+    assert!(
+        passed >= 13,
+        "forge ran {passed} tests, expected every fuzz and invariant test"
+    );
+    assert!(
+        summary
+            .iter()
+            .any(|l| l.contains("invariant_") && l.contains("runs: 2000")),
         "the invariants did not run their 2,000 sequences"
     );
 }

@@ -18,7 +18,8 @@ use proofmint_circuits::{EpochBundle, EpochTree};
 use proofmint_contracts::abi::*;
 use proofmint_contracts::deploy::{deploy_all, Deployment, Params};
 use proofmint_contracts::{
-    compile, is_error, sources, tokens, Artifacts, Chain, ChainError, DevChain, DevRpc, Transact, CHAIN_ID,
+    compile, is_error, sources, tokens, Artifacts, Chain, ChainError, DevChain, DevRpc, Transact,
+    CHAIN_ID,
 };
 use proofmint_prover::chain::receipt_data;
 use proofmint_prover::{prove_claim, setup_development, ProvingKeyFile};
@@ -123,7 +124,16 @@ fn artifacts() -> &'static Artifacts {
 /// test, in revm or on anvil, sees the same addresses (checked).
 fn deployed<E: DevChain>(mut chain: E) -> (E, Deployment) {
     static FIRST: OnceLock<Deployment> = OnceLock::new();
-    for who in [deployer(), proposer(), operator(), attacker(), relayer(), client(), node(0), node(1)] {
+    for who in [
+        deployer(),
+        proposer(),
+        operator(),
+        attacker(),
+        relayer(),
+        client(),
+        node(0),
+        node(1),
+    ] {
         chain.fund(who, bond() * U256::from(100u64));
     }
     let d = deploy_all(&mut chain, artifacts(), "ClaimVerifier", &params()).unwrap();
@@ -345,7 +355,11 @@ fn pay_honest_jobs<E: DevChain>(chain: &mut E, d: &Deployment) {
                 },
             )
             .unwrap();
-        assert_eq!(id, fr_to_u256(&r.receipt.job_id), "jobIdOf agrees with Rust");
+        assert_eq!(
+            id,
+            fr_to_u256(&r.receipt.job_id),
+            "jobIdOf agrees with Rust"
+        );
     }
 }
 
@@ -385,7 +399,12 @@ fn stake<E: DevChain>(chain: &mut E, d: &Deployment, i: u8, units: u64) {
         .unwrap();
 }
 
-fn post<E: DevChain>(chain: &mut E, d: &Deployment, epoch: u64, bundle: &EpochBundle) -> Result<(), ChainError> {
+fn post<E: DevChain>(
+    chain: &mut E,
+    d: &Deployment,
+    epoch: u64,
+    bundle: &EpochBundle,
+) -> Result<(), ChainError> {
     let s = bundle.summary;
     chain
         .send_value(
@@ -454,18 +473,20 @@ fn authorize<E: DevChain>(
 
 fn expect<E: alloy_sol_types::SolError>(result: Result<proofmint_contracts::Receipt, ChainError>) {
     match result {
-        Err(err) => assert!(
-            is_error::<E>(&err),
-            "expected {}, got {err}",
-            E::SIGNATURE
-        ),
+        Err(err) => assert!(is_error::<E>(&err), "expected {}, got {err}", E::SIGNATURE),
         Ok(_) => panic!("expected {}, the transaction succeeded", E::SIGNATURE),
     }
 }
 
-on_both!(generated_verifier_agrees_with_the_rust_verifier_and_meets_the_gas_floor, generated_verifier_agrees_with_the_rust_verifier_and_meets_the_gas_floor_on_anvil, generated_verifier_agrees_with_the_rust_verifier_and_meets_the_gas_floor_on);
+on_both!(
+    generated_verifier_agrees_with_the_rust_verifier_and_meets_the_gas_floor,
+    generated_verifier_agrees_with_the_rust_verifier_and_meets_the_gas_floor_on_anvil,
+    generated_verifier_agrees_with_the_rust_verifier_and_meets_the_gas_floor_on
+);
 
-fn generated_verifier_agrees_with_the_rust_verifier_and_meets_the_gas_floor_on<E: DevChain>(new: &mut dyn FnMut() -> E) {
+fn generated_verifier_agrees_with_the_rust_verifier_and_meets_the_gas_floor_on<E: DevChain>(
+    new: &mut dyn FnMut() -> E,
+) {
     let (mut chain, d) = deployed(new());
     let claim = prove(0, 0);
     let words = proof_words(&claim.proof);
@@ -538,29 +559,33 @@ fn generated_verifier_agrees_with_the_rust_verifier_and_meets_the_gas_floor_on<E
     }
 }
 
-on_both!(the_deployment_matches_the_rust_side, the_deployment_matches_the_rust_side_on_anvil, the_deployment_matches_the_rust_side_on);
+on_both!(
+    the_deployment_matches_the_rust_side,
+    the_deployment_matches_the_rust_side_on_anvil,
+    the_deployment_matches_the_rust_side_on
+);
 
 fn the_deployment_matches_the_rust_side_on<E: DevChain>(new: &mut dyn FnMut() -> E) {
     let (mut chain, d) = deployed(new());
     // The registry signs receipts under the domain the Rust side uses.
-    let separator = view(&mut chain, d.registry, &IEpochRegistry::domainSeparatorCall {});
+    let separator = view(
+        &mut chain,
+        d.registry,
+        &IEpochRegistry::domainSeparatorCall {},
+    );
     assert_eq!(separator, domain().separator());
     let r = &honest_receipts()[3].receipt;
     let digest = view(
         &mut chain,
         d.registry,
-        &IEpochRegistry::receiptDigestCall {
-            r: receipt_data(r),
-        },
+        &IEpochRegistry::receiptDigestCall { r: receipt_data(r) },
     );
     assert_eq!(digest, r.signing_hash(&domain()));
     // On-chain Poseidon equals the native one (itself checked against circomlibjs).
     let leaf = view(
         &mut chain,
         d.registry,
-        &IEpochRegistry::leafOfCall {
-            r: receipt_data(r),
-        },
+        &IEpochRegistry::leafOfCall { r: receipt_data(r) },
     );
     assert_eq!(leaf, fr_to_u256(&r.leaf()));
     for (a, b) in [(0u64, 0u64), (1, 2), (u64::MAX, 7)] {
@@ -588,7 +613,11 @@ fn the_deployment_matches_the_rust_side_on<E: DevChain>(new: &mut dyn FnMut() ->
     assert!(is_error::<IPoseidon9::WrongConstants>(&err), "{err}");
     // No account holds an admin role: the timelock does.
     let admin_role = view(&mut chain, d.token, &IWorkToken::DEFAULT_ADMIN_ROLECall {});
-    for (who, expected) in [(deployer(), false), (proposer(), false), (d.governance, true)] {
+    for (who, expected) in [
+        (deployer(), false),
+        (proposer(), false),
+        (d.governance, true),
+    ] {
         let held = view(
             &mut chain,
             d.token,
@@ -601,44 +630,112 @@ fn the_deployment_matches_the_rust_side_on<E: DevChain>(new: &mut dyn FnMut() ->
     }
 }
 
-on_both!(honest_protocol_pays_each_node_its_share_of_paid_units, honest_protocol_pays_each_node_its_share_of_paid_units_on_anvil, honest_protocol_pays_each_node_its_share_of_paid_units_on);
+on_both!(
+    honest_protocol_pays_each_node_its_share_of_paid_units,
+    honest_protocol_pays_each_node_its_share_of_paid_units_on_anvil,
+    honest_protocol_pays_each_node_its_share_of_paid_units_on
+);
 
-fn honest_protocol_pays_each_node_its_share_of_paid_units_on<E: DevChain>(new: &mut dyn FnMut() -> E) {
+fn honest_protocol_pays_each_node_its_share_of_paid_units_on<E: DevChain>(
+    new: &mut dyn FnMut() -> E,
+) {
     let (mut chain, d) = posted_world(new());
     // Claims wait for the challenge window.
-    expect::<IRewardMinter::EpochNotFinal>(chain.send(node(0), d.minter, &claim_call(0, &prove(0, 0))));
+    expect::<IRewardMinter::EpochNotFinal>(chain.send(
+        node(0),
+        d.minter,
+        &claim_call(0, &prove(0, 0)),
+    ));
     chain.advance(WINDOW);
-    let paid = view(&mut chain, d.market, &IJobMarket::paidUnitsCall { epoch: EPOCH });
+    let paid = view(
+        &mut chain,
+        d.market,
+        &IJobMarket::paidUnitsCall { epoch: EPOCH },
+    );
     assert_eq!(paid, U256::from(5500u64));
-    let first = chain.send(node(0), d.minter, &claim_call(0, &prove(0, 0))).unwrap();
+    let first = chain
+        .send(node(0), d.minter, &claim_call(0, &prove(0, 0)))
+        .unwrap();
     eprintln!("claim: {} gas", first.gas_used);
-    assert!(first.gas_used <= 400_000, "a claim costs {} gas", first.gas_used);
-    chain.send(node(0), d.minter, &claim_call(0, &prove(0, 8))).unwrap();
-    chain.send(node(1), d.minter, &claim_call(1, &prove(1, 0))).unwrap();
-    chain.send(node(1), d.minter, &claim_call(1, &prove(1, 9))).unwrap();
+    assert!(
+        first.gas_used <= 400_000,
+        "a claim costs {} gas",
+        first.gas_used
+    );
+    chain
+        .send(node(0), d.minter, &claim_call(0, &prove(0, 8)))
+        .unwrap();
+    chain
+        .send(node(1), d.minter, &claim_call(1, &prove(1, 0)))
+        .unwrap();
+    chain
+        .send(node(1), d.minter, &claim_call(1, &prove(1, 9)))
+        .unwrap();
     let e = emission(EPOCH);
-    assert_eq!(token_balance(&mut chain, &d, node(0)), e * U256::from(1600u64) / paid + e * U256::from(900u64) / paid);
-    assert_eq!(token_balance(&mut chain, &d, node(1)), e * U256::from(2000u64) / paid + e * U256::from(1000u64) / paid);
-    let minted = view(&mut chain, d.minter, &IRewardMinter::mintedInEpochCall { epoch: EPOCH });
-    assert!(minted <= e && e - minted < U256::from(10u64), "minted {minted} of {e}");
+    assert_eq!(
+        token_balance(&mut chain, &d, node(0)),
+        e * U256::from(1600u64) / paid + e * U256::from(900u64) / paid
+    );
+    assert_eq!(
+        token_balance(&mut chain, &d, node(1)),
+        e * U256::from(2000u64) / paid + e * U256::from(1000u64) / paid
+    );
+    let minted = view(
+        &mut chain,
+        d.minter,
+        &IRewardMinter::mintedInEpochCall { epoch: EPOCH },
+    );
+    assert!(
+        minted <= e && e - minted < U256::from(10u64),
+        "minted {minted} of {e}"
+    );
     // The bond comes back once the epoch is final.
-    chain.send(operator(), d.registry, &IEpochRegistry::returnBondCall { epoch: EPOCH }).unwrap();
-    expect::<IEpochRegistry::EpochNotFinal>(chain.send(operator(), d.registry, &IEpochRegistry::returnBondCall { epoch: EPOCH }));
+    chain
+        .send(
+            operator(),
+            d.registry,
+            &IEpochRegistry::returnBondCall { epoch: EPOCH },
+        )
+        .unwrap();
+    expect::<IEpochRegistry::EpochNotFinal>(chain.send(
+        operator(),
+        d.registry,
+        &IEpochRegistry::returnBondCall { epoch: EPOCH },
+    ));
     let before = chain.balance(operator());
-    chain.send(operator(), d.registry, &IEpochRegistry::withdrawCall {}).unwrap();
+    chain
+        .send(operator(), d.registry, &IEpochRegistry::withdrawCall {})
+        .unwrap();
     assert_eq!(chain.balance(operator()) - before, bond());
 }
 
-on_both!(claim_griefing_by_strangers_and_reordered_relays_fails, claim_griefing_by_strangers_and_reordered_relays_fails_on_anvil, claim_griefing_by_strangers_and_reordered_relays_fails_on);
+on_both!(
+    claim_griefing_by_strangers_and_reordered_relays_fails,
+    claim_griefing_by_strangers_and_reordered_relays_fails_on_anvil,
+    claim_griefing_by_strangers_and_reordered_relays_fails_on
+);
 
-fn claim_griefing_by_strangers_and_reordered_relays_fails_on<E: DevChain>(new: &mut dyn FnMut() -> E) {
+fn claim_griefing_by_strangers_and_reordered_relays_fails_on<E: DevChain>(
+    new: &mut dyn FnMut() -> E,
+) {
     let (mut chain, d) = final_world(new());
     // Anyone holding the public bundle can prove a claim of node 0's last leaf...
     let griefing = prove(0, 8);
     // ...but cannot submit it: not as itself, nor with its own signature.
-    expect::<IRewardMinter::ClaimNotAuthorized>(chain.send(attacker(), d.minter, &claim_call(0, &griefing)));
+    expect::<IRewardMinter::ClaimNotAuthorized>(chain.send(
+        attacker(),
+        d.minter,
+        &claim_call(0, &griefing),
+    ));
     let deadline = U256::from(chain.timestamp() + 600);
-    let forged = authorize(&mut chain, &d, &signing_key(0x66), &claim_input(EPOCH, node(0), &griefing), 0, deadline);
+    let forged = authorize(
+        &mut chain,
+        &d,
+        &signing_key(0x66),
+        &claim_input(EPOCH, node(0), &griefing),
+        0,
+        deadline,
+    );
     expect::<IRewardMinter::ClaimNotAuthorized>(chain.send(
         attacker(),
         d.minter,
@@ -659,16 +756,47 @@ fn claim_griefing_by_strangers_and_reordered_relays_fails_on<E: DevChain>(new: &
         signature: signature.clone(),
     };
     // Replaying the second from the mempool ahead of the first fails, and changes nothing.
-    expect::<IRewardMinter::ClaimNotAuthorized>(chain.send(attacker(), d.minter, &relay(&second, &sig_second)));
+    expect::<IRewardMinter::ClaimNotAuthorized>(chain.send(
+        attacker(),
+        d.minter,
+        &relay(&second, &sig_second),
+    ));
     // An authorization binds its claim: another range under it fails.
-    expect::<IRewardMinter::ClaimNotAuthorized>(chain.send(attacker(), d.minter, &relay(&second, &sig_first)));
-    chain.send(relayer(), d.minter, &relay(&first, &sig_first)).unwrap();
+    expect::<IRewardMinter::ClaimNotAuthorized>(chain.send(
+        attacker(),
+        d.minter,
+        &relay(&second, &sig_first),
+    ));
+    chain
+        .send(relayer(), d.minter, &relay(&first, &sig_first))
+        .unwrap();
     // Replaying the first again fails (its nonce is spent).
-    expect::<IRewardMinter::ClaimNotAuthorized>(chain.send(attacker(), d.minter, &relay(&first, &sig_first)));
-    chain.send(relayer(), d.minter, &relay(&second, &sig_second)).unwrap();
-    let delivered = view(&mut chain, d.minter, &IRewardMinter::deliveredUnitsCall { node: node(0), epoch: EPOCH });
-    assert_eq!(delivered, U256::from(2500u64), "node 0 got every receipt it holds");
-    assert_eq!(token_balance(&mut chain, &d, relayer()), U256::ZERO, "rewards go to the node");
+    expect::<IRewardMinter::ClaimNotAuthorized>(chain.send(
+        attacker(),
+        d.minter,
+        &relay(&first, &sig_first),
+    ));
+    chain
+        .send(relayer(), d.minter, &relay(&second, &sig_second))
+        .unwrap();
+    let delivered = view(
+        &mut chain,
+        d.minter,
+        &IRewardMinter::deliveredUnitsCall {
+            node: node(0),
+            epoch: EPOCH,
+        },
+    );
+    assert_eq!(
+        delivered,
+        U256::from(2500u64),
+        "node 0 got every receipt it holds"
+    );
+    assert_eq!(
+        token_balance(&mut chain, &d, relayer()),
+        U256::ZERO,
+        "rewards go to the node"
+    );
     // An expired authorization is refused by name.
     let late = claim_input(EPOCH, node(1), &prove(1, 0));
     let past = U256::from(chain.timestamp() - 1);
@@ -676,11 +804,19 @@ fn claim_griefing_by_strangers_and_reordered_relays_fails_on<E: DevChain>(new: &
     expect::<IRewardMinter::AuthorizationExpired>(chain.send(
         relayer(),
         d.minter,
-        &IRewardMinter::claimWithAuthorizationCall { input: late, deadline: past, signature: sig },
+        &IRewardMinter::claimWithAuthorizationCall {
+            input: late,
+            deadline: past,
+            signature: sig,
+        },
     ));
 }
 
-on_both!(self_dealt_units_are_refused_challenged_and_capped, self_dealt_units_are_refused_challenged_and_capped_on_anvil, self_dealt_units_are_refused_challenged_and_capped_on);
+on_both!(
+    self_dealt_units_are_refused_challenged_and_capped,
+    self_dealt_units_are_refused_challenged_and_capped_on_anvil,
+    self_dealt_units_are_refused_challenged_and_capped_on
+);
 
 fn self_dealt_units_are_refused_challenged_and_capped_on<E: DevChain>(new: &mut dyn FnMut() -> E) {
     // Node 0 signs its own receipt for 2^63 units, as its own client, unpaid.
@@ -699,14 +835,40 @@ fn self_dealt_units_are_refused_challenged_and_capped_on<E: DevChain>(new: &mut 
     receipts.push(fake);
     // The operator's build refuses it, naming the line, against the chain's payments.
     let on_chain = Payments::for_receipts(honest_receipts().iter().map(|r| &r.receipt));
-    let numbered: Vec<_> = receipts.iter().cloned().enumerate().map(|(i, r)| (i + 1, r)).collect();
+    let numbered: Vec<_> = receipts
+        .iter()
+        .cloned()
+        .enumerate()
+        .map(|(i, r)| (i + 1, r))
+        .collect();
     let err = EpochBundle::build(EPOCH, domain(), SHAPE.depth, numbered, &on_chain).unwrap_err();
-    assert!(err.to_string().contains("line 11: jobId") && err.to_string().contains("no payment"), "{err}");
+    assert!(
+        err.to_string().contains("line 11: jobId") && err.to_string().contains("no payment"),
+        "{err}"
+    );
     // Paying for 2^63 units would burn 2^63 tokens: more than exist.
     let (mut chain, d) = deployed(new());
-    chain.send(node(0), d.token, &IWorkToken::approveCall { spender: d.market, value: U256::MAX }).unwrap();
+    chain
+        .send(
+            node(0),
+            d.token,
+            &IWorkToken::approveCall {
+                spender: d.market,
+                value: U256::MAX,
+            },
+        )
+        .unwrap();
     assert!(chain
-        .send(node(0), d.market, &IJobMarket::payForJobCall { salt: U256::from(1u64), node: node(0), epoch: EPOCH, units: 1 << 63 })
+        .send(
+            node(0),
+            d.market,
+            &IJobMarket::payForJobCall {
+                salt: U256::from(1u64),
+                node: node(0),
+                epoch: EPOCH,
+                units: 1 << 63
+            }
+        )
         .is_err());
 
     // A colluding operator admits it anyway: anyone voids the epoch with one challenge.
@@ -720,10 +882,17 @@ fn self_dealt_units_are_refused_challenged_and_capped_on<E: DevChain>(new: &mut 
         index: U256::from(10u64),
         siblings: path_of(&rigged.1, 10),
     };
-    let gas = chain.send(attacker(), d.registry, &challenge).unwrap().gas_used;
+    let gas = chain
+        .send(attacker(), d.registry, &challenge)
+        .unwrap()
+        .gas_used;
     eprintln!("challengeUnpaid (depth {}): {gas} gas", SHAPE.depth);
     chain.advance(WINDOW);
-    expect::<IRewardMinter::EpochIsVoided>(chain.send(node(0), d.minter, &claim_call(0, &prove_in(&rigged, 0, 10))));
+    expect::<IRewardMinter::EpochIsVoided>(chain.send(
+        node(0),
+        d.minter,
+        &claim_call(0, &prove_in(&rigged, 0, 10)),
+    ));
 
     // Unchallenged, the minter still divides by paid units: the fake claim cannot mint.
     let (mut chain, d) = deployed(new());
@@ -731,10 +900,18 @@ fn self_dealt_units_are_refused_challenged_and_capped_on<E: DevChain>(new: &mut 
     pay_honest_jobs(&mut chain, &d);
     post(&mut chain, &d, EPOCH, &rigged.0).unwrap();
     chain.advance(WINDOW);
-    expect::<IRewardMinter::ClaimExceedsPaidUnits>(chain.send(node(0), d.minter, &claim_call(0, &prove_in(&rigged, 0, 10))));
+    expect::<IRewardMinter::ClaimExceedsPaidUnits>(chain.send(
+        node(0),
+        d.minter,
+        &claim_call(0, &prove_in(&rigged, 0, 10)),
+    ));
 }
 
-on_both!(inflated_totals_never_mint_past_the_epoch_emission, inflated_totals_never_mint_past_the_epoch_emission_on_anvil, inflated_totals_never_mint_past_the_epoch_emission_on);
+on_both!(
+    inflated_totals_never_mint_past_the_epoch_emission,
+    inflated_totals_never_mint_past_the_epoch_emission_on_anvil,
+    inflated_totals_never_mint_past_the_epoch_emission_on
+);
 
 fn inflated_totals_never_mint_past_the_epoch_emission_on<E: DevChain>(new: &mut dyn FnMut() -> E) {
     // The operator cannot post a total (postEpoch takes none); it admits an unpaid
@@ -760,88 +937,323 @@ fn inflated_totals_never_mint_past_the_epoch_emission_on<E: DevChain>(new: &mut 
     post(&mut chain, &d, EPOCH, &rigged.0).unwrap();
     chain.advance(WINDOW);
     // Node 0 takes its honest 2500 and the fake 2750 (5250 of 5500 paid units)...
-    chain.send(node(0), d.minter, &claim_call(0, &prove_in(&rigged, 0, 0))).unwrap();
-    chain.send(node(0), d.minter, &claim_call(0, &prove_in(&rigged, 0, 8))).unwrap();
+    chain
+        .send(node(0), d.minter, &claim_call(0, &prove_in(&rigged, 0, 0)))
+        .unwrap();
+    chain
+        .send(node(0), d.minter, &claim_call(0, &prove_in(&rigged, 0, 8)))
+        .unwrap();
     // ...so node 1's honest 3000 units would overrun the emission: refused by name.
-    expect::<IRewardMinter::EpochEmissionExceeded>(chain.send(node(1), d.minter, &claim_call(1, &prove_in(&rigged, 1, 0))));
-    let minted = view(&mut chain, d.minter, &IRewardMinter::mintedInEpochCall { epoch: EPOCH });
+    expect::<IRewardMinter::EpochEmissionExceeded>(chain.send(
+        node(1),
+        d.minter,
+        &claim_call(1, &prove_in(&rigged, 1, 0)),
+    ));
+    let minted = view(
+        &mut chain,
+        d.minter,
+        &IRewardMinter::mintedInEpochCall { epoch: EPOCH },
+    );
     assert!(minted <= emission(EPOCH));
 }
 
-on_both!(job_id_squatting_and_cross_deployment_replay_fail, job_id_squatting_and_cross_deployment_replay_fail_on_anvil, job_id_squatting_and_cross_deployment_replay_fail_on);
+on_both!(
+    job_id_squatting_and_cross_deployment_replay_fail,
+    job_id_squatting_and_cross_deployment_replay_fail_on_anvil,
+    job_id_squatting_and_cross_deployment_replay_fail_on
+);
 
 fn job_id_squatting_and_cross_deployment_replay_fail_on<E: DevChain>(new: &mut dyn FnMut() -> E) {
     let (mut chain, d) = deployed(new());
     // The attacker front-runs the client's payForJob(salt 0) with 1 unit: it gets its own id.
-    chain.send(client(), d.token, &IWorkToken::transferCall { to: attacker(), value: tokens(10) }).unwrap();
-    chain.send(attacker(), d.token, &IWorkToken::approveCall { spender: d.market, value: U256::MAX }).unwrap();
+    chain
+        .send(
+            client(),
+            d.token,
+            &IWorkToken::transferCall {
+                to: attacker(),
+                value: tokens(10),
+            },
+        )
+        .unwrap();
+    chain
+        .send(
+            attacker(),
+            d.token,
+            &IWorkToken::approveCall {
+                spender: d.market,
+                value: U256::MAX,
+            },
+        )
+        .unwrap();
     let (squatted, _) = chain
-        .call(attacker(), d.market, &IJobMarket::payForJobCall { salt: U256::ZERO, node: node(0), epoch: EPOCH, units: 1 })
+        .call(
+            attacker(),
+            d.market,
+            &IJobMarket::payForJobCall {
+                salt: U256::ZERO,
+                node: node(0),
+                epoch: EPOCH,
+                units: 1,
+            },
+        )
         .unwrap();
     assert_eq!(squatted, fr_to_u256(&job_id_of(attacker(), U256::ZERO)));
     pay_honest_jobs(&mut chain, &d); // the client's salt 0 still pays its own job id
-    let record = view(&mut chain, d.market, &IJobMarket::paymentCall { jobId: fr_to_u256(&honest_receipts()[0].receipt.job_id) });
+    let record = view(
+        &mut chain,
+        d.market,
+        &IJobMarket::paymentCall {
+            jobId: fr_to_u256(&honest_receipts()[0].receipt.job_id),
+        },
+    );
     assert_eq!((record.client, record.units), (client(), 100));
     // Nor can anyone pay twice for one id, or for an epoch already posted.
-    expect::<IJobMarket::JobAlreadyPaid>(chain.send(client(), d.market, &IJobMarket::payForJobCall { salt: U256::ZERO, node: node(0), epoch: EPOCH, units: 1 }));
+    expect::<IJobMarket::JobAlreadyPaid>(chain.send(
+        client(),
+        d.market,
+        &IJobMarket::payForJobCall {
+            salt: U256::ZERO,
+            node: node(0),
+            epoch: EPOCH,
+            units: 1,
+        },
+    ));
     stake(&mut chain, &d, 0, 2500);
     post(&mut chain, &d, EPOCH, &honest().0).unwrap();
-    expect::<IJobMarket::EpochClosed>(chain.send(client(), d.market, &IJobMarket::payForJobCall { salt: U256::from(99u64), node: node(0), epoch: EPOCH, units: 1 }));
+    expect::<IJobMarket::EpochClosed>(chain.send(
+        client(),
+        d.market,
+        &IJobMarket::payForJobCall {
+            salt: U256::from(99u64),
+            node: node(0),
+            epoch: EPOCH,
+            units: 1,
+        },
+    ));
 
     // A second deployment on the same chain id: receipts signed for the first do not verify.
     let second = deploy_all(&mut chain, artifacts(), "ClaimVerifier", &params()).unwrap();
     assert_ne!(second.registry, d.registry);
     let r = honest_receipts()[0];
-    let here = view(&mut chain, second.registry, &IEpochRegistry::receiptDigestCall { r: receipt_data(&r.receipt) });
+    let here = view(
+        &mut chain,
+        second.registry,
+        &IEpochRegistry::receiptDigestCall {
+            r: receipt_data(&r.receipt),
+        },
+    );
     assert_ne!(here, r.receipt.signing_hash(&domain()));
     let elsewhere = ReceiptDomain::new(CHAIN_ID, second.registry);
     assert!(r.verify_signature(&elsewhere).is_err());
     let paid = Payments::for_receipts(honest_receipts().iter().map(|r| &r.receipt));
     let failures = proofmint_verifier::audit(&honest().0, &elsewhere, &paid).unwrap_err();
-    assert!(failures.iter().any(|f| matches!(f, proofmint_verifier::AuditFailure::Domain { .. })));
+    assert!(failures
+        .iter()
+        .any(|f| matches!(f, proofmint_verifier::AuditFailure::Domain { .. })));
     // Replayed into the second deployment's dispute, the signature does not answer it.
     chain.fund(attacker(), bond());
-    chain.send(client(), second.token, &IWorkToken::approveCall { spender: second.market, value: U256::MAX }).unwrap();
+    chain
+        .send(
+            client(),
+            second.token,
+            &IWorkToken::approveCall {
+                spender: second.market,
+                value: U256::MAX,
+            },
+        )
+        .unwrap();
     let replayed = admit(&honest_receipts());
-    chain.send_value(operator(), second.registry, &IEpochRegistry::postEpochCall { epoch: EPOCH, root: fr_to_u256(&replayed.0.summary.root), count: 10 }, bond()).unwrap();
-    chain.send_value(attacker(), second.registry, &IEpochRegistry::disputeSignatureCall { epoch: EPOCH, r: receipt_data(&r.receipt), index: U256::ZERO, siblings: path_of(&replayed.1, 0) }, bond() / U256::from(10u64)).unwrap();
-    expect::<IEpochRegistry::SignatureInvalid>(chain.send(operator(), second.registry, &IEpochRegistry::answerDisputeCall { epoch: EPOCH, index: U256::ZERO, r: receipt_data(&r.receipt), signature: r.signature.to_vec().into() }));
+    chain
+        .send_value(
+            operator(),
+            second.registry,
+            &IEpochRegistry::postEpochCall {
+                epoch: EPOCH,
+                root: fr_to_u256(&replayed.0.summary.root),
+                count: 10,
+            },
+            bond(),
+        )
+        .unwrap();
+    chain
+        .send_value(
+            attacker(),
+            second.registry,
+            &IEpochRegistry::disputeSignatureCall {
+                epoch: EPOCH,
+                r: receipt_data(&r.receipt),
+                index: U256::ZERO,
+                siblings: path_of(&replayed.1, 0),
+            },
+            bond() / U256::from(10u64),
+        )
+        .unwrap();
+    expect::<IEpochRegistry::SignatureInvalid>(chain.send(
+        operator(),
+        second.registry,
+        &IEpochRegistry::answerDisputeCall {
+            epoch: EPOCH,
+            index: U256::ZERO,
+            r: receipt_data(&r.receipt),
+            signature: r.signature.to_vec().into(),
+        },
+    ));
 }
 
-on_both!(a_dishonest_operator_is_challenged_and_an_honest_one_is_not, a_dishonest_operator_is_challenged_and_an_honest_one_is_not_on_anvil, a_dishonest_operator_is_challenged_and_an_honest_one_is_not_on);
+on_both!(
+    a_dishonest_operator_is_challenged_and_an_honest_one_is_not,
+    a_dishonest_operator_is_challenged_and_an_honest_one_is_not_on_anvil,
+    a_dishonest_operator_is_challenged_and_an_honest_one_is_not_on
+);
 
-fn a_dishonest_operator_is_challenged_and_an_honest_one_is_not_on<E: DevChain>(new: &mut dyn FnMut() -> E) {
+fn a_dishonest_operator_is_challenged_and_an_honest_one_is_not_on<E: DevChain>(
+    new: &mut dyn FnMut() -> E,
+) {
     // Honest leaves survive every challenge.
     let (mut chain, d) = posted_world(new());
     let (bundle, tree) = honest();
     let r3 = bundle.receipts[3];
-    expect::<IEpochRegistry::ReceiptIsPaid>(chain.send(attacker(), d.registry, &IEpochRegistry::challengeUnpaidCall { epoch: EPOCH, r: receipt_data(&r3.receipt), index: U256::from(3u64), siblings: path_of(tree, 3) }));
-    expect::<IEpochRegistry::NotADuplicate>(chain.send(attacker(), d.registry, &IEpochRegistry::challengeDuplicateCall { epoch: EPOCH, a: receipt_data(&r3.receipt), indexA: U256::from(3u64), siblingsA: path_of(tree, 3), b: receipt_data(&r3.receipt), indexB: U256::from(3u64), siblingsB: path_of(tree, 3) }));
+    expect::<IEpochRegistry::ReceiptIsPaid>(chain.send(
+        attacker(),
+        d.registry,
+        &IEpochRegistry::challengeUnpaidCall {
+            epoch: EPOCH,
+            r: receipt_data(&r3.receipt),
+            index: U256::from(3u64),
+            siblings: path_of(tree, 3),
+        },
+    ));
+    expect::<IEpochRegistry::NotADuplicate>(chain.send(
+        attacker(),
+        d.registry,
+        &IEpochRegistry::challengeDuplicateCall {
+            epoch: EPOCH,
+            a: receipt_data(&r3.receipt),
+            indexA: U256::from(3u64),
+            siblingsA: path_of(tree, 3),
+            b: receipt_data(&r3.receipt),
+            indexB: U256::from(3u64),
+            siblingsB: path_of(tree, 3),
+        },
+    ));
     // A receipt not in the tree, a wrong path, a non-canonical job id: refused by name.
     let mut altered = receipt_data(&r3.receipt);
     altered.units += 1;
-    expect::<IEpochRegistry::LeafNotInTree>(chain.send(attacker(), d.registry, &IEpochRegistry::challengeUnpaidCall { epoch: EPOCH, r: altered, index: U256::from(3u64), siblings: path_of(tree, 3) }));
-    expect::<IEpochRegistry::LeafNotInTree>(chain.send(attacker(), d.registry, &IEpochRegistry::challengeUnpaidCall { epoch: EPOCH, r: receipt_data(&r3.receipt), index: U256::from(4u64), siblings: path_of(tree, 4) }));
+    expect::<IEpochRegistry::LeafNotInTree>(chain.send(
+        attacker(),
+        d.registry,
+        &IEpochRegistry::challengeUnpaidCall {
+            epoch: EPOCH,
+            r: altered,
+            index: U256::from(3u64),
+            siblings: path_of(tree, 3),
+        },
+    ));
+    expect::<IEpochRegistry::LeafNotInTree>(chain.send(
+        attacker(),
+        d.registry,
+        &IEpochRegistry::challengeUnpaidCall {
+            epoch: EPOCH,
+            r: receipt_data(&r3.receipt),
+            index: U256::from(4u64),
+            siblings: path_of(tree, 4),
+        },
+    ));
     let mut shifted = receipt_data(&r3.receipt);
     shifted.jobId += U256::from_str_radix(R_DEC, 10).unwrap();
-    expect::<IEpochRegistry::NotInField>(chain.send(attacker(), d.registry, &IEpochRegistry::challengeUnpaidCall { epoch: EPOCH, r: shifted, index: U256::from(3u64), siblings: path_of(tree, 3) }));
-    expect::<IEpochRegistry::BadPath>(chain.send(attacker(), d.registry, &IEpochRegistry::challengeUnpaidCall { epoch: EPOCH, r: receipt_data(&r3.receipt), index: U256::from(3u64), siblings: vec![] }));
+    expect::<IEpochRegistry::NotInField>(chain.send(
+        attacker(),
+        d.registry,
+        &IEpochRegistry::challengeUnpaidCall {
+            epoch: EPOCH,
+            r: shifted,
+            index: U256::from(3u64),
+            siblings: path_of(tree, 3),
+        },
+    ));
+    expect::<IEpochRegistry::BadPath>(chain.send(
+        attacker(),
+        d.registry,
+        &IEpochRegistry::challengeUnpaidCall {
+            epoch: EPOCH,
+            r: receipt_data(&r3.receipt),
+            index: U256::from(3u64),
+            siblings: vec![],
+        },
+    ));
     // A dispute of an honest signature is answered; the deposit goes to the operator.
     let deposit = bond() / U256::from(10u64);
-    let dispute = IEpochRegistry::disputeSignatureCall { epoch: EPOCH, r: receipt_data(&r3.receipt), index: U256::from(3u64), siblings: path_of(tree, 3) };
-    chain.send_value(attacker(), d.registry, &dispute, deposit).unwrap();
-    expect::<IEpochRegistry::DisputeExists>(chain.send_value(attacker(), d.registry, &dispute, deposit));
+    let dispute = IEpochRegistry::disputeSignatureCall {
+        epoch: EPOCH,
+        r: receipt_data(&r3.receipt),
+        index: U256::from(3u64),
+        siblings: path_of(tree, 3),
+    };
+    chain
+        .send_value(attacker(), d.registry, &dispute, deposit)
+        .unwrap();
+    expect::<IEpochRegistry::DisputeExists>(chain.send_value(
+        attacker(),
+        d.registry,
+        &dispute,
+        deposit,
+    ));
     chain.advance(WINDOW);
     // An open dispute holds claims even after the window.
-    expect::<IRewardMinter::EpochNotFinal>(chain.send(node(0), d.minter, &claim_call(0, &prove(0, 0))));
+    expect::<IRewardMinter::EpochNotFinal>(chain.send(
+        node(0),
+        d.minter,
+        &claim_call(0, &prove(0, 0)),
+    ));
     let mut forged = r3.signature;
     forged[10] ^= 1;
-    expect::<IEpochRegistry::SignatureInvalid>(chain.send(operator(), d.registry, &IEpochRegistry::answerDisputeCall { epoch: EPOCH, index: U256::from(3u64), r: receipt_data(&r3.receipt), signature: forged.to_vec().into() }));
-    chain.send(operator(), d.registry, &IEpochRegistry::answerDisputeCall { epoch: EPOCH, index: U256::from(3u64), r: receipt_data(&r3.receipt), signature: r3.signature.to_vec().into() }).unwrap();
-    assert_eq!(view(&mut chain, d.registry, &IEpochRegistry::creditCall { account: operator() }), deposit);
+    expect::<IEpochRegistry::SignatureInvalid>(chain.send(
+        operator(),
+        d.registry,
+        &IEpochRegistry::answerDisputeCall {
+            epoch: EPOCH,
+            index: U256::from(3u64),
+            r: receipt_data(&r3.receipt),
+            signature: forged.to_vec().into(),
+        },
+    ));
+    chain
+        .send(
+            operator(),
+            d.registry,
+            &IEpochRegistry::answerDisputeCall {
+                epoch: EPOCH,
+                index: U256::from(3u64),
+                r: receipt_data(&r3.receipt),
+                signature: r3.signature.to_vec().into(),
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        view(
+            &mut chain,
+            d.registry,
+            &IEpochRegistry::creditCall {
+                account: operator()
+            }
+        ),
+        deposit
+    );
     // Challenges close with the window.
-    expect::<IEpochRegistry::ChallengeWindowClosed>(chain.send(attacker(), d.registry, &IEpochRegistry::challengeUnpaidCall { epoch: EPOCH, r: receipt_data(&r3.receipt), index: U256::from(3u64), siblings: path_of(tree, 3) }));
-    chain.send(node(0), d.minter, &claim_call(0, &prove(0, 0))).unwrap();
+    expect::<IEpochRegistry::ChallengeWindowClosed>(chain.send(
+        attacker(),
+        d.registry,
+        &IEpochRegistry::challengeUnpaidCall {
+            epoch: EPOCH,
+            r: receipt_data(&r3.receipt),
+            index: U256::from(3u64),
+            siblings: path_of(tree, 3),
+        },
+    ));
+    chain
+        .send(node(0), d.minter, &claim_call(0, &prove(0, 0)))
+        .unwrap();
 
     // A job id admitted twice: voided, half the bond to the challenger, half to governance.
     let mut receipts = honest_receipts();
@@ -852,21 +1264,81 @@ fn a_dishonest_operator_is_challenged_and_an_honest_one_is_not_on<E: DevChain>(n
     pay_honest_jobs(&mut chain, &d);
     post(&mut chain, &d, EPOCH, &twice.0).unwrap();
     let r2 = receipt_data(&receipts[2].receipt);
-    chain.send(attacker(), d.registry, &IEpochRegistry::challengeDuplicateCall { epoch: EPOCH, a: r2.clone(), indexA: U256::from(2u64), siblingsA: path_of(&twice.1, 2), b: r2, indexB: U256::from(10u64), siblingsB: path_of(&twice.1, 10) }).unwrap();
-    assert_eq!(view(&mut chain, d.registry, &IEpochRegistry::creditCall { account: attacker() }), bond() / U256::from(2u64));
-    assert_eq!(view(&mut chain, d.registry, &IEpochRegistry::creditCall { account: d.governance }), bond() / U256::from(2u64));
+    chain
+        .send(
+            attacker(),
+            d.registry,
+            &IEpochRegistry::challengeDuplicateCall {
+                epoch: EPOCH,
+                a: r2.clone(),
+                indexA: U256::from(2u64),
+                siblingsA: path_of(&twice.1, 2),
+                b: r2,
+                indexB: U256::from(10u64),
+                siblingsB: path_of(&twice.1, 10),
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        view(
+            &mut chain,
+            d.registry,
+            &IEpochRegistry::creditCall {
+                account: attacker()
+            }
+        ),
+        bond() / U256::from(2u64)
+    );
+    assert_eq!(
+        view(
+            &mut chain,
+            d.registry,
+            &IEpochRegistry::creditCall {
+                account: d.governance
+            }
+        ),
+        bond() / U256::from(2u64)
+    );
     let before = chain.balance(attacker());
-    chain.send(attacker(), d.registry, &IEpochRegistry::withdrawCall {}).unwrap();
-    assert_eq!(chain.balance(attacker()) - before, bond() / U256::from(2u64));
-    expect::<IEpochRegistry::NothingToWithdraw>(chain.send(attacker(), d.registry, &IEpochRegistry::withdrawCall {}));
-    expect::<IEpochRegistry::EpochIsVoided>(chain.send(attacker(), d.registry, &IEpochRegistry::challengeUnpaidCall { epoch: EPOCH, r: receipt_data(&receipts[0].receipt), index: U256::ZERO, siblings: path_of(&twice.1, 0) }));
+    chain
+        .send(attacker(), d.registry, &IEpochRegistry::withdrawCall {})
+        .unwrap();
+    assert_eq!(
+        chain.balance(attacker()) - before,
+        bond() / U256::from(2u64)
+    );
+    expect::<IEpochRegistry::NothingToWithdraw>(chain.send(
+        attacker(),
+        d.registry,
+        &IEpochRegistry::withdrawCall {},
+    ));
+    expect::<IEpochRegistry::EpochIsVoided>(chain.send(
+        attacker(),
+        d.registry,
+        &IEpochRegistry::challengeUnpaidCall {
+            epoch: EPOCH,
+            r: receipt_data(&receipts[0].receipt),
+            index: U256::ZERO,
+            siblings: path_of(&twice.1, 0),
+        },
+    ));
     // The voided epoch mints nothing; the operator reposts it honestly and it pays.
     chain.advance(WINDOW);
-    expect::<IRewardMinter::EpochIsVoided>(chain.send(node(0), d.minter, &claim_call(0, &prove(0, 0))));
+    expect::<IRewardMinter::EpochIsVoided>(chain.send(
+        node(0),
+        d.minter,
+        &claim_call(0, &prove(0, 0)),
+    ));
     post(&mut chain, &d, EPOCH, &honest().0).unwrap();
-    expect::<IRewardMinter::EpochNotFinal>(chain.send(node(0), d.minter, &claim_call(0, &prove(0, 0))));
+    expect::<IRewardMinter::EpochNotFinal>(chain.send(
+        node(0),
+        d.minter,
+        &claim_call(0, &prove(0, 0)),
+    ));
     chain.advance(WINDOW);
-    chain.send(node(0), d.minter, &claim_call(0, &prove(0, 0))).unwrap();
+    chain
+        .send(node(0), d.minter, &claim_call(0, &prove(0, 0)))
+        .unwrap();
 
     // A leaf whose client never signed it: the operator cannot answer, anyone voids.
     let mut receipts = honest_receipts();
@@ -876,19 +1348,73 @@ fn a_dishonest_operator_is_challenged_and_an_honest_one_is_not_on<E: DevChain>(n
     pay_honest_jobs(&mut chain, &d);
     post(&mut chain, &d, EPOCH, &unsigned.0).unwrap();
     let r5 = receipt_data(&receipts[5].receipt);
-    chain.send_value(attacker(), d.registry, &IEpochRegistry::disputeSignatureCall { epoch: EPOCH, r: r5.clone(), index: U256::from(5u64), siblings: path_of(&unsigned.1, 5) }, deposit).unwrap();
-    expect::<IEpochRegistry::SignatureInvalid>(chain.send(operator(), d.registry, &IEpochRegistry::answerDisputeCall { epoch: EPOCH, index: U256::from(5u64), r: r5.clone(), signature: receipts[5].signature.to_vec().into() }));
-    expect::<IEpochRegistry::AnswerWindowOpen>(chain.send(relayer(), d.registry, &IEpochRegistry::resolveDisputeCall { epoch: EPOCH, index: U256::from(5u64) }));
+    chain
+        .send_value(
+            attacker(),
+            d.registry,
+            &IEpochRegistry::disputeSignatureCall {
+                epoch: EPOCH,
+                r: r5.clone(),
+                index: U256::from(5u64),
+                siblings: path_of(&unsigned.1, 5),
+            },
+            deposit,
+        )
+        .unwrap();
+    expect::<IEpochRegistry::SignatureInvalid>(chain.send(
+        operator(),
+        d.registry,
+        &IEpochRegistry::answerDisputeCall {
+            epoch: EPOCH,
+            index: U256::from(5u64),
+            r: r5.clone(),
+            signature: receipts[5].signature.to_vec().into(),
+        },
+    ));
+    expect::<IEpochRegistry::AnswerWindowOpen>(chain.send(
+        relayer(),
+        d.registry,
+        &IEpochRegistry::resolveDisputeCall {
+            epoch: EPOCH,
+            index: U256::from(5u64),
+        },
+    ));
     chain.advance(ANSWER + 1);
-    chain.send(relayer(), d.registry, &IEpochRegistry::resolveDisputeCall { epoch: EPOCH, index: U256::from(5u64) }).unwrap();
-    let record = view(&mut chain, d.registry, &IEpochRegistry::epochInfoCall { epoch: EPOCH });
+    chain
+        .send(
+            relayer(),
+            d.registry,
+            &IEpochRegistry::resolveDisputeCall {
+                epoch: EPOCH,
+                index: U256::from(5u64),
+            },
+        )
+        .unwrap();
+    let record = view(
+        &mut chain,
+        d.registry,
+        &IEpochRegistry::epochInfoCall { epoch: EPOCH },
+    );
     assert!(record.voided && record.openDisputes == 0);
-    assert_eq!(view(&mut chain, d.registry, &IEpochRegistry::creditCall { account: attacker() }), deposit + bond() / U256::from(2u64));
+    assert_eq!(
+        view(
+            &mut chain,
+            d.registry,
+            &IEpochRegistry::creditCall {
+                account: attacker()
+            }
+        ),
+        deposit + bond() / U256::from(2u64)
+    );
 }
 
 /// A dishonest operator's bundle: no admission checks at all.
 fn admit_unchecked(receipts: &[SignedReceipt]) -> (EpochBundle, EpochTree) {
-    let tree = EpochTree::new(SHAPE.depth, receipts.iter().map(|r| r.receipt.leaf()).collect()).unwrap();
+    let tree = EpochTree::new(
+        SHAPE.depth,
+        receipts.iter().map(|r| r.receipt.leaf()).collect(),
+    )
+    .unwrap();
     let summary = proofmint_circuits::epoch::EpochSummary {
         epoch: EPOCH,
         domain: domain(),
@@ -897,31 +1423,96 @@ fn admit_unchecked(receipts: &[SignedReceipt]) -> (EpochBundle, EpochTree) {
         total_units: receipts.iter().map(|r| r.receipt.units).sum(),
         count: receipts.len() as u64,
     };
-    (EpochBundle { summary, receipts: receipts.to_vec() }, tree)
+    (
+        EpochBundle {
+            summary,
+            receipts: receipts.to_vec(),
+        },
+        tree,
+    )
 }
 
-on_both!(registry_bricking_and_admin_capture_fail, registry_bricking_and_admin_capture_fail_on_anvil, registry_bricking_and_admin_capture_fail_on);
+on_both!(
+    registry_bricking_and_admin_capture_fail,
+    registry_bricking_and_admin_capture_fail_on_anvil,
+    registry_bricking_and_admin_capture_fail_on
+);
 
 fn registry_bricking_and_admin_capture_fail_on<E: DevChain>(new: &mut dyn FnMut() -> E) {
     let (mut chain, d) = deployed(new());
     let root = fr_to_u256(&honest().0.summary.root);
-    let post_at = |epoch: u64| IEpochRegistry::postEpochCall { epoch, root, count: 10 };
+    let post_at = |epoch: u64| IEpochRegistry::postEpochCall {
+        epoch,
+        root,
+        count: 10,
+    };
     // Far in the future, or skipping one: refused. Only the operator posts, with the bond.
-    expect::<IEpochRegistry::EpochOutOfOrder>(chain.send_value(operator(), d.registry, &post_at(1 << 40), bond()));
-    expect::<IEpochRegistry::EpochOutOfOrder>(chain.send_value(operator(), d.registry, &post_at(EPOCH + 1), bond()));
-    expect::<IEpochRegistry::AccessControlUnauthorizedAccount>(chain.send_value(attacker(), d.registry, &post_at(EPOCH), bond()));
-    expect::<IEpochRegistry::WrongBond>(chain.send_value(operator(), d.registry, &post_at(EPOCH), U256::ZERO));
-    chain.send_value(operator(), d.registry, &post_at(EPOCH), bond()).unwrap();
-    expect::<IEpochRegistry::EpochOutOfOrder>(chain.send_value(operator(), d.registry, &post_at(EPOCH), bond()));
-    chain.send_value(operator(), d.registry, &post_at(EPOCH + 1), bond()).unwrap();
+    expect::<IEpochRegistry::EpochOutOfOrder>(chain.send_value(
+        operator(),
+        d.registry,
+        &post_at(1 << 40),
+        bond(),
+    ));
+    expect::<IEpochRegistry::EpochOutOfOrder>(chain.send_value(
+        operator(),
+        d.registry,
+        &post_at(EPOCH + 1),
+        bond(),
+    ));
+    expect::<IEpochRegistry::AccessControlUnauthorizedAccount>(chain.send_value(
+        attacker(),
+        d.registry,
+        &post_at(EPOCH),
+        bond(),
+    ));
+    expect::<IEpochRegistry::WrongBond>(chain.send_value(
+        operator(),
+        d.registry,
+        &post_at(EPOCH),
+        U256::ZERO,
+    ));
+    chain
+        .send_value(operator(), d.registry, &post_at(EPOCH), bond())
+        .unwrap();
+    expect::<IEpochRegistry::EpochOutOfOrder>(chain.send_value(
+        operator(),
+        d.registry,
+        &post_at(EPOCH),
+        bond(),
+    ));
+    chain
+        .send_value(operator(), d.registry, &post_at(EPOCH + 1), bond())
+        .unwrap();
 
     // The deployer cannot grant itself minting rights, nor change the verifier or the price.
     let minter_role = view(&mut chain, d.token, &IWorkToken::MINTER_ROLECall {});
-    let grant = IWorkToken::grantRoleCall { role: minter_role, account: deployer() };
+    let grant = IWorkToken::grantRoleCall {
+        role: minter_role,
+        account: deployer(),
+    };
     expect::<IWorkToken::AccessControlUnauthorizedAccount>(chain.send(deployer(), d.token, &grant));
-    expect::<IWorkToken::AccessControlUnauthorizedAccount>(chain.send(deployer(), d.token, &IWorkToken::mintCall { to: deployer(), amount: U256::from(1u64) }));
-    expect::<IEpochRegistry::AccessControlUnauthorizedAccount>(chain.send(deployer(), d.registry, &IEpochRegistry::setClaimVerifierCall { verifier: attacker() }));
-    expect::<IJobMarket::NotGovernance>(chain.send(deployer(), d.market, &IJobMarket::setPriceCall { newPrice: U256::from(1u64) }));
+    expect::<IWorkToken::AccessControlUnauthorizedAccount>(chain.send(
+        deployer(),
+        d.token,
+        &IWorkToken::mintCall {
+            to: deployer(),
+            amount: U256::from(1u64),
+        },
+    ));
+    expect::<IEpochRegistry::AccessControlUnauthorizedAccount>(chain.send(
+        deployer(),
+        d.registry,
+        &IEpochRegistry::setClaimVerifierCall {
+            verifier: attacker(),
+        },
+    ));
+    expect::<IJobMarket::NotGovernance>(chain.send(
+        deployer(),
+        d.market,
+        &IJobMarket::setPriceCall {
+            newPrice: U256::from(1u64),
+        },
+    ));
     // Through the timelock, only a proposer schedules, and nothing runs before the delay.
     let delay = U256::from(params().governance_delay);
     let schedule = |target: Address, data: Vec<u8>, salt: u8| IGovernance::scheduleCall {
@@ -940,65 +1531,187 @@ fn registry_bricking_and_admin_capture_fail_on<E: DevChain>(new: &mut dyn FnMut(
         salt: B256::repeat_byte(salt),
     };
     let grab = grant.abi_encode();
-    expect::<IGovernance::AccessControlUnauthorizedAccount>(chain.send(attacker(), d.governance, &schedule(d.token, grab.clone(), 1)));
+    expect::<IGovernance::AccessControlUnauthorizedAccount>(chain.send(
+        attacker(),
+        d.governance,
+        &schedule(d.token, grab.clone(), 1),
+    ));
     let mut short = schedule(d.token, grab.clone(), 1);
     short.delay = U256::from(60u64);
     expect::<IGovernance::TimelockInsufficientDelay>(chain.send(proposer(), d.governance, &short));
-    chain.send(proposer(), d.governance, &schedule(d.token, grab.clone(), 1)).unwrap();
-    expect::<IGovernance::TimelockUnexpectedOperationState>(chain.send(attacker(), d.governance, &execute(d.token, grab, 1)));
+    chain
+        .send(
+            proposer(),
+            d.governance,
+            &schedule(d.token, grab.clone(), 1),
+        )
+        .unwrap();
+    expect::<IGovernance::TimelockUnexpectedOperationState>(chain.send(
+        attacker(),
+        d.governance,
+        &execute(d.token, grab, 1),
+    ));
 
     // Replacing the verifier (say, after a gas repricing) goes through the timelock, and
     // the old verifier stays in force for the epochs posted under it.
-    let replacement = chain.deploy(deployer(), artifacts().bytecode("ClaimVerifier").unwrap(), &[]).unwrap();
-    let set = IEpochRegistry::setClaimVerifierCall { verifier: replacement }.abi_encode();
-    chain.send(proposer(), d.governance, &schedule(d.registry, set.clone(), 2)).unwrap();
+    let replacement = chain
+        .deploy(
+            deployer(),
+            artifacts().bytecode("ClaimVerifier").unwrap(),
+            &[],
+        )
+        .unwrap();
+    let set = IEpochRegistry::setClaimVerifierCall {
+        verifier: replacement,
+    }
+    .abi_encode();
+    chain
+        .send(
+            proposer(),
+            d.governance,
+            &schedule(d.registry, set.clone(), 2),
+        )
+        .unwrap();
     chain.advance(params().governance_delay);
-    chain.send(attacker(), d.governance, &execute(d.registry, set, 2)).unwrap(); // anyone executes a ready operation
-    let old = view(&mut chain, d.registry, &IEpochRegistry::epochInfoCall { epoch: EPOCH });
+    chain
+        .send(attacker(), d.governance, &execute(d.registry, set, 2))
+        .unwrap(); // anyone executes a ready operation
+    let old = view(
+        &mut chain,
+        d.registry,
+        &IEpochRegistry::epochInfoCall { epoch: EPOCH },
+    );
     assert_eq!(old.verifier, d.verifier);
-    chain.send_value(operator(), d.registry, &post_at(EPOCH + 2), bond()).unwrap();
-    let new = view(&mut chain, d.registry, &IEpochRegistry::epochInfoCall { epoch: EPOCH + 2 });
+    chain
+        .send_value(operator(), d.registry, &post_at(EPOCH + 2), bond())
+        .unwrap();
+    let new = view(
+        &mut chain,
+        d.registry,
+        &IEpochRegistry::epochInfoCall { epoch: EPOCH + 2 },
+    );
     assert_eq!(new.verifier, replacement);
 }
 
-on_both!(stake_games_fail_and_slashes_burn, stake_games_fail_and_slashes_burn_on_anvil, stake_games_fail_and_slashes_burn_on);
+on_both!(
+    stake_games_fail_and_slashes_burn,
+    stake_games_fail_and_slashes_burn_on_anvil,
+    stake_games_fail_and_slashes_burn_on
+);
 
 fn stake_games_fail_and_slashes_burn_on<E: DevChain>(new: &mut dyn FnMut() -> E) {
     let (mut chain, d) = deployed(new());
-    chain.send(client(), d.token, &IWorkToken::transferCall { to: node(0), value: tokens(10_000) }).unwrap();
-    chain.send(node(0), d.token, &IWorkToken::approveCall { spender: d.vault, value: U256::MAX }).unwrap();
-    let stake_call = |amount: U256, start: u64, end: u64| IStakeVault::stakeCall { amount, startEpoch: start, endEpoch: end };
+    chain
+        .send(
+            client(),
+            d.token,
+            &IWorkToken::transferCall {
+                to: node(0),
+                value: tokens(10_000),
+            },
+        )
+        .unwrap();
+    chain
+        .send(
+            node(0),
+            d.token,
+            &IWorkToken::approveCall {
+                spender: d.vault,
+                value: U256::MAX,
+            },
+        )
+        .unwrap();
+    let stake_call = |amount: U256, start: u64, end: u64| IStakeVault::stakeCall {
+        amount,
+        startEpoch: start,
+        endEpoch: end,
+    };
     // Capacity is bought, not picked: less than one unit's stake is refused.
-    expect::<IStakeVault::StakeBelowOneUnit>(chain.send(node(0), d.vault, &stake_call(tokens(1) - U256::from(1u64), EPOCH, EPOCH)));
-    expect::<IStakeVault::StakeTooLarge>(chain.send(node(0), d.vault, &stake_call(U256::MAX, EPOCH, EPOCH)));
-    expect::<IStakeVault::InvalidEpochRange>(chain.send(node(0), d.vault, &stake_call(tokens(10), EPOCH + 1, EPOCH)));
-    expect::<IStakeVault::InvalidEpochRange>(chain.send(node(0), d.vault, &stake_call(tokens(10), EPOCH, EPOCH + 5000)));
+    expect::<IStakeVault::StakeBelowOneUnit>(chain.send(
+        node(0),
+        d.vault,
+        &stake_call(tokens(1) - U256::from(1u64), EPOCH, EPOCH),
+    ));
+    expect::<IStakeVault::StakeTooLarge>(chain.send(
+        node(0),
+        d.vault,
+        &stake_call(U256::MAX, EPOCH, EPOCH),
+    ));
+    expect::<IStakeVault::InvalidEpochRange>(chain.send(
+        node(0),
+        d.vault,
+        &stake_call(tokens(10), EPOCH + 1, EPOCH),
+    ));
+    expect::<IStakeVault::InvalidEpochRange>(chain.send(
+        node(0),
+        d.vault,
+        &stake_call(tokens(10), EPOCH, EPOCH + 5000),
+    ));
     // Claiming with no stake.
     pay_honest_jobs(&mut chain, &d);
     post(&mut chain, &d, EPOCH, &honest().0).unwrap();
     chain.advance(WINDOW);
-    expect::<IRewardMinter::NoActiveStake>(chain.send(node(0), d.minter, &claim_call(0, &prove(0, 0))));
+    expect::<IRewardMinter::NoActiveStake>(chain.send(
+        node(0),
+        d.minter,
+        &claim_call(0, &prove(0, 0)),
+    ));
     // A stake covering a posted epoch, to be released at once: refused.
-    expect::<IStakeVault::StakeMustStartInFuture>(chain.send(node(0), d.vault, &stake_call(tokens(2500), EPOCH, EPOCH + 1)));
+    expect::<IStakeVault::StakeMustStartInFuture>(chain.send(
+        node(0),
+        d.vault,
+        &stake_call(tokens(2500), EPOCH, EPOCH + 1),
+    ));
     // Node 0 commits 2500 units for epochs 2..=3 and delivers nothing.
-    chain.send(node(0), d.vault, &stake_call(tokens(2500), EPOCH + 1, EPOCH + 2)).unwrap();
-    expect::<IStakeVault::AlreadyStaked>(chain.send(node(0), d.vault, &stake_call(tokens(2500), EPOCH + 1, EPOCH + 2)));
+    chain
+        .send(
+            node(0),
+            d.vault,
+            &stake_call(tokens(2500), EPOCH + 1, EPOCH + 2),
+        )
+        .unwrap();
+    expect::<IStakeVault::AlreadyStaked>(chain.send(
+        node(0),
+        d.vault,
+        &stake_call(tokens(2500), EPOCH + 1, EPOCH + 2),
+    ));
     for e in EPOCH + 1..=EPOCH + 2 {
         post(&mut chain, &d, e, &honest().0).unwrap();
     }
     // Before the range and its grace epoch are over, nobody can release.
-    expect::<IStakeVault::RangeNotEnded>(chain.send(attacker(), d.vault, &IStakeVault::releaseCall { node: node(0) }));
+    expect::<IStakeVault::RangeNotEnded>(chain.send(
+        attacker(),
+        d.vault,
+        &IStakeVault::releaseCall { node: node(0) },
+    ));
     post(&mut chain, &d, EPOCH + 3, &honest().0).unwrap();
     post(&mut chain, &d, EPOCH + 4, &honest().0).unwrap();
     // Epochs still inside their challenge window are not settled.
-    expect::<IStakeVault::EpochNotSettled>(chain.send(attacker(), d.vault, &IStakeVault::releaseCall { node: node(0) }));
+    expect::<IStakeVault::EpochNotSettled>(chain.send(
+        attacker(),
+        d.vault,
+        &IStakeVault::releaseCall { node: node(0) },
+    ));
     chain.advance(WINDOW);
     let supply = view(&mut chain, d.token, &IWorkToken::totalSupplyCall {});
     // Anyone triggers the slash: the whole stake (no delivery), burned.
-    chain.send(attacker(), d.vault, &IStakeVault::releaseCall { node: node(0) }).unwrap();
-    assert_eq!(supply - view(&mut chain, d.token, &IWorkToken::totalSupplyCall {}), tokens(2500));
+    chain
+        .send(
+            attacker(),
+            d.vault,
+            &IStakeVault::releaseCall { node: node(0) },
+        )
+        .unwrap();
+    assert_eq!(
+        supply - view(&mut chain, d.token, &IWorkToken::totalSupplyCall {}),
+        tokens(2500)
+    );
     assert_eq!(token_balance(&mut chain, &d, node(0)), tokens(7500));
-    expect::<IStakeVault::NoStake>(chain.send(attacker(), d.vault, &IStakeVault::releaseCall { node: node(0) }));
+    expect::<IStakeVault::NoStake>(chain.send(
+        attacker(),
+        d.vault,
+        &IStakeVault::releaseCall { node: node(0) },
+    ));
     let staked = view(&mut chain, d.vault, &IStakeVault::totalStakedCall {});
     let released = view(&mut chain, d.vault, &IStakeVault::totalReleasedCall {});
     let slashed = view(&mut chain, d.vault, &IStakeVault::totalSlashedCall {});
@@ -1006,25 +1719,50 @@ fn stake_games_fail_and_slashes_burn_on<E: DevChain>(new: &mut dyn FnMut() -> E)
     assert_eq!(staked, locked + released + slashed);
 }
 
-on_both!(stakes_release_in_proportion_to_delivery, stakes_release_in_proportion_to_delivery_on_anvil, stakes_release_in_proportion_to_delivery_on);
+on_both!(
+    stakes_release_in_proportion_to_delivery,
+    stakes_release_in_proportion_to_delivery_on_anvil,
+    stakes_release_in_proportion_to_delivery_on
+);
 
 fn stakes_release_in_proportion_to_delivery_on<E: DevChain>(new: &mut dyn FnMut() -> E) {
     let (mut chain, d) = final_world(new()); // node 0: 2500 units for EPOCH..=EPOCH+1
-    chain.send(node(0), d.minter, &claim_call(0, &prove(0, 0))).unwrap();
-    chain.send(node(0), d.minter, &claim_call(0, &prove(0, 8))).unwrap();
+    chain
+        .send(node(0), d.minter, &claim_call(0, &prove(0, 0)))
+        .unwrap();
+    chain
+        .send(node(0), d.minter, &claim_call(0, &prove(0, 8)))
+        .unwrap();
     for e in EPOCH + 1..=EPOCH + 3 {
         post(&mut chain, &d, e, &honest().0).unwrap();
     }
     chain.advance(WINDOW);
     // 2500 of 2500 delivered in EPOCH, 0 of 2500 in EPOCH + 1: half the stake is burned.
     let before = token_balance(&mut chain, &d, node(0));
-    let slash = view(&mut chain, d.vault, &IStakeVault::slashOfCall { node: node(0) });
+    let slash = view(
+        &mut chain,
+        d.vault,
+        &IStakeVault::slashOfCall { node: node(0) },
+    );
     assert_eq!(slash, tokens(1250));
-    chain.send(relayer(), d.vault, &IStakeVault::releaseCall { node: node(0) }).unwrap();
-    assert_eq!(token_balance(&mut chain, &d, node(0)) - before, tokens(1250));
+    chain
+        .send(
+            relayer(),
+            d.vault,
+            &IStakeVault::releaseCall { node: node(0) },
+        )
+        .unwrap();
+    assert_eq!(
+        token_balance(&mut chain, &d, node(0)) - before,
+        tokens(1250)
+    );
 }
 
-on_both!(emission_schedule_is_fixed_and_bounded, emission_schedule_is_fixed_and_bounded_on_anvil, emission_schedule_is_fixed_and_bounded_on);
+on_both!(
+    emission_schedule_is_fixed_and_bounded,
+    emission_schedule_is_fixed_and_bounded_on_anvil,
+    emission_schedule_is_fixed_and_bounded_on
+);
 
 fn emission_schedule_is_fixed_and_bounded_on<E: DevChain>(new: &mut dyn FnMut() -> E) {
     let (mut chain, d) = deployed(new());
@@ -1032,7 +1770,14 @@ fn emission_schedule_is_fixed_and_bounded_on<E: DevChain>(new: &mut dyn FnMut() 
         let on_chain = view(&mut chain, d.minter, &IRewardMinter::emissionCall { epoch });
         assert_eq!(on_chain, emission(epoch), "epoch {epoch}");
     }
-    assert_eq!(view(&mut chain, d.minter, &IRewardMinter::emissionCall { epoch: 0 }), U256::ZERO);
+    assert_eq!(
+        view(
+            &mut chain,
+            d.minter,
+            &IRewardMinter::emissionCall { epoch: 0 }
+        ),
+        U256::ZERO
+    );
     // A schedule whose series could exceed the cap left above the genesis supply is refused.
     let mut p = params();
     p.initial_emission = tokens(16_000); // 16,000 / (1 - 0.99) = 1,600,000 > 1,500,000

@@ -12,7 +12,9 @@ use alloy_primitives::{Address, U256};
 use alloy_sol_types::SolEvent;
 use anyhow::{bail, Context, Result};
 use proofmint_circuits::epoch::EpochBundle;
-use proofmint_circuits::field::{fr_from_u256, fr_to_address, fr_to_hex, fr_to_u256, parse_address};
+use proofmint_circuits::field::{
+    fr_from_u256, fr_to_address, fr_to_hex, fr_to_u256, parse_address,
+};
 use proofmint_circuits::payment::{Payment, Payments};
 use proofmint_circuits::receipt::{Receipt, ReceiptDomain};
 use proofmint_contracts::abi::*;
@@ -146,7 +148,12 @@ fn tx<T>(what: &str, result: Result<T, ChainError>) -> Result<T> {
 
 /// `proofmint chain deploy`: compiles the contracts with the verifier for the
 /// keys in `keys_dir`, deploys everything, and writes the deployment file.
-pub fn deploy(conn: &Connection, keys_dir: &Path, mut params: Params, out: &Path) -> Result<DeploymentFile> {
+pub fn deploy(
+    conn: &Connection,
+    keys_dir: &Path,
+    mut params: Params,
+    out: &Path,
+) -> Result<DeploymentFile> {
     let key = files::load_verifying_key(keys_dir)?;
     let mut chain = conn.open()?;
     params.deployer = chain.account();
@@ -156,8 +163,12 @@ pub fn deploy(conn: &Connection, keys_dir: &Path, mut params: Params, out: &Path
     files::write(&verifier, claim_verifier(&key, "ClaimVerifier").as_bytes())?;
     let mut sources = sources();
     sources.push(verifier);
-    let artifacts = compile(&sources).context("compiling the contracts (needs node and `npm ci --prefix tools/js`)")?;
-    let addresses = tx("deploy", deploy_all(&mut chain, &artifacts, "ClaimVerifier", &params))?;
+    let artifacts = compile(&sources)
+        .context("compiling the contracts (needs node and `npm ci --prefix tools/js`)")?;
+    let addresses = tx(
+        "deploy",
+        deploy_all(&mut chain, &artifacts, "ClaimVerifier", &params),
+    )?;
     let file = DeploymentFile {
         chain_id: chain.chain_id(),
         addresses,
@@ -183,21 +194,44 @@ fn tempfile_dir() -> Result<PathBuf> {
 pub fn transfer(conn: &Connection, d: &DeploymentFile, to: Address, amount: U256) -> Result<()> {
     let mut chain = conn.open()?;
     let me = chain.account();
-    tx("transfer", chain.send(me, d.addresses.token, &IWorkToken::transferCall { to, value: amount }))?;
+    tx(
+        "transfer",
+        chain.send(
+            me,
+            d.addresses.token,
+            &IWorkToken::transferCall { to, value: amount },
+        ),
+    )?;
     println!("sent {amount} (18 decimals) to {to}");
     Ok(())
 }
 
-fn ensure_allowance(chain: &mut RpcChain, d: &DeploymentFile, spender: Address, needed: U256) -> Result<()> {
+fn ensure_allowance(
+    chain: &mut RpcChain,
+    d: &DeploymentFile,
+    spender: Address,
+    needed: U256,
+) -> Result<()> {
     let me = chain.account();
     let allowance = tx(
         "allowance",
-        chain.view(me, d.addresses.token, &IWorkToken::allowanceCall { owner: me, spender }),
+        chain.view(
+            me,
+            d.addresses.token,
+            &IWorkToken::allowanceCall { owner: me, spender },
+        ),
     )?;
     if allowance < needed {
         tx(
             "approve",
-            chain.send(me, d.addresses.token, &IWorkToken::approveCall { spender, value: needed }),
+            chain.send(
+                me,
+                d.addresses.token,
+                &IWorkToken::approveCall {
+                    spender,
+                    value: needed,
+                },
+            ),
         )?;
     }
     Ok(())
@@ -205,16 +239,34 @@ fn ensure_allowance(chain: &mut RpcChain, d: &DeploymentFile, spender: Address, 
 
 /// `proofmint chain pay`: the caller (a client) pays for job `salt` run by
 /// `node` in `epoch`; prints and returns the job id.
-pub fn pay(conn: &Connection, d: &DeploymentFile, salt: U256, node: Address, epoch: u64, units: u64) -> Result<U256> {
+pub fn pay(
+    conn: &Connection,
+    d: &DeploymentFile,
+    salt: U256,
+    node: Address,
+    epoch: u64,
+    units: u64,
+) -> Result<U256> {
     let mut chain = conn.open()?;
     let me = chain.account();
     let market = d.addresses.market;
     let price = tx("price", chain.view(me, market, &IJobMarket::priceCall {}))?;
     ensure_allowance(&mut chain, d, market, price * U256::from(units))?;
-    let job_id = tx("jobIdOf", chain.view(me, market, &IJobMarket::jobIdOfCall { client: me, salt }))?;
-    let call = IJobMarket::payForJobCall { salt, node, epoch, units };
+    let job_id = tx(
+        "jobIdOf",
+        chain.view(me, market, &IJobMarket::jobIdOfCall { client: me, salt }),
+    )?;
+    let call = IJobMarket::payForJobCall {
+        salt,
+        node,
+        epoch,
+        units,
+    };
     let receipt = tx("payForJob", chain.send(me, market, &call))?;
-    println!("paid for job {job_id:#066x}: {units} units by {node} in epoch {epoch} ({} gas)", receipt.gas_used);
+    println!(
+        "paid for job {job_id:#066x}: {units} units by {node} in epoch {epoch} ({} gas)",
+        receipt.gas_used
+    );
     Ok(job_id)
 }
 
@@ -222,7 +274,10 @@ pub fn pay(conn: &Connection, d: &DeploymentFile, salt: U256, node: Address, epo
 /// payments file `epoch build` and `audit` read.
 pub fn export_payments(conn: &Connection, d: &DeploymentFile, out: &Path) -> Result<Payments> {
     let chain = conn.open()?;
-    let logs = tx("eth_getLogs", chain.logs(d.addresses.market, IJobMarket::JobPaid::SIGNATURE_HASH))?;
+    let logs = tx(
+        "eth_getLogs",
+        chain.logs(d.addresses.market, IJobMarket::JobPaid::SIGNATURE_HASH),
+    )?;
     let mut list = Vec::with_capacity(logs.len());
     for log in &logs {
         let event = IJobMarket::JobPaid::decode_log_data(&log.data)
@@ -237,20 +292,42 @@ pub fn export_payments(conn: &Connection, d: &DeploymentFile, out: &Path) -> Res
     }
     let payments = Payments::new(list).map_err(anyhow::Error::msg)?;
     files::write(out, payments.to_jsonl().as_bytes())?;
-    println!("{} payments from {} written to {}", payments.len(), d.addresses.market, out.display());
+    println!(
+        "{} payments from {} written to {}",
+        payments.len(),
+        d.addresses.market,
+        out.display()
+    );
     Ok(payments)
 }
 
 /// `proofmint chain stake`: stakes `amount` for epochs `start..=end`.
-pub fn stake(conn: &Connection, d: &DeploymentFile, amount: U256, start: u64, end: u64) -> Result<()> {
+pub fn stake(
+    conn: &Connection,
+    d: &DeploymentFile,
+    amount: U256,
+    start: u64,
+    end: u64,
+) -> Result<()> {
     let mut chain = conn.open()?;
     let me = chain.account();
     ensure_allowance(&mut chain, d, d.addresses.vault, amount)?;
     let receipt = tx(
         "stake",
-        chain.send(me, d.addresses.vault, &IStakeVault::stakeCall { amount, startEpoch: start, endEpoch: end }),
+        chain.send(
+            me,
+            d.addresses.vault,
+            &IStakeVault::stakeCall {
+                amount,
+                startEpoch: start,
+                endEpoch: end,
+            },
+        ),
     )?;
-    println!("{me} staked {amount} (18 decimals) for epochs {start}..={end} ({} gas)", receipt.gas_used);
+    println!(
+        "{me} staked {amount} (18 decimals) for epochs {start}..={end} ({} gas)",
+        receipt.gas_used
+    );
     Ok(())
 }
 
@@ -259,13 +336,28 @@ pub fn post_epoch(conn: &Connection, d: &DeploymentFile, epoch_dir: &Path) -> Re
     let bundle = files::load_epoch(epoch_dir)?;
     let s = bundle.summary;
     if s.domain != d.domain() {
-        bail!("{}: signed for {}, the deployment is {}", epoch_dir.display(), s.domain, d.domain());
+        bail!(
+            "{}: signed for {}, the deployment is {}",
+            epoch_dir.display(),
+            s.domain,
+            d.domain()
+        );
     }
     let mut chain = conn.open()?;
     let me = chain.account();
-    let bond = tx("bond", chain.view(me, d.addresses.registry, &IEpochRegistry::bondCall {}))?;
-    let call = IEpochRegistry::postEpochCall { epoch: s.epoch, root: fr_to_u256(&s.root), count: s.count };
-    let receipt = tx("postEpoch", chain.send_value(me, d.addresses.registry, &call, bond))?;
+    let bond = tx(
+        "bond",
+        chain.view(me, d.addresses.registry, &IEpochRegistry::bondCall {}),
+    )?;
+    let call = IEpochRegistry::postEpochCall {
+        epoch: s.epoch,
+        root: fr_to_u256(&s.root),
+        count: s.count,
+    };
+    let receipt = tx(
+        "postEpoch",
+        chain.send_value(me, d.addresses.registry, &call, bond),
+    )?;
     println!(
         "posted epoch {} (root {}, {} leaves) with a bond of {bond} wei ({} gas)",
         s.epoch,
@@ -282,7 +374,10 @@ pub fn claim(conn: &Connection, d: &DeploymentFile, proof_dir: &Path) -> Result<
     let p = proof.public;
     let node = fr_to_address(&p.node).context("the proof's node is not an address")?;
     let epoch = u64::try_from(fr_to_u256(&p.epoch)).context("the proof's epoch")?;
-    let words: Vec<U256> = proof_words(&proof.proof).iter().map(|w| U256::from_be_bytes(*w)).collect();
+    let words: Vec<U256> = proof_words(&proof.proof)
+        .iter()
+        .map(|w| U256::from_be_bytes(*w))
+        .collect();
     let input = ClaimInput {
         epoch,
         node,
@@ -295,9 +390,26 @@ pub fn claim(conn: &Connection, d: &DeploymentFile, proof_dir: &Path) -> Result<
     };
     let mut chain = conn.open()?;
     let me = chain.account();
-    let before = tx("balanceOf", chain.view(me, d.addresses.token, &IWorkToken::balanceOfCall { account: node }))?;
-    let receipt = tx("claim", chain.send(me, d.addresses.minter, &IRewardMinter::claimCall { input }))?;
-    let after = tx("balanceOf", chain.view(me, d.addresses.token, &IWorkToken::balanceOfCall { account: node }))?;
+    let before = tx(
+        "balanceOf",
+        chain.view(
+            me,
+            d.addresses.token,
+            &IWorkToken::balanceOfCall { account: node },
+        ),
+    )?;
+    let receipt = tx(
+        "claim",
+        chain.send(me, d.addresses.minter, &IRewardMinter::claimCall { input }),
+    )?;
+    let after = tx(
+        "balanceOf",
+        chain.view(
+            me,
+            d.addresses.token,
+            &IWorkToken::balanceOfCall { account: node },
+        ),
+    )?;
     println!(
         "claimed {} units of epoch {epoch} for {node}: {} minted (18 decimals) ({} gas)",
         p.total_units,
@@ -311,13 +423,19 @@ pub fn claim(conn: &Connection, d: &DeploymentFile, proof_dir: &Path) -> Result<
 pub fn release(conn: &Connection, d: &DeploymentFile, node: Address) -> Result<()> {
     let mut chain = conn.open()?;
     let me = chain.account();
-    let receipt = tx("release", chain.send(me, d.addresses.vault, &IStakeVault::releaseCall { node }))?;
+    let receipt = tx(
+        "release",
+        chain.send(me, d.addresses.vault, &IStakeVault::releaseCall { node }),
+    )?;
     let released = receipt
         .logs
         .iter()
         .find_map(|l| IStakeVault::Released::decode_log_data(&l.data).ok());
     match released {
-        Some(r) => println!("released {node}: {} returned, {} slashed and burned", r.returned, r.slashed),
+        Some(r) => println!(
+            "released {node}: {} returned, {} slashed and burned",
+            r.returned, r.slashed
+        ),
         None => println!("released {node}"),
     }
     Ok(())
@@ -339,8 +457,8 @@ pub fn sign_receipt(
     output: proofmint_circuits::Fr,
 ) -> Result<String> {
     let signer = load_signer(key_file)?;
-    let key = k256::ecdsa::SigningKey::from_slice(&signer.to_bytes()[..])
-        .context("the signing key")?;
+    let key =
+        k256::ecdsa::SigningKey::from_slice(&signer.to_bytes()[..]).context("the signing key")?;
     let client = signer.address();
     let receipt = Receipt {
         job_id: proofmint_circuits::payment::job_id_of(client, salt),
@@ -408,11 +526,19 @@ pub fn receipt_data(r: &Receipt) -> ReceiptData {
 
 /// `proofmint chain challenge`: audits the posted bundle against the chain's
 /// payments and submits the challenge for its first offence.
-pub fn challenge(conn: &Connection, d: &DeploymentFile, epoch_dir: &Path, payments: &Path) -> Result<Offence> {
+pub fn challenge(
+    conn: &Connection,
+    d: &DeploymentFile,
+    epoch_dir: &Path,
+    payments: &Path,
+) -> Result<Offence> {
     let bundle = files::load_epoch(epoch_dir)?;
     let paid = files::load_payments(payments)?;
     let Some(offence) = find_offence(&bundle, &paid) else {
-        bail!("{}: no offence a challenge can prove (the bundle audits clean)", epoch_dir.display());
+        bail!(
+            "{}: no offence a challenge can prove (the bundle audits clean)",
+            epoch_dir.display()
+        );
     };
     let tree = bundle.tree()?;
     let path = |i: u64| -> Result<Vec<U256>> { Ok(tree.path(i)?.iter().map(fr_to_u256).collect()) };
@@ -444,14 +570,21 @@ pub fn challenge(conn: &Connection, d: &DeploymentFile, epoch_dir: &Path, paymen
             tx("challengeDuplicate", chain.send(me, registry, &call))?.gas_used
         }
         Offence::BadSignature { index } => {
-            let deposit = tx("disputeDeposit", chain.view(me, registry, &IEpochRegistry::disputeDepositCall {}))?;
+            let deposit = tx(
+                "disputeDeposit",
+                chain.view(me, registry, &IEpochRegistry::disputeDepositCall {}),
+            )?;
             let call = IEpochRegistry::disputeSignatureCall {
                 epoch,
                 r: receipt(*index),
                 index: U256::from(*index),
                 siblings: path(*index)?,
             };
-            tx("disputeSignature", chain.send_value(me, registry, &call, deposit))?.gas_used
+            tx(
+                "disputeSignature",
+                chain.send_value(me, registry, &call, deposit),
+            )?
+            .gas_used
         }
     };
     match &offence {

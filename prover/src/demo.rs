@@ -129,7 +129,9 @@ pub fn run(options: &DemoOptions) -> Result<()> {
         )
     })?;
     steps.push(("operator builds the epoch tree".into(), took));
-    let (_, took) = timed("auditing the epoch", || cli::audit_dir(&epoch_dir, domain, &payments_path))?;
+    let (_, took) = timed("auditing the epoch", || {
+        cli::audit_dir(&epoch_dir, domain, &payments_path)
+    })?;
     steps.push(("auditor re-checks the bundle".into(), took));
 
     let keys_dir = o.out.join("keys");

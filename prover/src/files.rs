@@ -85,15 +85,17 @@ pub fn for_each_line(
 pub fn load_payments(path: &Path) -> Result<Payments> {
     let mut list = Vec::new();
     let mut errors = Vec::new();
-    for_each_line(path, MAX_PAYMENTS, |line, text| {
-        match serde_json::from_str::<serde_json::Value>(text)
+    for_each_line(
+        path,
+        MAX_PAYMENTS,
+        |line, text| match serde_json::from_str::<serde_json::Value>(text)
             .map_err(|e| format!("not JSON: {e}"))
             .and_then(|v| Payment::from_json(&v))
         {
             Ok(p) => list.push((line, p)),
             Err(reason) => errors.push(LineError { line, reason }),
-        }
-    })?;
+        },
+    )?;
     let mut first: std::collections::HashMap<_, usize> = std::collections::HashMap::new();
     for (line, p) in &list {
         if let Some(earlier) = first.insert(p.job_id, *line) {
@@ -113,7 +115,8 @@ pub fn load_payments(path: &Path) -> Result<Payments> {
             lines.join("\n")
         );
     }
-    Payments::new(list.into_iter().map(|(_, p)| p)).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    Payments::new(list.into_iter().map(|(_, p)| p))
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
 /// Most payments one file may hold (the chain's payments for a few epochs).

@@ -404,11 +404,21 @@ fn run_chain(rpc: String, key_file: Option<PathBuf>, command: ChainCommand) -> a
             };
             chain::deploy(&conn, &keys, params, &out).map(drop)
         }
-        ChainCommand::Transfer { deployment, to, amount } => {
+        ChainCommand::Transfer {
+            deployment,
+            to,
+            amount,
+        } => {
             let d = DeploymentFile::load(&deployment)?;
             chain::transfer(&conn, &d, address(&to, "to")?, parse_amount(&amount)?)
         }
-        ChainCommand::Pay { deployment, salt, node, epoch, units } => {
+        ChainCommand::Pay {
+            deployment,
+            salt,
+            node,
+            epoch,
+            units,
+        } => {
             let d = DeploymentFile::load(&deployment)?;
             let salt: alloy_primitives::U256 = salt
                 .parse()
@@ -419,7 +429,12 @@ fn run_chain(rpc: String, key_file: Option<PathBuf>, command: ChainCommand) -> a
             let d = DeploymentFile::load(&deployment)?;
             chain::export_payments(&conn, &d, &out).map(drop)
         }
-        ChainCommand::Stake { deployment, amount, start, end } => {
+        ChainCommand::Stake {
+            deployment,
+            amount,
+            start,
+            end,
+        } => {
             let d = DeploymentFile::load(&deployment)?;
             chain::stake(&conn, &d, parse_amount(&amount)?, start, end)
         }
@@ -431,7 +446,11 @@ fn run_chain(rpc: String, key_file: Option<PathBuf>, command: ChainCommand) -> a
             let d = DeploymentFile::load(&deployment)?;
             chain::claim(&conn, &d, &proof).map(drop)
         }
-        ChainCommand::Challenge { deployment, epoch, payments } => {
+        ChainCommand::Challenge {
+            deployment,
+            epoch,
+            payments,
+        } => {
             let d = DeploymentFile::load(&deployment)?;
             chain::challenge(&conn, &d, &epoch, &payments).map(drop)
         }
@@ -445,7 +464,11 @@ fn run_chain(rpc: String, key_file: Option<PathBuf>, command: ChainCommand) -> a
 
 fn run(args: Args) -> anyhow::Result<()> {
     match args.command {
-        Command::Chain { rpc, key_file, command } => run_chain(rpc, key_file, command),
+        Command::Chain {
+            rpc,
+            key_file,
+            command,
+        } => run_chain(rpc, key_file, command),
         Command::Receipt {
             command:
                 ReceiptCommand::Sign {
@@ -462,11 +485,13 @@ fn run(args: Args) -> anyhow::Result<()> {
         } => {
             use proofmint_circuits::field::{fr_from_hex, parse_address};
             let d = proofmint_prover::chain::DeploymentFile::load(&deployment)?;
-            let salt: alloy_primitives::U256 =
-                salt.parse().map_err(|e| anyhow::anyhow!("--salt {salt}: {e}"))?;
+            let salt: alloy_primitives::U256 = salt
+                .parse()
+                .map_err(|e| anyhow::anyhow!("--salt {salt}: {e}"))?;
             let node = parse_address(&node).map_err(|e| anyhow::anyhow!("--node {node}: {e}"))?;
             let input = fr_from_hex(&input).map_err(|e| anyhow::anyhow!("--input {input}: {e}"))?;
-            let output = fr_from_hex(&output).map_err(|e| anyhow::anyhow!("--output {output}: {e}"))?;
+            let output =
+                fr_from_hex(&output).map_err(|e| anyhow::anyhow!("--output {output}: {e}"))?;
             proofmint_prover::chain::sign_receipt(
                 key_file.as_deref(),
                 &d,

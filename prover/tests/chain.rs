@@ -75,10 +75,16 @@ impl World {
         if args.first() == Some(&"chain") {
             command.args(["--rpc", &self.anvil.url]);
             if args.get(1) != Some(&"deploy") && args.get(1) != Some(&"advance-time") {
-                command.args(["--deployment", self.path("deployment.json").to_str().unwrap()]);
+                command.args([
+                    "--deployment",
+                    self.path("deployment.json").to_str().unwrap(),
+                ]);
             }
         }
-        command.env("PROOFMINT_PRIVATE_KEY", KEYS[who]).output().expect("proofmint runs")
+        command
+            .env("PROOFMINT_PRIVATE_KEY", KEYS[who])
+            .output()
+            .expect("proofmint runs")
     }
 
     fn ok(&self, who: usize, args: &[&str]) -> String {
@@ -91,7 +97,11 @@ impl World {
     fn fails(&self, who: usize, args: &[&str]) -> String {
         let out = self.run(who, args);
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert_eq!(out.status.code(), Some(1), "proofmint {args:?} should fail: {stderr}");
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "proofmint {args:?} should fail: {stderr}"
+        );
         assert!(!stderr.contains("panicked"), "{stderr}");
         stderr
     }
@@ -113,8 +123,16 @@ impl World {
                     self.ok(
                         CLIENT,
                         &[
-                            "chain", "pay", "--salt", &salt.to_string(), "--node", &account(NODE).to_string(),
-                            "--epoch", &epoch.to_string(), "--units", &u.to_string(),
+                            "chain",
+                            "pay",
+                            "--salt",
+                            &salt.to_string(),
+                            "--node",
+                            &account(NODE).to_string(),
+                            "--epoch",
+                            &epoch.to_string(),
+                            "--units",
+                            &u.to_string(),
                         ],
                     );
                 }
@@ -143,9 +161,22 @@ impl World {
         self.ok(
             OPERATOR,
             &[
-                "epoch", "build", "--receipts", receipts.to_str().unwrap(), "--payments", payments.to_str().unwrap(),
-                "--epoch", &epoch.to_string(), "--chain-id", "31337", "--registry", &registry, "--depth", "8",
-                "--out", out.to_str().unwrap(),
+                "epoch",
+                "build",
+                "--receipts",
+                receipts.to_str().unwrap(),
+                "--payments",
+                payments.to_str().unwrap(),
+                "--epoch",
+                &epoch.to_string(),
+                "--chain-id",
+                "31337",
+                "--registry",
+                &registry,
+                "--depth",
+                "8",
+                "--out",
+                out.to_str().unwrap(),
             ],
         );
         out
@@ -153,7 +184,10 @@ impl World {
 
     fn export_payments(&self) -> PathBuf {
         let path = self.path("payments.jsonl");
-        self.ok(OPERATOR, &["chain", "payments", "--out", path.to_str().unwrap()]);
+        self.ok(
+            OPERATOR,
+            &["chain", "payments", "--out", path.to_str().unwrap()],
+        );
         path
     }
 
@@ -165,9 +199,21 @@ impl World {
         let registry = self.deployment().addresses.registry.to_string();
         self.ok(
             ATTACKER, // any auditor
-            &["audit", dir.to_str().unwrap(), "--payments", payments.to_str().unwrap(), "--chain-id", "31337", "--registry", &registry],
+            &[
+                "audit",
+                dir.to_str().unwrap(),
+                "--payments",
+                payments.to_str().unwrap(),
+                "--chain-id",
+                "31337",
+                "--registry",
+                &registry,
+            ],
         );
-        self.ok(OPERATOR, &["chain", "post-epoch", "--epoch", dir.to_str().unwrap()]);
+        self.ok(
+            OPERATOR,
+            &["chain", "post-epoch", "--epoch", dir.to_str().unwrap()],
+        );
         dir
     }
 }
@@ -175,15 +221,42 @@ impl World {
 #[test]
 fn the_protocol_end_to_end_on_anvil_and_its_attacks_as_real_transactions() {
     let Some(anvil) = start_anvil() else { return };
-    let world = World { anvil, dir: tempfile::tempdir().unwrap() };
+    let world = World {
+        anvil,
+        dir: tempfile::tempdir().unwrap(),
+    };
     let keys = world.path("keys");
-    world.ok(DEPLOYER, &["setup", "--slots", "4", "--depth", "8", "--out", keys.to_str().unwrap(), "--seed", "3"]);
+    world.ok(
+        DEPLOYER,
+        &[
+            "setup",
+            "--slots",
+            "4",
+            "--depth",
+            "8",
+            "--out",
+            keys.to_str().unwrap(),
+            "--seed",
+            "3",
+        ],
+    );
     let deployed = world.ok(
         DEPLOYER,
         &[
-            "chain", "deploy", "--keys", keys.to_str().unwrap(), "--out", world.path("deployment.json").to_str().unwrap(),
-            "--operator", &account(OPERATOR).to_string(), "--proposer", &account(DEPLOYER).to_string(),
-            "--genesis-holder", &account(CLIENT).to_string(), "--challenge-window", &WINDOW.to_string(),
+            "chain",
+            "deploy",
+            "--keys",
+            keys.to_str().unwrap(),
+            "--out",
+            world.path("deployment.json").to_str().unwrap(),
+            "--operator",
+            &account(OPERATOR).to_string(),
+            "--proposer",
+            &account(DEPLOYER).to_string(),
+            "--genesis-holder",
+            &account(CLIENT).to_string(),
+            "--challenge-window",
+            &WINDOW.to_string(),
         ],
     );
     assert!(deployed.contains("registry"), "{deployed}");
@@ -191,8 +264,23 @@ fn the_protocol_end_to_end_on_anvil_and_its_attacks_as_real_transactions() {
     assert_eq!(d.chain_id, 31337);
 
     // A node stakes for epochs 1..=2; the client funds it from the genesis supply.
-    world.ok(CLIENT, &["chain", "transfer", "--to", &account(NODE).to_string(), "--amount", "3000"]);
-    world.ok(NODE, &["chain", "stake", "--amount", "2500", "--start", "1", "--end", "2"]);
+    world.ok(
+        CLIENT,
+        &[
+            "chain",
+            "transfer",
+            "--to",
+            &account(NODE).to_string(),
+            "--amount",
+            "3000",
+        ],
+    );
+    world.ok(
+        NODE,
+        &[
+            "chain", "stake", "--amount", "2500", "--start", "1", "--end", "2",
+        ],
+    );
 
     // Epoch 1: five paid jobs, posted.
     let epoch1 = world.honest_epoch(1, 0, &[100, 200, 300, 400, 500]);
@@ -202,11 +290,29 @@ fn the_protocol_end_to_end_on_anvil_and_its_attacks_as_real_transactions() {
     world.ok(
         ATTACKER,
         &[
-            "prove", "claim", "--epoch", epoch1.to_str().unwrap(), "--node", &account(NODE).to_string(),
-            "--keys", keys.to_str().unwrap(), "--out", stranger_proof.to_str().unwrap(), "--from-index", "4",
+            "prove",
+            "claim",
+            "--epoch",
+            epoch1.to_str().unwrap(),
+            "--node",
+            &account(NODE).to_string(),
+            "--keys",
+            keys.to_str().unwrap(),
+            "--out",
+            stranger_proof.to_str().unwrap(),
+            "--from-index",
+            "4",
         ],
     );
-    let err = world.fails(ATTACKER, &["chain", "claim", "--proof", stranger_proof.to_str().unwrap()]);
+    let err = world.fails(
+        ATTACKER,
+        &[
+            "chain",
+            "claim",
+            "--proof",
+            stranger_proof.to_str().unwrap(),
+        ],
+    );
     assert!(err.contains("ClaimNotAuthorized"), "{err}");
 
     // The node's own claim waits for the challenge window.
@@ -214,16 +320,44 @@ fn the_protocol_end_to_end_on_anvil_and_its_attacks_as_real_transactions() {
     world.ok(
         NODE,
         &[
-            "prove", "claim", "--epoch", epoch1.to_str().unwrap(), "--node", &account(NODE).to_string(),
-            "--keys", keys.to_str().unwrap(), "--out", proof.to_str().unwrap(),
+            "prove",
+            "claim",
+            "--epoch",
+            epoch1.to_str().unwrap(),
+            "--node",
+            &account(NODE).to_string(),
+            "--keys",
+            keys.to_str().unwrap(),
+            "--out",
+            proof.to_str().unwrap(),
         ],
     );
-    let err = world.fails(NODE, &["chain", "claim", "--proof", proof.to_str().unwrap()]);
+    let err = world.fails(
+        NODE,
+        &["chain", "claim", "--proof", proof.to_str().unwrap()],
+    );
     assert!(err.contains("EpochNotFinal"), "{err}");
-    world.ok(DEPLOYER, &["chain", "advance-time", "--seconds", &WINDOW.to_string()]);
-    let claimed = world.ok(NODE, &["chain", "claim", "--proof", proof.to_str().unwrap()]);
-    assert!(claimed.contains("claimed 1000 units of epoch 1"), "{claimed}");
-    world.ok(NODE, &["chain", "claim", "--proof", stranger_proof.to_str().unwrap()]);
+    world.ok(
+        DEPLOYER,
+        &["chain", "advance-time", "--seconds", &WINDOW.to_string()],
+    );
+    let claimed = world.ok(
+        NODE,
+        &["chain", "claim", "--proof", proof.to_str().unwrap()],
+    );
+    assert!(
+        claimed.contains("claimed 1000 units of epoch 1"),
+        "{claimed}"
+    );
+    world.ok(
+        NODE,
+        &[
+            "chain",
+            "claim",
+            "--proof",
+            stranger_proof.to_str().unwrap(),
+        ],
+    );
 
     // Epoch 2: a dishonest operator admits a receipt nobody paid for (its own
     // doctored payments file), posts it, and anyone voids the epoch.
@@ -240,22 +374,55 @@ fn the_protocol_end_to_end_on_anvil_and_its_attacks_as_real_transactions() {
     ));
     std::fs::write(&doctored, text).unwrap();
     let epoch2 = world.build(2, &lines, &doctored);
-    world.ok(OPERATOR, &["chain", "post-epoch", "--epoch", epoch2.to_str().unwrap()]);
+    world.ok(
+        OPERATOR,
+        &["chain", "post-epoch", "--epoch", epoch2.to_str().unwrap()],
+    );
     let challenged = world.ok(
         ATTACKER,
-        &["chain", "challenge", "--epoch", epoch2.to_str().unwrap(), "--payments", real.to_str().unwrap()],
+        &[
+            "chain",
+            "challenge",
+            "--epoch",
+            epoch2.to_str().unwrap(),
+            "--payments",
+            real.to_str().unwrap(),
+        ],
     );
-    assert!(challenged.contains("voided") && challenged.contains("Unpaid"), "{challenged}");
+    assert!(
+        challenged.contains("voided") && challenged.contains("Unpaid"),
+        "{challenged}"
+    );
     // A clean bundle has nothing to challenge.
-    let err = world.fails(ATTACKER, &["chain", "challenge", "--epoch", epoch1.to_str().unwrap(), "--payments", real.to_str().unwrap()]);
+    let err = world.fails(
+        ATTACKER,
+        &[
+            "chain",
+            "challenge",
+            "--epoch",
+            epoch1.to_str().unwrap(),
+            "--payments",
+            real.to_str().unwrap(),
+        ],
+    );
     assert!(err.contains("no offence"), "{err}");
 
     // Epochs 3 and 4 pass; then anyone releases the node's stake. Epoch 1 delivered
     // 1500 of 2500 units and epoch 2 was voided (excused): 40% is slashed.
     world.honest_epoch(3, 300, &[10]);
     world.honest_epoch(4, 400, &[10]);
-    world.ok(DEPLOYER, &["chain", "advance-time", "--seconds", &WINDOW.to_string()]);
-    let released = world.ok(ATTACKER, &["chain", "release", "--node", &account(NODE).to_string()]);
-    assert!(released.contains("1500000000000000000000 returned") && released.contains("1000000000000000000000 slashed"), "{released}");
+    world.ok(
+        DEPLOYER,
+        &["chain", "advance-time", "--seconds", &WINDOW.to_string()],
+    );
+    let released = world.ok(
+        ATTACKER,
+        &["chain", "release", "--node", &account(NODE).to_string()],
+    );
+    assert!(
+        released.contains("1500000000000000000000 returned")
+            && released.contains("1000000000000000000000 slashed"),
+        "{released}"
+    );
     let _ = d;
 }

@@ -264,18 +264,28 @@ fn unpaid_or_mismatched_receipts_are_refused_by_line() {
     // A bad payments file is refused naming its line; an overlong line is refused, not read.
     std::fs::write(&payments, "{\"jobId\":\"0x1\"}\n").unwrap();
     let stderr = fails(&build);
-    assert!(stderr.contains("payments.jsonl") && stderr.contains("line 1"), "{stderr}");
+    assert!(
+        stderr.contains("payments.jsonl") && stderr.contains("line 1"),
+        "{stderr}"
+    );
     std::fs::write(&payments, "x".repeat(64 << 10)).unwrap();
     let stderr = fails(&build);
     assert!(stderr.contains("line 1 is longer than"), "{stderr}");
 
     // Receipts signed for another deployment (same chain id) are refused.
-    std::fs::write(&payments, proofmint_circuits::Payments::new(all).unwrap().to_jsonl()).unwrap();
+    std::fs::write(
+        &payments,
+        proofmint_circuits::Payments::new(all).unwrap().to_jsonl(),
+    )
+    .unwrap();
     let mut other = build;
     let elsewhere = alloy_primitives::Address::repeat_byte(0x43).to_string();
     other[11] = &elsewhere;
     let stderr = fails(&other);
-    assert!(stderr.contains("10 receipt(s) refused") && stderr.contains("signature"), "{stderr}");
+    assert!(
+        stderr.contains("10 receipt(s) refused") && stderr.contains("signature"),
+        "{stderr}"
+    );
     ok(&build);
 }
 
@@ -288,16 +298,26 @@ fn audit_checks_the_deployment_and_the_payments() {
     // Another deployment on the same chain id: the domain is named.
     let elsewhere = alloy_primitives::Address::repeat_byte(0x43).to_string();
     let stderr = fails(&audit_args(&epoch, &payments, &elsewhere));
-    assert!(stderr.contains("domain") && stderr.contains("signature"), "{stderr}");
+    assert!(
+        stderr.contains("domain") && stderr.contains("signature"),
+        "{stderr}"
+    );
     // A receipt whose payment is missing on chain.
     let mut paid: Vec<_> = signed_receipts()
         .iter()
         .map(|(_, r)| proofmint_circuits::Payment::for_receipt(&r.receipt))
         .collect();
     paid.remove(4);
-    std::fs::write(&payments, proofmint_circuits::Payments::new(paid).unwrap().to_jsonl()).unwrap();
+    std::fs::write(
+        &payments,
+        proofmint_circuits::Payments::new(paid).unwrap().to_jsonl(),
+    )
+    .unwrap();
     let stderr = fails(&audit_args(&epoch, &payments, &registry()));
-    assert!(stderr.contains("leaf 4") && stderr.contains("no payment"), "{stderr}");
+    assert!(
+        stderr.contains("leaf 4") && stderr.contains("no payment"),
+        "{stderr}"
+    );
 }
 
 #[test]

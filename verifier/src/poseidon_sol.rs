@@ -25,10 +25,10 @@
 
 use std::fmt::Write;
 
+use alloy_primitives::keccak256;
 use ark_bn254::Fr;
 use ark_ff::{BigInteger, PrimeField};
 use proofmint_circuits::poseidon::params;
-use alloy_primitives::keccak256;
 
 fn dec_fr(value: &Fr) -> String {
     value.into_bigint().to_string()
@@ -93,7 +93,11 @@ pub fn poseidon_contracts(inputs: usize) -> String {
             .collect();
         let groups: Vec<String> = terms
             .chunks(4)
-            .map(|g| g.iter().skip(1).fold(g[0].clone(), |acc, t| format!("add({acc}, {t})")))
+            .map(|g| {
+                g.iter()
+                    .skip(1)
+                    .fold(g[0].clone(), |acc, t| format!("add({acc}, {t})"))
+            })
             .collect();
         let sum = if groups.len() == 1 {
             format!("mod({}, R)", groups[0])
@@ -199,13 +203,30 @@ fn stack_permutation(p: &proofmint_circuits::poseidon::Params) -> String {
     writeln!(out, "            extcodecopy(source, c, 1, {c_bytes})").unwrap();
     writeln!(out, "            let s0 := 0").unwrap();
     for i in 1..t {
-        writeln!(out, "            let s{i} := calldataload({:#x})", 4 + 32 * (i - 1)).unwrap();
+        writeln!(
+            out,
+            "            let s{i} := calldataload({:#x})",
+            4 + 32 * (i - 1)
+        )
+        .unwrap();
     }
-    writeln!(out, "            for {{ let k := c }} lt(k, add(c, {c_bytes})) {{ k := add(k, {:#x}) }} {{", 32 * t).unwrap();
+    writeln!(
+        out,
+        "            for {{ let k := c }} lt(k, add(c, {c_bytes})) {{ k := add(k, {:#x}) }} {{",
+        32 * t
+    )
+    .unwrap();
     for i in 0..t {
-        writeln!(out, "                s{i} := addmod(s{i}, mload(add(k, {:#x})), R)", 32 * i).unwrap();
+        writeln!(
+            out,
+            "                s{i} := addmod(s{i}, mload(add(k, {:#x})), R)",
+            32 * i
+        )
+        .unwrap();
     }
-    let pow5 = |i: usize| format!("                {{\n                    let x2 := mulmod(s{i}, s{i}, R)\n                    s{i} := mulmod(mulmod(x2, x2, R), s{i}, R)\n                }}\n");
+    let pow5 = |i: usize| {
+        format!("                {{\n                    let x2 := mulmod(s{i}, s{i}, R)\n                    s{i} := mulmod(mulmod(x2, x2, R), s{i}, R)\n                }}\n")
+    };
     out.push_str(&pow5(0));
     writeln!(
         out,
@@ -214,7 +235,11 @@ fn stack_permutation(p: &proofmint_circuits::poseidon::Params) -> String {
     )
     .unwrap();
     for i in 1..t {
-        out.push_str(&pow5(i).replace("\n                ", "\n                    ").replacen("                {", "                    {", 1));
+        out.push_str(
+            &pow5(i)
+                .replace("\n                ", "\n                    ")
+                .replacen("                {", "                    {", 1),
+        );
     }
     writeln!(out, "                }}").unwrap();
     for (i, row) in p.mds.iter().enumerate() {
@@ -224,7 +249,10 @@ fn stack_permutation(p: &proofmint_circuits::poseidon::Params) -> String {
             .map(|(j, m)| format!("mulmod({}, s{j}, R)", dec_fr(m)))
             .collect();
         // Three products below r < 2^254 add without overflow.
-        let sum = terms.iter().skip(1).fold(terms[0].clone(), |acc, t| format!("add({acc}, {t})"));
+        let sum = terms
+            .iter()
+            .skip(1)
+            .fold(terms[0].clone(), |acc, t| format!("add({acc}, {t})"));
         writeln!(out, "                let t{i} := mod({sum}, R)").unwrap();
     }
     for i in 0..t {

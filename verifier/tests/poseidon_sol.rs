@@ -5,7 +5,8 @@ use proofmint_verifier::poseidon_sol::poseidon_source;
 
 #[test]
 fn committed_poseidon_contract_is_the_generated_one() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../contracts/src/Poseidon.sol");
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../contracts/src/Poseidon.sol");
     let generated = poseidon_source();
     if std::env::var_os("PROOFMINT_BLESS").is_some() {
         std::fs::write(&path, &generated).unwrap();
