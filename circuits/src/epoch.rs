@@ -74,24 +74,38 @@ fn render(errors: &[LineError]) -> String {
         .join("\n")
 }
 
-/// Parses JSON Lines: one receipt a line (numbered from 1), blank lines
-/// skipped. Returns the receipts that parsed and every line that did not.
-pub fn parse_receipts_jsonl(text: &str) -> (Vec<(usize, SignedReceipt)>, Vec<LineError>) {
-    let mut receipts = Vec::new();
-    let mut errors = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
+/// Receipts read one line at a time: those that parsed, with their line
+/// numbers, and every line that did not.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReceiptLines {
+    pub receipts: Vec<(usize, SignedReceipt)>,
+    pub errors: Vec<LineError>,
+}
+
+impl ReceiptLines {
+    /// Parses line `line` (numbered from 1); a blank line is skipped.
+    pub fn push(&mut self, line: usize, text: &str) {
+        if text.trim().is_empty() {
+            return;
         }
-        match SignedReceipt::from_json_str(line) {
-            Ok(r) => receipts.push((i + 1, r)),
-            Err(e) => errors.push(LineError {
-                line: i + 1,
+        match SignedReceipt::from_json_str(text) {
+            Ok(r) => self.receipts.push((line, r)),
+            Err(e) => self.errors.push(LineError {
+                line,
                 reason: e.to_string(),
             }),
         }
     }
-    (receipts, errors)
+}
+
+/// Parses JSON Lines: one receipt a line (numbered from 1), blank lines
+/// skipped.
+pub fn parse_receipts_jsonl(text: &str) -> ReceiptLines {
+    let mut lines = ReceiptLines::default();
+    for (i, line) in text.lines().enumerate() {
+        lines.push(i + 1, line);
+    }
+    lines
 }
 
 /// Every admission rule for the receipts of one epoch, each failure naming its
@@ -194,21 +208,23 @@ impl EpochBundle {
         text: &str,
         payments: &Payments,
     ) -> Result<(Self, EpochTree), EpochError> {
-        let (receipts, errors) = parse_receipts_jsonl(text);
-        Self::build_parsed(epoch, domain, depth, receipts, errors, payments)
+        Self::build_parsed(epoch, domain, depth, parse_receipts_jsonl(text), payments)
     }
 
-    /// [`Self::build`] from lines already parsed (as a streaming reader does):
-    /// `receipts` that parsed and `errors` for the lines that did not. A refusal
-    /// names every bad line in line order.
+    /// [`Self::build`] from lines already parsed (as a streaming reader does).
+    /// A refusal names every bad line, unparseable and inadmissible alike, in
+    /// line order.
     pub fn build_parsed(
         epoch: u64,
         domain: ReceiptDomain,
         depth: usize,
-        receipts: Vec<(usize, SignedReceipt)>,
-        mut errors: Vec<LineError>,
+        lines: ReceiptLines,
         payments: &Payments,
     ) -> Result<(Self, EpochTree), EpochError> {
+        let ReceiptLines {
+            receipts,
+            mut errors,
+        } = lines;
         if errors.is_empty() {
             if receipts.is_empty() {
                 return Err(EpochError::Empty);

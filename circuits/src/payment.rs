@@ -20,8 +20,8 @@ use ark_ff::PrimeField;
 use serde_json::{Map, Value};
 
 use crate::epoch::LineError;
-use crate::field::{fr_from_hex, fr_to_hex, parse_address};
-use crate::receipt::Receipt;
+use crate::field::fr_to_hex;
+use crate::receipt::{address, field_element, integer, json_u64, Receipt, ReceiptError};
 
 /// The JSON field names of a payment, in order.
 pub const JSON_FIELDS: [&str; 5] = ["jobId", "client", "node", "epoch", "units"];
@@ -42,17 +42,6 @@ pub fn job_id_of(client: Address, salt: U256) -> Fr {
     encoded[12..32].copy_from_slice(client.as_slice());
     encoded[32..].copy_from_slice(&salt.to_be_bytes::<32>());
     Fr::from_be_bytes_mod_order(keccak256(encoded).as_slice())
-}
-
-fn u64_field(map: &Map<String, Value>, name: &str) -> Result<u64, String> {
-    match map.get(name) {
-        Some(Value::Number(n)) => n.as_u64(),
-        Some(Value::String(s)) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
-            s.parse().ok()
-        }
-        _ => None,
-    }
-    .ok_or_else(|| format!("field `{name}`: missing or not a 64-bit unsigned integer"))
 }
 
 impl Payment {
@@ -104,8 +93,8 @@ impl Payment {
         map.insert("jobId".into(), fr_to_hex(&self.job_id).into());
         map.insert("client".into(), self.client.to_checksum(None).into());
         map.insert("node".into(), self.node.to_checksum(None).into());
-        map.insert("epoch".into(), self.epoch.into());
-        map.insert("units".into(), self.units.into());
+        map.insert("epoch".into(), json_u64(self.epoch));
+        map.insert("units".into(), json_u64(self.units));
         Value::Object(map)
     }
 
@@ -115,17 +104,13 @@ impl Payment {
         if let Some(unknown) = map.keys().find(|k| !JSON_FIELDS.contains(&k.as_str())) {
             return Err(format!("unknown field `{unknown}`"));
         }
-        let text = |name: &str| -> Result<&str, String> {
-            map.get(name)
-                .and_then(Value::as_str)
-                .ok_or_else(|| format!("field `{name}`: missing or not a string"))
-        };
+        let e = |e: ReceiptError| e.to_string();
         Ok(Self {
-            job_id: fr_from_hex(text("jobId")?).map_err(|e| format!("field `jobId`: {e}"))?,
-            client: parse_address(text("client")?).map_err(|e| format!("field `client`: {e}"))?,
-            node: parse_address(text("node")?).map_err(|e| format!("field `node`: {e}"))?,
-            epoch: u64_field(map, "epoch")?,
-            units: u64_field(map, "units")?,
+            job_id: field_element(map, "jobId").map_err(e)?,
+            client: address(map, "client").map_err(e)?,
+            node: address(map, "node").map_err(e)?,
+            epoch: integer(map, "epoch", u64::MAX).map_err(e)?,
+            units: integer(map, "units", u64::MAX).map_err(e)?,
         })
     }
 }
@@ -160,39 +145,11 @@ impl Payments {
 
     /// Reads JSON Lines (blank lines skipped); refuses the file naming every bad line.
     pub fn from_jsonl(text: &str) -> Result<Self, Vec<LineError>> {
-        let mut by_job: HashMap<Fr, (usize, Payment)> = HashMap::new();
-        let mut errors = Vec::new();
+        let mut lines = PaymentLines::default();
         for (i, line) in text.lines().enumerate() {
-            if line.trim().is_empty() {
-                continue;
-            }
-            let parsed = serde_json::from_str::<Value>(line)
-                .map_err(|e| format!("not JSON: {e}"))
-                .and_then(|v| Payment::from_json(&v));
-            match parsed {
-                Ok(p) => {
-                    if let Some((first, _)) = by_job.get(&p.job_id) {
-                        errors.push(LineError {
-                            line: i + 1,
-                            reason: format!("jobId {} repeats line {first}", fr_to_hex(&p.job_id)),
-                        });
-                    } else {
-                        by_job.insert(p.job_id, (i + 1, p));
-                    }
-                }
-                Err(reason) => errors.push(LineError {
-                    line: i + 1,
-                    reason,
-                }),
-            }
+            lines.push(i + 1, line);
         }
-        if errors.is_empty() {
-            Ok(Self {
-                by_job: by_job.into_values().map(|(_, p)| (p.job_id, p)).collect(),
-            })
-        } else {
-            Err(errors)
-        }
+        lines.finish()
     }
 
     /// JSON Lines, one payment a line, in job-id order.
@@ -228,5 +185,51 @@ impl Payments {
 
     pub fn is_empty(&self) -> bool {
         self.by_job.is_empty()
+    }
+}
+
+/// Payments read one line at a time (as a streaming reader does), each bad
+/// line and each repeated job id kept with its line number.
+#[derive(Debug, Clone, Default)]
+pub struct PaymentLines {
+    first_line: HashMap<Fr, usize>,
+    list: Vec<Payment>,
+    errors: Vec<LineError>,
+}
+
+impl PaymentLines {
+    /// Parses line `line` (numbered from 1); a blank line is skipped.
+    pub fn push(&mut self, line: usize, text: &str) {
+        if text.trim().is_empty() {
+            return;
+        }
+        let parsed = serde_json::from_str::<Value>(text)
+            .map_err(|e| format!("not JSON: {e}"))
+            .and_then(|v| Payment::from_json(&v));
+        match parsed {
+            Ok(p) => match self.first_line.get(&p.job_id) {
+                Some(first) => self.errors.push(LineError {
+                    line,
+                    reason: format!("jobId {} repeats line {first}", fr_to_hex(&p.job_id)),
+                }),
+                None => {
+                    self.first_line.insert(p.job_id, line);
+                    self.list.push(p);
+                }
+            },
+            Err(reason) => self.errors.push(LineError { line, reason }),
+        }
+    }
+
+    /// The payments, or every bad line in line order.
+    pub fn finish(mut self) -> Result<Payments, Vec<LineError>> {
+        if self.errors.is_empty() {
+            Ok(Payments {
+                by_job: self.list.into_iter().map(|p| (p.job_id, p)).collect(),
+            })
+        } else {
+            self.errors.sort_by_key(|e| e.line);
+            Err(self.errors)
+        }
     }
 }

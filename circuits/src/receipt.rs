@@ -375,7 +375,7 @@ impl SignedReceipt {
 
 /// Integers are written as JSON numbers while they fit JavaScript's 2^53, and
 /// as decimal strings past that, so no JSON reader rounds them.
-fn json_u64(value: u64) -> Value {
+pub(crate) fn json_u64(value: u64) -> Value {
     if value < (1u64 << 53) {
         value.into()
     } else {
@@ -396,16 +396,26 @@ fn text<'a>(map: &'a Map<String, Value>, field: &'static str) -> Result<&'a str,
         })
 }
 
-fn field_element(map: &Map<String, Value>, field: &'static str) -> Result<Fr, ReceiptError> {
+pub(crate) fn field_element(
+    map: &Map<String, Value>,
+    field: &'static str,
+) -> Result<Fr, ReceiptError> {
     fr_from_hex(text(map, field)?).map_err(|source| ReceiptError::Field { field, source })
 }
 
-fn address(map: &Map<String, Value>, field: &'static str) -> Result<Address, ReceiptError> {
+pub(crate) fn address(
+    map: &Map<String, Value>,
+    field: &'static str,
+) -> Result<Address, ReceiptError> {
     parse_address(text(map, field)?).map_err(|source| ReceiptError::Field { field, source })
 }
 
 /// A JSON number or decimal string, at most `max`.
-fn integer(map: &Map<String, Value>, field: &'static str, max: u64) -> Result<u64, ReceiptError> {
+pub(crate) fn integer(
+    map: &Map<String, Value>,
+    field: &'static str,
+    max: u64,
+) -> Result<u64, ReceiptError> {
     let bad = |reason: String| ReceiptError::BadValue { field, reason };
     let value = match get(map, field)? {
         Value::Number(n) => n

@@ -9,9 +9,9 @@ use alloy_primitives::Address;
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use proofmint_circuits::claim::{ClaimShape, ClaimWitness};
-use proofmint_circuits::epoch::{EpochBundle, LineError};
+use proofmint_circuits::epoch::{EpochBundle, ReceiptLines};
 use proofmint_circuits::field::{fr_to_address, fr_to_hex, parse_address};
-use proofmint_circuits::receipt::{ReceiptDomain, SignedReceipt};
+use proofmint_circuits::receipt::ReceiptDomain;
 use proofmint_gpu::{select_backend, BackendChoice};
 use proofmint_verifier::verify::ClaimVerifier;
 use proofmint_verifier::{audit, AuditReport, ClaimProof, SetupKind, VerifyingKeyFile};
@@ -49,20 +49,9 @@ pub fn epoch_build(
     } else {
         1usize << depth
     };
-    let mut parsed = Vec::new();
-    let mut errors = Vec::new();
-    files::for_each_line(
-        receipts,
-        max,
-        |line, text| match SignedReceipt::from_json_str(text) {
-            Ok(r) => parsed.push((line, r)),
-            Err(e) => errors.push(LineError {
-                line,
-                reason: e.to_string(),
-            }),
-        },
-    )?;
-    let (bundle, _) = EpochBundle::build_parsed(epoch, domain, depth, parsed, errors, &paid)
+    let mut lines = ReceiptLines::default();
+    files::for_each_line(receipts, max, |line, text| lines.push(line, text))?;
+    let (bundle, _) = EpochBundle::build_parsed(epoch, domain, depth, lines, &paid)
         .with_context(|| receipts.display().to_string())?;
     files::write_epoch(out, &bundle)?;
     let s = bundle.summary;

@@ -10,9 +10,8 @@ use std::fs;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use proofmint_circuits::epoch::{EpochBundle, LineError};
-use proofmint_circuits::field::fr_to_hex;
-use proofmint_circuits::payment::{Payment, Payments};
+use proofmint_circuits::epoch::EpochBundle;
+use proofmint_circuits::payment::{PaymentLines, Payments};
 use proofmint_verifier::{snarkjs, ClaimProof, VerifyingKeyFile};
 
 use crate::keys::ProvingKeyFile;
@@ -83,40 +82,17 @@ pub fn for_each_line(
 /// Reads a payments file (JSON Lines, as `proofmint chain payments` writes),
 /// refusing it with every bad line named.
 pub fn load_payments(path: &Path) -> Result<Payments> {
-    let mut list = Vec::new();
-    let mut errors = Vec::new();
-    for_each_line(
-        path,
-        MAX_PAYMENTS,
-        |line, text| match serde_json::from_str::<serde_json::Value>(text)
-            .map_err(|e| format!("not JSON: {e}"))
-            .and_then(|v| Payment::from_json(&v))
-        {
-            Ok(p) => list.push((line, p)),
-            Err(reason) => errors.push(LineError { line, reason }),
-        },
-    )?;
-    let mut first: std::collections::HashMap<_, usize> = std::collections::HashMap::new();
-    for (line, p) in &list {
-        if let Some(earlier) = first.insert(p.job_id, *line) {
-            errors.push(LineError {
-                line: *line,
-                reason: format!("jobId {} repeats line {earlier}", fr_to_hex(&p.job_id)),
-            });
-        }
-    }
-    if !errors.is_empty() {
-        errors.sort_by_key(|e| e.line);
-        let lines: Vec<String> = errors.iter().map(|e| format!("  {e}")).collect();
-        bail!(
+    let mut lines = PaymentLines::default();
+    for_each_line(path, MAX_PAYMENTS, |line, text| lines.push(line, text))?;
+    lines.finish().map_err(|errors| {
+        let list: Vec<String> = errors.iter().map(|e| format!("  {e}")).collect();
+        anyhow::anyhow!(
             "{}: {} bad payment line(s):\n{}",
             path.display(),
             errors.len(),
-            lines.join("\n")
-        );
-    }
-    Payments::new(list.into_iter().map(|(_, p)| p))
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+            list.join("\n")
+        )
+    })
 }
 
 /// Most payments one file may hold (the chain's payments for a few epochs).
@@ -149,15 +125,6 @@ pub fn write(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 pub fn read_json(path: &Path) -> Result<serde_json::Value> {
-    let size = fs::metadata(path)
-        .with_context(|| format!("cannot read {}", path.display()))?
-        .len();
-    if size > MAX_JSON_BYTES {
-        bail!(
-            "{}: {size} bytes is more than the {MAX_JSON_BYTES} this tool reads as JSON",
-            path.display()
-        );
-    }
     let bytes = read_capped(path)?;
     serde_json::from_slice(&bytes).with_context(|| format!("{}: not valid JSON", path.display()))
 }
