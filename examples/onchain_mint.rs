@@ -16,12 +16,12 @@ use proofmint_circuits::payment::{Payment, Payments};
 use proofmint_circuits::receipt::{address_of, Receipt, ReceiptDomain};
 use proofmint_circuits::EpochBundle;
 use proofmint_contracts::abi::{
-    ClaimInput, IEpochRegistry, IJobMarket, IRewardMinter, IStakeVault, IWorkToken,
+    IEpochRegistry, IJobMarket, IRewardMinter, IStakeVault, IWorkToken,
 };
 use proofmint_contracts::deploy::{deploy_all, Params};
 use proofmint_contracts::{compile, sources, tokens, Chain, CHAIN_ID};
 use proofmint_prover::{prove_claim, setup_development};
-use proofmint_verifier::solidity::{claim_verifier, proof_words};
+use proofmint_verifier::solidity::claim_verifier;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
@@ -202,21 +202,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let circuit = ClaimWitness::build(shape, epoch, &bundle.receipts, &tree, node, 0)?;
     let claim = prove_claim(&key, circuit, &proofmint_gpu::CpuBackend, &mut rng)?;
-    let w: Vec<U256> = proof_words(&claim.proof)
-        .iter()
-        .map(|b| U256::from_be_bytes(*b))
-        .collect();
+    let input = proofmint_prover::chain::claim_input(&claim)?;
     let p = claim.public.to_inputs().map(|f| fr_to_u256(&f));
-    let input = ClaimInput {
-        epoch,
-        node,
-        totalUnits: p[3],
-        firstIndex: p[4],
-        lastIndex: p[5],
-        a: [w[0], w[1]],
-        b: [[w[2], w[3]], [w[4], w[5]]],
-        c: [w[6], w[7]],
-    };
     let r = chain.send(node, d.minter, &IRewardMinter::claimCall { input })?;
     let balance = chain
         .call(node, d.token, &IWorkToken::balanceOfCall { account: node })?

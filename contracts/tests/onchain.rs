@@ -297,19 +297,12 @@ fn emission(epoch: u64) -> U256 {
     p.initial_emission * factor / one
 }
 
+/// The claim's input as the minter takes it; every proof here is for EPOCH
+/// and for the node it is submitted for.
 fn claim_input(epoch: u64, node_address: Address, claim: &ClaimProof) -> ClaimInput {
-    let w: Vec<U256> = proof_words(&claim.proof).iter().map(u256).collect();
-    let p = public_u256(claim);
-    ClaimInput {
-        epoch,
-        node: node_address,
-        totalUnits: p[3],
-        firstIndex: p[4],
-        lastIndex: p[5],
-        a: [w[0], w[1]],
-        b: [[w[2], w[3]], [w[4], w[5]]],
-        c: [w[6], w[7]],
-    }
+    let input = proofmint_prover::chain::claim_input(claim).unwrap();
+    assert_eq!((input.epoch, input.node), (epoch, node_address));
+    input
 }
 
 fn claim_call(node_index: u8, claim: &ClaimProof) -> IRewardMinter::claimCall {

@@ -22,6 +22,7 @@ use proofmint_contracts::deploy::{deploy_all, Deployment, Params};
 use proofmint_contracts::rpc::{load_signer, RpcChain};
 use proofmint_contracts::{compile, describe_revert, sources, ChainError, Transact};
 use proofmint_verifier::solidity::{claim_verifier, proof_words};
+use proofmint_verifier::ClaimProof;
 use serde_json::{json, Value};
 
 use crate::files;
@@ -368,26 +369,33 @@ pub fn post_epoch(conn: &Connection, d: &DeploymentFile, epoch_dir: &Path) -> Re
     Ok(())
 }
 
-/// `proofmint chain claim`: the node submits its claim proof.
-pub fn claim(conn: &Connection, d: &DeploymentFile, proof_dir: &Path) -> Result<U256> {
-    let proof = files::load_proof(proof_dir)?;
+/// The minter's `ClaimInput` for a proof: its public inputs (the root comes
+/// from the registry) and its points in the verifier's word order.
+pub fn claim_input(proof: &ClaimProof) -> Result<ClaimInput> {
     let p = proof.public;
     let node = fr_to_address(&p.node).context("the proof's node is not an address")?;
     let epoch = u64::try_from(fr_to_u256(&p.epoch)).context("the proof's epoch")?;
-    let words: Vec<U256> = proof_words(&proof.proof)
+    let w: Vec<U256> = proof_words(&proof.proof)
         .iter()
         .map(|w| U256::from_be_bytes(*w))
         .collect();
-    let input = ClaimInput {
+    Ok(ClaimInput {
         epoch,
         node,
         totalUnits: fr_to_u256(&p.total_units),
         firstIndex: fr_to_u256(&p.first_index),
         lastIndex: fr_to_u256(&p.last_index),
-        a: [words[0], words[1]],
-        b: [[words[2], words[3]], [words[4], words[5]]],
-        c: [words[6], words[7]],
-    };
+        a: [w[0], w[1]],
+        b: [[w[2], w[3]], [w[4], w[5]]],
+        c: [w[6], w[7]],
+    })
+}
+
+/// `proofmint chain claim`: the node submits its claim proof.
+pub fn claim(conn: &Connection, d: &DeploymentFile, proof_dir: &Path) -> Result<U256> {
+    let proof = files::load_proof(proof_dir)?;
+    let input = claim_input(&proof)?;
+    let (node, epoch, p) = (input.node, input.epoch, proof.public);
     let mut chain = conn.open()?;
     let me = chain.account();
     let before = tx(
