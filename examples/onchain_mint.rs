@@ -19,7 +19,7 @@ use proofmint_contracts::abi::{
     IEpochRegistry, IJobMarket, IRewardMinter, IStakeVault, IWorkToken,
 };
 use proofmint_contracts::deploy::{deploy_all, Params};
-use proofmint_contracts::{compile, sources, tokens, Chain, CHAIN_ID};
+use proofmint_contracts::{compile, sources, tokens, Chain, DevChain, CHAIN_ID};
 use proofmint_prover::{prove_claim, setup_development};
 use proofmint_verifier::solidity::claim_verifier;
 use rand::{Rng, SeedableRng};

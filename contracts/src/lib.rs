@@ -135,16 +135,39 @@ impl DevChain for Chain {
         Chain::call(self, from, to, call)
     }
     fn fund(&mut self, who: Address, wei: U256) {
-        Chain::fund(self, who, wei)
+        use revm::context_interface::ContextTr;
+        use revm::state::AccountInfo;
+        let db = self.evm.ctx.db_mut();
+        let mut info: AccountInfo = db
+            .cache
+            .accounts
+            .get(&who)
+            .map(|a| a.info.clone())
+            .unwrap_or_default();
+        info.balance = wei;
+        db.insert_account_info(who, info);
     }
     fn balance(&mut self, who: Address) -> U256 {
-        Chain::balance(self, who)
+        use revm::context_interface::ContextTr;
+        self.evm
+            .ctx
+            .db_mut()
+            .cache
+            .accounts
+            .get(&who)
+            .map(|a| a.info.balance)
+            .unwrap_or_default()
     }
+    /// The block timestamp transactions run at.
     fn timestamp(&self) -> u64 {
-        Chain::timestamp(self)
+        self.evm.ctx.block.timestamp.saturating_to()
     }
+    /// Moves the clock `seconds` forward (and the block number by one).
     fn advance(&mut self, seconds: u64) {
-        Chain::advance(self, seconds)
+        self.evm.ctx.modify_block(|block| {
+            block.timestamp += U256::from(seconds);
+            block.number += U256::from(1u64);
+        });
     }
 }
 
@@ -264,6 +287,22 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// A tool pinned in `tools/js` (`anvil`, `forge`), or `None` where
+/// `npm ci --prefix tools/js` has not run; then a test says it skipped, and
+/// fails instead when `PROOFMINT_REQUIRE_JS` is set, as the test script does.
+pub fn js_tool(name: &str) -> Option<PathBuf> {
+    let path = repo_root().join("tools/js/node_modules/.bin").join(name);
+    if path.exists() {
+        return Some(path);
+    }
+    assert!(
+        std::env::var_os("PROOFMINT_REQUIRE_JS").is_none(),
+        "{name} is not installed: run npm ci --prefix tools/js"
+    );
+    eprintln!("skipped: {name} is not installed (npm ci --prefix tools/js)");
+    None
+}
+
 /// The contract sources in `contracts/src`.
 pub fn sources() -> Vec<PathBuf> {
     let dir = repo_root().join("contracts/src");
@@ -368,15 +407,7 @@ impl Transact for Chain {
     /// `eth_call` does.
     fn view_raw(&mut self, from: Address, to: Address, data: Vec<u8>) -> Result<Bytes, ChainError> {
         use revm::ExecuteEvm;
-        let tx = TxEnv::builder()
-            .caller(from)
-            .kind(TxKind::Call(to))
-            .data(data.into())
-            .gas_limit(self.gas_limit)
-            .gas_price(0)
-            .chain_id(Some(CHAIN_ID))
-            .build()
-            .map_err(|e| ChainError::Evm(format!("{e:?}")))?;
+        let tx = self.tx_env(from, TxKind::Call(to), data, U256::ZERO)?;
         let result = self
             .evm
             .transact(tx)
@@ -418,14 +449,15 @@ impl Chain {
         self.transact_value(from, kind, data, U256::ZERO)
     }
 
-    fn transact_value(
-        &mut self,
+    /// A transaction of this chain: its chain id and gas limit, gas price 0.
+    fn tx_env(
+        &self,
         from: Address,
         kind: TxKind,
         data: Vec<u8>,
         value: U256,
-    ) -> Result<Receipt, ChainError> {
-        let tx = TxEnv::builder()
+    ) -> Result<TxEnv, ChainError> {
+        TxEnv::builder()
             .caller(from)
             .kind(kind)
             .value(value)
@@ -434,7 +466,17 @@ impl Chain {
             .gas_limit(self.gas_limit)
             .gas_price(0)
             .build()
-            .map_err(|e| ChainError::Evm(format!("{e:?}")))?;
+            .map_err(|e| ChainError::Evm(format!("{e:?}")))
+    }
+
+    fn transact_value(
+        &mut self,
+        from: Address,
+        kind: TxKind,
+        data: Vec<u8>,
+        value: U256,
+    ) -> Result<Receipt, ChainError> {
+        let tx = self.tx_env(from, kind, data, value)?;
         let result = self
             .evm
             .transact_commit(tx)
@@ -480,47 +522,6 @@ impl Chain {
         value: U256,
     ) -> Result<Receipt, ChainError> {
         self.transact_value(from, TxKind::Call(to), call.abi_encode(), value)
-    }
-
-    /// Sets `who`'s ether balance.
-    pub fn fund(&mut self, who: Address, wei: U256) {
-        use revm::context_interface::ContextTr;
-        use revm::state::AccountInfo;
-        let db = self.evm.ctx.db_mut();
-        let mut info: AccountInfo = db
-            .cache
-            .accounts
-            .get(&who)
-            .map(|a| a.info.clone())
-            .unwrap_or_default();
-        info.balance = wei;
-        db.insert_account_info(who, info);
-    }
-
-    /// Ether balance of `who`.
-    pub fn balance(&mut self, who: Address) -> U256 {
-        use revm::context_interface::ContextTr;
-        self.evm
-            .ctx
-            .db_mut()
-            .cache
-            .accounts
-            .get(&who)
-            .map(|a| a.info.balance)
-            .unwrap_or_default()
-    }
-
-    /// The block timestamp transactions run at.
-    pub fn timestamp(&self) -> u64 {
-        self.evm.ctx.block.timestamp.saturating_to()
-    }
-
-    /// Moves the clock `seconds` forward (and the block number by one).
-    pub fn advance(&mut self, seconds: u64) {
-        self.evm.ctx.modify_block(|block| {
-            block.timestamp += U256::from(seconds);
-            block.number += U256::from(1u64);
-        });
     }
 
     /// Sends a transaction calling `to`.

@@ -50,19 +50,6 @@ pub struct RpcChain {
     impersonating: bool,
 }
 
-/// Gas estimation, the chain id, and the nonce asked of the node for every
-/// transaction: a cached nonce would skip one whenever a transaction is refused
-/// at estimation, and every later one would wait forever.
-macro_rules! fillers {
-    () => {
-        ProviderBuilder::new()
-            .disable_recommended_fillers()
-            .with_gas_estimation()
-            .with_simple_nonce_management()
-            .fetch_chain_id()
-    };
-}
-
 fn rpc_error(e: impl std::fmt::Display) -> ChainError {
     ChainError::Rpc(e.to_string())
 }
@@ -70,18 +57,43 @@ fn rpc_error(e: impl std::fmt::Display) -> ChainError {
 impl RpcChain {
     /// Connects to `url` and signs with `signer`.
     pub fn connect(url: &str, signer: PrivateKeySigner) -> Result<Self, ChainError> {
+        Self::open(url, Some(signer))
+    }
+
+    /// Connects to a development node that signs for any account (anvil with
+    /// `--auto-impersonate`): for tests that play many actors.
+    pub fn connect_impersonating(url: &str) -> Result<Self, ChainError> {
+        Self::open(url, None)
+    }
+
+    /// The provider fills in gas, the chain id, and the nonce asked of the node
+    /// for every transaction: a cached nonce would skip one whenever a
+    /// transaction is refused at estimation, and every later one would wait
+    /// forever. Without a signer the node signs (impersonation).
+    fn open(url: &str, signer: Option<PrivateKeySigner>) -> Result<Self, ChainError> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(rpc_error)?;
-        let account = signer.address();
-        let url = url
+        let parsed = url
             .parse()
             .map_err(|e| ChainError::Rpc(format!("--rpc {url}: {e}")))?;
-        let provider = fillers!()
-            .wallet(EthereumWallet::from(signer))
-            .connect_http(url)
-            .erased();
+        let builder = ProviderBuilder::new()
+            .disable_recommended_fillers()
+            .with_gas_estimation()
+            .with_simple_nonce_management()
+            .fetch_chain_id();
+        let (provider, account) = match signer {
+            Some(signer) => {
+                let account = signer.address();
+                let wallet = EthereumWallet::from(signer);
+                (
+                    builder.wallet(wallet).connect_http(parsed).erased(),
+                    account,
+                )
+            }
+            None => (builder.connect_http(parsed).erased(), Address::ZERO),
+        };
         let chain_id = runtime
             .block_on(provider.get_chain_id())
             .map_err(|e| ChainError::Rpc(format!("cannot reach the node: {e}")))?;
@@ -90,43 +102,29 @@ impl RpcChain {
             provider,
             account,
             chain_id,
-            impersonating: false,
+            impersonating: account == Address::ZERO,
         })
     }
 
-    /// Connects to a development node that signs for any account (anvil with
-    /// `--auto-impersonate`): for tests that play many actors.
-    pub fn connect_impersonating(url: &str) -> Result<Self, ChainError> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(rpc_error)?;
-        let url = url
-            .parse()
-            .map_err(|e| ChainError::Rpc(format!("--rpc {url}: {e}")))?;
-        let provider = fillers!().connect_http(url).erased();
-        let chain_id = runtime
-            .block_on(provider.get_chain_id())
-            .map_err(|e| ChainError::Rpc(format!("cannot reach the node: {e}")))?;
-        Ok(Self {
-            runtime,
-            provider,
-            account: Address::ZERO,
-            chain_id,
-            impersonating: true,
+    /// A development node's own method (`anvil_*`, `evm_*`), its answer dropped.
+    fn dev_request(
+        &self,
+        method: &'static str,
+        params: serde_json::Value,
+    ) -> Result<(), ChainError> {
+        self.runtime.block_on(async {
+            let _: serde_json::Value = self
+                .provider
+                .raw_request(method.into(), params)
+                .await
+                .map_err(rpc_error)?;
+            Ok(())
         })
     }
 
     /// Sets `who`'s ether balance (anvil's `anvil_setBalance`).
     pub fn set_balance(&self, who: Address, wei: U256) -> Result<(), ChainError> {
-        self.runtime.block_on(async {
-            let _: serde_json::Value = self
-                .provider
-                .raw_request("anvil_setBalance".into(), (who, wei))
-                .await
-                .map_err(rpc_error)?;
-            Ok(())
-        })
+        self.dev_request("anvil_setBalance", serde_json::json!([who, wei]))
     }
 
     /// The latest block's timestamp.
@@ -178,19 +176,8 @@ impl RpcChain {
     /// A development node's clock moved `seconds` forward, and a block mined
     /// (anvil's and Hardhat's `evm_increaseTime` and `evm_mine`).
     pub fn advance_time(&self, seconds: u64) -> Result<(), ChainError> {
-        self.runtime.block_on(async {
-            let _: serde_json::Value = self
-                .provider
-                .raw_request("evm_increaseTime".into(), (seconds,))
-                .await
-                .map_err(rpc_error)?;
-            let _: serde_json::Value = self
-                .provider
-                .raw_request("evm_mine".into(), ())
-                .await
-                .map_err(rpc_error)?;
-            Ok(())
-        })
+        self.dev_request("evm_increaseTime", serde_json::json!([seconds]))?;
+        self.dev_request("evm_mine", serde_json::json!([]))
     }
 
     /// A development node's actors pay no fees (the node runs with base fee 0),

@@ -9,15 +9,9 @@ use std::process::Command;
 #[test]
 fn forge_fuzz_and_invariant_tests_pass() {
     let root = proofmint_contracts::repo_root();
-    let forge = root.join("tools/js/node_modules/.bin/forge");
-    if !forge.exists() {
-        assert!(
-            std::env::var_os("PROOFMINT_REQUIRE_JS").is_none(),
-            "forge is not installed: run npm ci --prefix tools/js"
-        );
-        eprintln!("skipped: forge is not installed (npm ci --prefix tools/js)");
+    let Some(forge) = proofmint_contracts::js_tool("forge") else {
         return;
-    }
+    };
     let out = Command::new(&forge)
         .current_dir(root.join("contracts"))
         .args(["test", "--use", "../tools/js/bin/solc", "--root", "."])

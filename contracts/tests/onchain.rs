@@ -142,17 +142,9 @@ fn deployed<E: DevChain>(mut chain: E) -> (E, Deployment) {
 }
 
 /// A fresh anvil (auto-impersonating, no gas fees, so ether balances are exact), or
-/// None (said loudly) where anvil is not installed and PROOFMINT_REQUIRE_JS is unset.
+/// None where anvil is not installed (see `js_tool`).
 fn anvil() -> Option<DevRpc> {
-    let binary = proofmint_contracts::repo_root().join("tools/js/node_modules/.bin/anvil");
-    if !binary.exists() {
-        assert!(
-            std::env::var_os("PROOFMINT_REQUIRE_JS").is_none(),
-            "anvil is not installed: run npm ci --prefix tools/js"
-        );
-        eprintln!("skipped on anvil: not installed (npm ci --prefix tools/js)");
-        return None;
-    }
+    let binary = proofmint_contracts::js_tool("anvil")?;
     Some(DevRpc::start(&binary).expect("anvil starts"))
 }
 

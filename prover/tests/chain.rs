@@ -41,20 +41,8 @@ fn account(who: usize) -> Address {
 
 use proofmint_contracts::rpc::Anvil;
 
-fn anvil_binary() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tools/js/node_modules/.bin/anvil")
-}
-
 fn start_anvil() -> Option<Anvil> {
-    let binary = anvil_binary();
-    if !binary.exists() {
-        assert!(
-            std::env::var_os("PROOFMINT_REQUIRE_JS").is_none(),
-            "anvil is not installed: run npm ci --prefix tools/js"
-        );
-        eprintln!("skipped: anvil is not installed (npm ci --prefix tools/js)");
-        return None;
-    }
+    let binary = proofmint_contracts::js_tool("anvil")?;
     Some(Anvil::spawn(&binary, &[]).expect("anvil starts"))
 }
 
