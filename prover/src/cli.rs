@@ -24,13 +24,19 @@ use crate::prove::prove_claim;
 
 /// The deployment a command works for: `--chain-id` and `--registry`.
 pub fn parse_domain(chain_id: u64, registry: &str) -> Result<ReceiptDomain> {
-    let registry = parse_address(registry).with_context(|| format!("--registry {registry}"))?;
+    let registry = address_flag("registry", registry)?;
     Ok(ReceiptDomain::new(chain_id, registry))
 }
 
-/// Reads a node address given on the command line.
-pub fn parse_node(text: &str) -> Result<Address> {
-    parse_address(text).with_context(|| format!("--node {text}"))
+/// An address given on the command line as `--{flag} {text}`.
+pub fn address_flag(flag: &str, text: &str) -> Result<Address> {
+    parse_address(text).with_context(|| format!("--{flag} {text}"))
+}
+
+/// A job's salt given on the command line (decimal or 0x-hex, up to 256 bits).
+pub fn salt_flag(text: &str) -> Result<alloy_primitives::U256> {
+    text.parse()
+        .map_err(|e| anyhow::anyhow!("--salt {text}: {e}"))
 }
 
 /// `proofmint epoch build`: admit a JSON Lines file of receipts as an epoch,

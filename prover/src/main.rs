@@ -357,10 +357,7 @@ enum VerifyCommand {
 fn run_chain(rpc: String, key_file: Option<PathBuf>, command: ChainCommand) -> anyhow::Result<()> {
     use proofmint_prover::chain::{self, parse_amount, Connection, DeploymentFile};
     let conn = Connection { rpc, key_file };
-    let address = |text: &str, flag: &str| -> anyhow::Result<alloy_primitives::Address> {
-        proofmint_circuits::field::parse_address(text)
-            .map_err(|e| anyhow::anyhow!("--{flag} {text}: {e}"))
-    };
+    let address = |text: &str, flag: &str| cli::address_flag(flag, text);
     match command {
         ChainCommand::Deploy {
             keys,
@@ -420,10 +417,15 @@ fn run_chain(rpc: String, key_file: Option<PathBuf>, command: ChainCommand) -> a
             units,
         } => {
             let d = DeploymentFile::load(&deployment)?;
-            let salt: alloy_primitives::U256 = salt
-                .parse()
-                .map_err(|e| anyhow::anyhow!("--salt {salt}: {e}"))?;
-            chain::pay(&conn, &d, salt, address(&node, "node")?, epoch, units).map(drop)
+            chain::pay(
+                &conn,
+                &d,
+                cli::salt_flag(&salt)?,
+                address(&node, "node")?,
+                epoch,
+                units,
+            )
+            .map(drop)
         }
         ChainCommand::Payments { deployment, out } => {
             let d = DeploymentFile::load(&deployment)?;
@@ -483,12 +485,10 @@ fn run(args: Args) -> anyhow::Result<()> {
                     output,
                 },
         } => {
-            use proofmint_circuits::field::{fr_from_hex, parse_address};
+            use proofmint_circuits::field::fr_from_hex;
             let d = proofmint_prover::chain::DeploymentFile::load(&deployment)?;
-            let salt: alloy_primitives::U256 = salt
-                .parse()
-                .map_err(|e| anyhow::anyhow!("--salt {salt}: {e}"))?;
-            let node = parse_address(&node).map_err(|e| anyhow::anyhow!("--node {node}: {e}"))?;
+            let salt = cli::salt_flag(&salt)?;
+            let node = cli::address_flag("node", &node)?;
             let input = fr_from_hex(&input).map_err(|e| anyhow::anyhow!("--input {input}: {e}"))?;
             let output =
                 fr_from_hex(&output).map_err(|e| anyhow::anyhow!("--output {output}: {e}"))?;
@@ -563,7 +563,7 @@ fn run(args: Args) -> anyhow::Result<()> {
                     icicle_dir,
                 },
         } => {
-            let node = cli::parse_node(&node)?;
+            let node = cli::address_flag("node", &node)?;
             let backend = BackendOptions {
                 choice: backend,
                 icicle_dir,
