@@ -193,7 +193,7 @@ impl DevRpc {
                 "0",
             ],
         )?;
-        let chain = rpc::RpcChain::connect_impersonating(&anvil.url)?;
+        let chain = rpc::RpcChain::connect_unsigned(&anvil.url)?;
         Ok(Self {
             chain,
             _anvil: anvil,

@@ -60,9 +60,10 @@ impl RpcChain {
         Self::open(url, Some(signer))
     }
 
-    /// Connects to a development node that signs for any account (anvil with
-    /// `--auto-impersonate`): for tests that play many actors.
-    pub fn connect_impersonating(url: &str) -> Result<Self, ChainError> {
+    /// Connects without a key: transactions go unsigned and the node signs for
+    /// any sender (anvil with `--auto-impersonate`, for tests that play many
+    /// actors); a development node's own methods need no key either.
+    pub fn connect_unsigned(url: &str) -> Result<Self, ChainError> {
         Self::open(url, None)
     }
 

@@ -485,7 +485,8 @@ pub fn sign_receipt(
 
 /// `proofmint chain advance-time`: moves a development node's clock.
 pub fn advance_time(conn: &Connection, seconds: u64) -> Result<()> {
-    conn.open()?.advance_time(seconds)?;
+    // The node's own method: no key needed.
+    RpcChain::connect_unsigned(&conn.rpc)?.advance_time(seconds)?;
     println!("the node's clock moved {seconds} s forward");
     Ok(())
 }
