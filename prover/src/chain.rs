@@ -164,8 +164,11 @@ pub fn deploy(
     files::write(&verifier, claim_verifier(&key, "ClaimVerifier").as_bytes())?;
     let mut sources = sources();
     sources.push(verifier);
-    let artifacts = compile(&sources)
-        .context("compiling the contracts (needs node and `npm ci --prefix tools/js`)")?;
+    let artifacts = compile(&sources);
+    // The generated source was only for the compiler.
+    let _ = std::fs::remove_dir_all(&scratch);
+    let artifacts =
+        artifacts.context("compiling the contracts (needs node and `npm ci --prefix tools/js`)")?;
     let addresses = tx(
         "deploy",
         deploy_all(&mut chain, &artifacts, "ClaimVerifier", &params),
