@@ -69,6 +69,10 @@ pub enum BackendError {
         backend: &'static str,
         message: String,
     },
+    /// The caller asked the computation to stop (a cancelled job, a lost
+    /// lease): raised between operations, never inside one.
+    #[error("stopped: {0}")]
+    Stopped(String),
 }
 
 /// Refuses an MSM whose slices differ in length.

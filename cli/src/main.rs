@@ -8,6 +8,8 @@ use proofmint_gpu::BackendChoice;
 use proofmint_prover::cli::{self, BackendOptions};
 use proofmint_prover::demo::{self, DemoOptions};
 
+mod service_cmd;
+
 #[derive(Parser)]
 #[command(
     name = "proofmint",
@@ -106,6 +108,27 @@ enum Command {
     Export {
         #[command(subcommand)]
         command: ExportCommand,
+    },
+    /// Run the prover service: an HTTP API taking claim jobs, proven by
+    /// workers that keep the keys loaded.
+    Serve(service_cmd::ServeArgs),
+    /// The service's API keys.
+    Apikey {
+        #[command(subcommand)]
+        command: service_cmd::ApiKeyCommand,
+    },
+    /// Call a prover service (the token comes from PROOFMINT_TOKEN).
+    Client {
+        /// The service's address.
+        #[arg(
+            long,
+            global = true,
+            env = "PROOFMINT_SERVER",
+            default_value = "http://127.0.0.1:8080"
+        )]
+        server: String,
+        #[command(subcommand)]
+        command: service_cmd::ClientCommand,
     },
 }
 
@@ -576,6 +599,9 @@ fn run(args: Args) -> anyhow::Result<()> {
         Command::Export {
             command: ExportCommand::Solidity { vk, out, name },
         } => cli::export_solidity(&vk, &out, &name),
+        Command::Serve(args) => service_cmd::serve(args),
+        Command::Apikey { command } => service_cmd::apikey(command),
+        Command::Client { server, command } => service_cmd::client(&server, command),
     }
 }
 

@@ -2,6 +2,7 @@
 //! kind of bad input gets a message naming the file, line or field and a
 //! non-zero exit, never a panic.
 
+#[path = "../../prover/tests/common/mod.rs"]
 mod common;
 
 use std::path::Path;
