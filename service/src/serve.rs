@@ -42,6 +42,16 @@ impl Service {
         let (backend, picked) =
             select_backend(config.backend_choice()?, config.icicle_dir.as_deref())?;
         tracing::info!("{picked}");
+        Self::with_backend(config, store, keys, Arc::from(backend))
+    }
+
+    /// [`Service::new`] on a given backend.
+    pub fn with_backend(
+        config: ServeConfig,
+        store: Arc<dyn JobStore>,
+        keys: KeySet,
+        backend: Arc<dyn proofmint_gpu::Backend>,
+    ) -> Result<Self> {
         let metrics = Arc::new(Metrics::new());
         metrics.set_workers(config.workers);
         let budget = match config.memory_budget_mib {
@@ -51,7 +61,7 @@ impl Service {
         let pool = Arc::new(Pool::new(
             store,
             keys,
-            Arc::from(backend),
+            backend,
             metrics,
             Webhooks::new(config.webhook_secret.clone()),
             config.lease(),

@@ -120,6 +120,8 @@ pub struct Job {
     pub lost_leases: i64,
     pub attempt_log: Vec<AttemptRecord>,
     pub cancel_requested: bool,
+    /// The worker holding (or that last held) the job's lease: `host/pid/wN`.
+    pub worker: Option<String>,
     #[serde(skip)]
     pub api_key: String,
     #[serde(skip)]
@@ -368,7 +370,7 @@ impl Dialect {
 
 const JOB_COLUMNS: &str = "id, state, step, error, priority, deadline_ms, created_ms, started_ms, \
      finished_ms, bundle_digest, node, from_index, slots, depth, key_digest, backend, ran_on, \
-     timings, attempts, max_attempts, lost_leases, attempt_log, cancel_requested, api_key, webhook_url";
+     timings, attempts, max_attempts, lost_leases, attempt_log, cancel_requested, lease_owner, api_key, webhook_url";
 
 /// The SQL job store over SQLite or PostgreSQL.
 pub struct SqlStore {
@@ -524,6 +526,7 @@ impl SqlStore {
             lost_leases: row.try_get("lost_leases")?,
             attempt_log,
             cancel_requested: cancel != 0,
+            worker: row.try_get("lease_owner")?,
             api_key: row.try_get("api_key")?,
             webhook_url: row.try_get("webhook_url")?,
         })
