@@ -291,7 +291,11 @@ async fn owned_job(app: &App, key: &ApiKey, id: &str) -> ApiResult<Job> {
     }
 }
 
+/// A JSON object body as `T`; errors name the field (`node`, `slots`, ...).
 fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
+    if body.trim_ascii_start().first() != Some(&b'{') {
+        return Err(ApiError::bad("body", "expected a JSON object"));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let path = e.path().to_string();
