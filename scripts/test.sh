@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone: installs the JavaScript tools the
-# cross-checks use (pinned in tools/js/package-lock.json), then runs every
-# Rust test in release mode (proving in a debug build is ~20x slower), and
-# closes with the totals over every test binary.
+# cross-checks use (pinned in tools/js/package-lock.json) and, if missing,
+# PostgreSQL's server from Debian's packages (the service's tests start
+# throwaway clusters of their own on loopback ports and remove them), then
+# runs every Rust test in release mode (proving in a debug build is ~20x
+# slower), and closes with the totals over every test binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +14,19 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
 fi
 npm ci --prefix tools/js --no-audit --no-fund --loglevel=error
 export PROOFMINT_REQUIRE_JS=1
+
+pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
+if [ -z "$(pg_bin)" ]; then
+  echo "test.sh: installing PostgreSQL (Debian's postgresql package) for the job store's tests" >&2
+  sudo=""
+  if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+  # The package starts a system cluster; the tests use their own.
+  $sudo service postgresql stop >/dev/null 2>&1 || true
+fi
+PROOFMINT_PG_BIN="$(pg_bin)"
+export PROOFMINT_PG_BIN PROOFMINT_REQUIRE_PG=1
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
