@@ -625,11 +625,19 @@ async fn status(
     let wait = Duration::from_secs(params.wait.unwrap_or(0).min(app.config.max_wait_secs));
     let start = Instant::now();
     loop {
+        // Registered before the look, so an ending in between still wakes it.
+        let ended = app.pool.ended.notified();
         let job = owned_job(&app, &key, &id).await?;
         if job.state.is_terminal() || start.elapsed() >= wait {
             return Ok(Json(job));
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        // A job proven by another server sharing the store is seen at the
+        // next look.
+        let left = wait.saturating_sub(start.elapsed());
+        tokio::select! {
+            _ = ended => {}
+            _ = tokio::time::sleep(left.min(Duration::from_millis(250))) => {}
+        }
     }
 }
 

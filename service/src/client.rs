@@ -120,7 +120,7 @@ impl Client {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(&proof.claim_proof)
             .context("result: claim_proof is not base64")?;
-        Ok(ClaimProof::from_bytes(&bytes).context("result: claim_proof")?)
+        ClaimProof::from_bytes(&bytes).context("result: claim_proof")
     }
 
     pub async fn cancel(&self, id: &str) -> Result<Job> {

@@ -136,6 +136,9 @@ pub struct Pool {
     pub webhooks: Webhooks,
     /// Woken when this process accepts a job.
     pub wake: Notify,
+    /// Notified when a worker of this process ends an attempt (long polls
+    /// wake at once rather than at their next look at the store).
+    pub ended: Notify,
     pub lease: Duration,
     pub poll: Duration,
     pub grace: Duration,
@@ -175,6 +178,7 @@ impl Pool {
             metrics,
             webhooks,
             wake: Notify::new(),
+            ended: Notify::new(),
             lease,
             poll,
             grace,
@@ -310,6 +314,7 @@ impl Pool {
         heartbeat.abort();
         grace.abort();
         let finished = self.finish(&lease, &job, outcome).await;
+        self.ended.notify_waiters();
         if let Some(state) = finished {
             self.metrics.finished(state);
             if let Some(url) = &job.webhook_url {

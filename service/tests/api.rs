@@ -576,7 +576,8 @@ async fn shutdown_hands_running_jobs_back_and_a_restart_finishes_them() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhooks_are_signed() {
-    let received: Arc<Mutex<Vec<(String, Vec<u8>)>>> = Arc::default();
+    type Calls = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+    let received: Calls = Arc::default();
     let sink = received.clone();
     let hook = axum::Router::new().route(
         "/hook",
