@@ -79,7 +79,7 @@ impl Server {
             .args(["--backend", "cpu"])
             .env("PROOFMINT_LEASE_SECS", "2")
             .env("PROOFMINT_POLL_MS", "100")
-            .env("PROOFMINT_SHUTDOWN_GRACE_SECS", "1")
+            .env("PROOFMINT_SHUTDOWN_GRACE_SECS", "30")
             .stdout(Stdio::null())
             .stderr(log.reopen().unwrap())
             .spawn()
@@ -330,4 +330,47 @@ fn every_accepted_job_finishes_once_across_a_postgres_outage() {
             &dir.path().join(format!("proof-{i}")),
         );
     }
+}
+
+#[test]
+fn sigterm_lets_the_running_proof_finish_then_exits() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data_flag = ["--data-dir", data.to_str().unwrap()];
+    let token = proofmint(
+        &[&["apikey", "create", "--name", "ops"][..], &data_flag].concat(),
+        None,
+    );
+    let port = free_port();
+    let mut server = Server::start(&data_flag, port);
+    // A grace period long enough for the proof.
+    let id = submit(&server.url(), &token, 0);
+    poll(&[server.url()], &token, &id, |j| {
+        j.state != JobState::Queued
+    });
+    let status = Command::new("kill")
+        .args(["-TERM", &server.pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let start = Instant::now();
+    let exit = loop {
+        if let Some(exit) = server.child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the server did not stop"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exit.success(), "{exit:?}");
+    // Its job ended with it, proven, before the process exited.
+    let server = Server::start(&data_flag, port);
+    let job = poll(&[server.url()], &token, &id, |_| true);
+    assert_eq!(
+        (job.state, job.attempts),
+        (JobState::Succeeded, 1),
+        "{job:?}"
+    );
 }

@@ -189,3 +189,79 @@ impl ServeConfig {
         Duration::from_secs(self.lease_secs)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_environment_then_validation() {
+        let text = r#"
+            listen = "0.0.0.0:9000"
+            keys = ["keys16", "keys64"]
+            database = "postgres://prover@db/proofmint"
+            lease_secs = 10
+            memory_budget_mib = 4096
+        "#;
+        let mut config: ServeConfig = toml::from_str(text).unwrap();
+        assert_eq!(config.listen.port(), 9000);
+        assert_eq!(config.keys.len(), 2);
+        assert_eq!(config.max_attempts, 3, "unset settings keep their defaults");
+        assert_eq!(config.database_url(), "postgres://prover@db/proofmint");
+        config
+            .apply_env(|name| match name {
+                "PROOFMINT_LEASE_SECS" => Some("12".into()),
+                "PROOFMINT_WEBHOOK_SECRET" => Some("s".into()),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(config.lease(), Duration::from_secs(12));
+        assert_eq!(config.webhook_secret.as_deref(), Some("s"));
+        config.validate().unwrap();
+
+        let error = config
+            .apply_env(|name| (name == "PROOFMINT_WORKERS").then(|| "many".into()))
+            .unwrap_err();
+        assert!(error.to_string().contains("PROOFMINT_WORKERS"), "{error}");
+        let unknown = toml::from_str::<ServeConfig>("lease = 3").unwrap_err();
+        assert!(unknown.to_string().contains("lease"), "{unknown}");
+    }
+
+    #[test]
+    fn settings_that_cannot_work_are_refused() {
+        let base = ServeConfig {
+            keys: vec!["k".into()],
+            ..ServeConfig::default()
+        };
+        base.validate().unwrap();
+        assert_eq!(
+            base.database_url(),
+            format!("sqlite://{}", Path::new("proofmint-data/jobs.db").display())
+        );
+        let broken = [
+            ServeConfig {
+                keys: vec![],
+                ..base.clone()
+            },
+            ServeConfig {
+                backend: "tpu".into(),
+                ..base.clone()
+            },
+            ServeConfig {
+                workers: 0,
+                ..base.clone()
+            },
+            ServeConfig {
+                lease_secs: 1,
+                ..base.clone()
+            },
+            ServeConfig {
+                max_attempts: 0,
+                ..base.clone()
+            },
+        ];
+        for config in broken {
+            assert!(config.validate().is_err(), "{config:?}");
+        }
+    }
+}
