@@ -279,10 +279,9 @@ pub fn client(server: &str, command: ClientCommand) -> Result<()> {
                 idempotency_key,
             } => {
                 let bytes = files::read_capped(&epoch.join(files::EPOCH_BIN))?;
-                let stored = client.upload_bundle(bytes).await?;
                 let request = SubmitRequest {
                     bundle: None,
-                    bundle_digest: Some(stored.digest),
+                    bundle_digest: None,
                     node,
                     from_index,
                     slots,
@@ -292,7 +291,9 @@ pub fn client(server: &str, command: ClientCommand) -> Result<()> {
                     backend,
                     webhook_url: None,
                 };
-                let submitted = client.submit(&request, idempotency_key.as_deref()).await?;
+                let submitted = client
+                    .submit_bundle(bytes, request, idempotency_key.as_deref())
+                    .await?;
                 println!("{}", submitted.id);
             }
             ClientCommand::Status { id } => {

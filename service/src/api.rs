@@ -304,6 +304,11 @@ fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
     })
 }
 
+/// A bundle's digest as the service names it: SHA-256 of its `epoch.bin`, hex.
+pub fn bundle_digest(bytes: &[u8]) -> String {
+    digest_hex(bytes)
+}
+
 fn digest_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
@@ -694,7 +699,9 @@ async fn cancel(
             format!("job {id} already ended: {}", job.state.as_str()),
         ));
     }
-    app.pool.store.cancel(&id).await?;
+    if app.pool.store.cancel(&id).await? == Some(JobState::Cancelled) {
+        app.pool.job_ended(&id).await;
+    }
     Ok(Json(owned_job(&app, &key, &id).await?))
 }
 

@@ -10,6 +10,15 @@ use reqwest::StatusCode;
 use crate::api::{BundleStored, JobPage, JobProof, SubmitRequest, Submitted};
 use crate::store::Job;
 
+/// An error answer of the service: its status, the field at fault, the message.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{status}: {}{error}", field.as_deref().map(|f| format!("{f}: ")).unwrap_or_default())]
+pub struct ApiFailure {
+    pub status: StatusCode,
+    pub field: Option<String>,
+    pub error: String,
+}
+
 /// A server and the token to call it with.
 #[derive(Clone)]
 pub struct Client {
@@ -47,17 +56,18 @@ impl Client {
         let status = response.status();
         let body = response.bytes().await?;
         if !status.is_success() {
-            let detail = serde_json::from_slice::<serde_json::Value>(&body)
-                .ok()
-                .and_then(|v| {
-                    let error = v.get("error")?.as_str()?.to_string();
-                    Some(match v.get("field").and_then(|f| f.as_str()) {
-                        Some(field) => format!("{field}: {error}"),
-                        None => error,
-                    })
-                })
-                .unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned());
-            bail!("{what}: {status}: {detail}");
+            let answer = serde_json::from_slice::<serde_json::Value>(&body).ok();
+            let text = |name: &str| {
+                answer
+                    .as_ref()
+                    .and_then(|v| v.get(name)?.as_str().map(str::to_string))
+            };
+            let failure = ApiFailure {
+                status,
+                field: text("field"),
+                error: text("error").unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned()),
+            };
+            return Err(anyhow::Error::new(failure).context(what.to_string()));
         }
         serde_json::from_slice(&body).with_context(|| format!("{what}: unexpected answer"))
     }
@@ -70,6 +80,30 @@ impl Client {
             .header("content-type", "application/octet-stream")
             .body(bytes);
         self.call(request, "upload bundle").await
+    }
+
+    /// Submits a claim over the bundle `epoch_bin`: by digest, uploading the
+    /// bundle only if the service does not hold it yet.
+    pub async fn submit_bundle(
+        &self,
+        epoch_bin: Vec<u8>,
+        mut job: SubmitRequest,
+        idempotency_key: Option<&str>,
+    ) -> Result<Submitted> {
+        job.bundle = None;
+        job.bundle_digest = Some(crate::api::bundle_digest(&epoch_bin));
+        match self.submit(&job, idempotency_key).await {
+            Err(e)
+                if e.downcast_ref::<ApiFailure>().is_some_and(|f| {
+                    f.status == StatusCode::BAD_REQUEST
+                        && f.field.as_deref() == Some("bundle_digest")
+                }) =>
+            {
+                self.upload_bundle(epoch_bin).await?;
+                self.submit(&job, idempotency_key).await
+            }
+            other => other,
+        }
     }
 
     /// Submits a job, with an idempotency key if given.

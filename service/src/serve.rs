@@ -172,6 +172,9 @@ async fn reaper(pool: Arc<Pool>, retention: Duration, mut shutdown: watch::Recei
                 if reaped.requeued > 0 {
                     pool.wake.notify_one();
                 }
+                for id in &reaped.ended {
+                    pool.job_ended(id).await;
+                }
             }
             Err(e) => {
                 pool.metrics.store_error();

@@ -230,7 +230,7 @@ pub struct JobResult {
 }
 
 /// What one reaper pass did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Reaped {
     /// Expired leases returned to the queue.
     pub requeued: u64,
@@ -240,11 +240,15 @@ pub struct Reaped {
     pub expired: u64,
     /// Expired leases of jobs asked to cancel.
     pub cancelled: u64,
+    /// Expired leases, whatever became of their jobs.
+    pub lost: u64,
+    /// The jobs this pass ended (failed, expired, cancelled).
+    pub ended: Vec<String>,
 }
 
 impl Reaped {
     pub fn lost_leases(&self) -> u64 {
-        self.requeued + self.failed + self.cancelled
+        self.lost
     }
 }
 
@@ -1028,9 +1032,13 @@ impl JobStore for SqlStore {
         let sql = format!(
             "UPDATE jobs SET state = 'expired', error = 'the deadline passed before it ran',
                finished_ms = {now}
-             WHERE state = 'queued' AND deadline_ms IS NOT NULL AND deadline_ms <= {now}"
+             WHERE state = 'queued' AND deadline_ms IS NOT NULL AND deadline_ms <= {now}
+             RETURNING id"
         );
-        reaped.expired += sqlx::query(&sql).execute(&self.pool).await?.rows_affected();
+        for row in sqlx::query(&sql).fetch_all(&self.pool).await? {
+            reaped.expired += 1;
+            reaped.ended.push(row.try_get("id")?);
+        }
         let sql = format!(
             "SELECT id, lease_token, lease_owner, attempts, max_attempts, cancel_requested,
                deadline_ms, attempt_log, {now} AS now
@@ -1079,11 +1087,15 @@ impl JobStore for SqlStore {
                 .execute(&self.pool)
                 .await?;
             if done.rows_affected() == 1 {
+                reaped.lost += 1;
                 match state {
                     JobState::Queued => reaped.requeued += 1,
                     JobState::Failed => reaped.failed += 1,
                     JobState::Cancelled => reaped.cancelled += 1,
                     _ => reaped.expired += 1,
+                }
+                if state.is_terminal() {
+                    reaped.ended.push(id);
                 }
             }
         }

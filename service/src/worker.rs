@@ -316,13 +316,28 @@ impl Pool {
         let finished = self.finish(&lease, &job, outcome).await;
         self.ended.notify_waiters();
         if let Some(state) = finished {
-            self.metrics.finished(state);
-            if let Some(url) = &job.webhook_url {
-                if state.is_terminal() {
+            if state.is_terminal() {
+                self.metrics.finished(state);
+                if let Some(url) = &job.webhook_url {
                     self.webhooks
                         .notify(&self.store, url.clone(), job.id.clone());
                 }
             }
+        }
+    }
+
+    /// A job ended outside a worker (cancelled while queued, or by the
+    /// reaper): counted, long polls woken, its webhook called.
+    pub async fn job_ended(&self, id: &str) {
+        self.ended.notify_waiters();
+        match self.store.job(id).await {
+            Ok(Some(job)) if job.state.is_terminal() => {
+                self.metrics.finished(job.state);
+                if let Some(url) = job.webhook_url {
+                    self.webhooks.notify(&self.store, url, job.id);
+                }
+            }
+            _ => {}
         }
     }
 

@@ -213,7 +213,11 @@ async fn claims_are_proven_through_the_api() {
     let mut other = request.clone();
     other.from_index = 3;
     let conflict = client.submit(&other, Some("claim-1")).await.unwrap_err();
-    assert!(conflict.to_string().contains("409"), "{conflict}");
+    let failure = conflict
+        .downcast_ref::<proofmint_service::client::ApiFailure>()
+        .unwrap();
+    assert_eq!(failure.status, StatusCode::CONFLICT, "{conflict:#}");
+    assert_eq!(failure.field.as_deref(), Some("Idempotency-Key"));
 
     let job = client
         .wait(&first.id, Duration::from_secs(60))

@@ -179,7 +179,10 @@ async fn take_order(store: Arc<dyn JobStore>) {
     };
     assert!(store.take("w", &empty, LEASE).await.unwrap().is_none());
     let reaped = store.reap().await.unwrap();
-    assert_eq!(reaped.expired, 1);
+    assert_eq!(
+        (reaped.expired, reaped.ended.clone()),
+        (1, vec![late.clone()])
+    );
     assert_eq!(
         store.job(&late).await.unwrap().unwrap().state,
         JobState::Expired
@@ -278,7 +281,10 @@ async fn retries(store: Arc<dyn JobStore>) {
     store.take("w", &offer(), SHORT).await.unwrap().unwrap();
     tokio::time::sleep(SHORT * 2).await;
     let reaped = store.reap().await.unwrap();
-    assert_eq!(reaped.failed, 1);
+    assert_eq!(
+        (reaped.failed, reaped.lost, reaped.ended),
+        (1, 1, vec![id.clone()])
+    );
     let job = store.job(&id).await.unwrap().unwrap();
     assert_eq!((job.state, job.lost_leases), (JobState::Failed, 1));
 }
