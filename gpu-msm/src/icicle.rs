@@ -188,11 +188,72 @@ unsafe impl Send for IcicleBackend {}
 unsafe impl Sync for IcicleBackend {}
 
 fn open(dir: &Path, name: &str) -> Result<Library, BackendError> {
-    let path = dir.join("lib").join(name);
+    open_library(&dir.join("lib").join(name))
+}
+
+/// Opens a shared library the way ICICLE's must be opened:
+/// - `RTLD_GLOBAL`, so that the device backends ICICLE itself `dlopen`s
+///   later (`libicicle_backend_cuda_device.so` needs
+///   `icicle::register_deviceAPI` from `libicicle_device.so`) resolve their
+///   symbols against the libraries opened here; with libloading's default
+///   (`RTLD_LOCAL`) the dynamic linker ends the process at the first call
+///   ("symbol lookup error", exit 127);
+/// - `RTLD_NOW`, so that a symbol missing from this library is an error
+///   value naming the library and the symbol, not a dead process later.
+pub fn open_library(path: &Path) -> Result<Library, BackendError> {
     // SAFETY: loading a shared library runs its initialisers; ICICLE's are
     // its own registration code, which is what this backend is for.
-    unsafe { Library::new(&path) }
-        .map_err(|e| device_error(format!("cannot load {}: {e}", path.display())))
+    #[cfg(unix)]
+    let opened = unsafe {
+        use libloading::os::unix::{Library as UnixLibrary, RTLD_GLOBAL, RTLD_NOW};
+        UnixLibrary::open(Some(path), RTLD_NOW | RTLD_GLOBAL).map(Library::from)
+    };
+    #[cfg(not(unix))]
+    let opened = unsafe { Library::new(path) };
+    opened.map_err(|e| device_error(format!("cannot load {}: {e}", path.display())))
+}
+
+/// Opens every shared library under `dir` (ICICLE's `lib/backend`, searched
+/// recursively) with [`open_library`], before ICICLE's own loader does:
+/// a backend whose symbols do not resolve becomes an error naming it and
+/// the symbol, where ICICLE's lazy `dlopen` would end the process at the
+/// backend's first call. Libraries that need a sibling are retried once the
+/// others are open. Returns the libraries, to be kept open.
+pub fn open_backend_libraries(dir: &Path) -> Result<Vec<Library>, BackendError> {
+    fn shared_objects(dir: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
+        for entry in std::fs::read_dir(dir)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                shared_objects(&path, found)?;
+            } else if path.extension().is_some_and(|e| e == "so") {
+                found.push(path);
+            }
+        }
+        Ok(())
+    }
+    let mut pending = Vec::new();
+    shared_objects(dir, &mut pending)
+        .map_err(|e| device_error(format!("cannot list {}: {e}", dir.display())))?;
+    pending.sort();
+    let mut opened = Vec::new();
+    loop {
+        let mut failed = Vec::new();
+        let before = pending.len();
+        for path in pending {
+            match open_library(&path) {
+                Ok(library) => opened.push(library),
+                Err(e) => failed.push((path, e)),
+            }
+        }
+        if failed.is_empty() {
+            return Ok(opened);
+        }
+        if failed.len() == before {
+            let (_, first) = failed.swap_remove(0);
+            return Err(first);
+        }
+        pending = failed.into_iter().map(|(path, _)| path).collect();
+    }
 }
 
 fn symbol<T: Copy>(library: &Library, name: &str) -> Result<T, BackendError> {
@@ -221,7 +282,10 @@ impl IcicleBackend {
         let load_from_env: LoadBackendFromEnv =
             symbol(&device_lib, "icicle_load_backend_from_env_or_default")?;
         let backend_dir = dir.join("lib").join("backend");
+        // Dropped first, before the libraries they resolve against.
+        let mut libraries = Vec::new();
         if backend_dir.is_dir() {
+            libraries.extend(open_backend_libraries(&backend_dir)?);
             let path = CString::new(backend_dir.to_string_lossy().as_bytes())
                 .map_err(|e| device_error(e.to_string()))?;
             // SAFETY: a NUL-terminated path, as the C API takes.
@@ -248,7 +312,10 @@ impl IcicleBackend {
             ntt_release_domain: symbol(&field_lib, "bn254_ntt_release_domain")?,
             device: "CPU",
             domain: Mutex::new(None),
-            _libraries: vec![curve_lib, field_lib, device_lib],
+            _libraries: {
+                libraries.extend([curve_lib, field_lib, device_lib]);
+                libraries
+            },
         };
         backend.device = if backend.available("CUDA") {
             "CUDA"
