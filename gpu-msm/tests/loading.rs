@@ -107,8 +107,7 @@ fn backends_resolve_against_libraries_opened_as_icicle_is() {
     // A backend with a symbol nobody defines: an error naming both.
     compile(&second, "pmbroken", BROKEN, &[]);
     let error = open_backend_libraries(&second)
-        .err()
-        .expect("refused")
+        .expect_err("refused")
         .to_string();
     assert!(error.contains("libpmbroken.so"), "{error}");
     assert!(error.contains("pm_symbol_nobody_defines"), "{error}");
