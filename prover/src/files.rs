@@ -176,9 +176,14 @@ pub fn load_verifying_key(dir: &Path) -> Result<VerifyingKeyFile> {
     VerifyingKeyFile::from_bytes(&read(&path)?).with_context(|| path.display().to_string())
 }
 
+/// Loads `claim.pk`, validated, or known valid from an earlier validation
+/// on this machine ([`crate::keys::load_proving_key`]).
 pub fn load_proving_key(dir: &Path) -> Result<ProvingKeyFile> {
     let path = dir.join(PROVING_KEY);
-    ProvingKeyFile::from_bytes(&read(&path)?).with_context(|| path.display().to_string())
+    let cache = crate::keys::validated_keys_dir();
+    let (key, _) = crate::keys::load_proving_key(&read(&path)?, cache.as_deref())
+        .with_context(|| path.display().to_string())?;
+    Ok(key)
 }
 
 /// Writes `claim.proof`, `proof.json` and `public.json`.

@@ -15,7 +15,8 @@ use proofmint_circuits::claim::{ClaimCircuit, ClaimShape};
 use proofmint_circuits::codec::{DecodeError, Reader};
 use proofmint_verifier::keys::{KeyError, SetupKind, VerifyingKeyFile};
 use proofmint_verifier::points::{
-    put_point, put_points, read_point, read_points, read_points_with_subgroup_check,
+    put_point, put_points, read_point, read_points, read_points_trusted,
+    read_points_with_subgroup_check,
 };
 use rand::{CryptoRng, RngCore};
 
@@ -91,25 +92,52 @@ impl ProvingKeyFile {
         out
     }
 
+    /// Reads a key file, validating every point (on the curve; G2 points in
+    /// the subgroup).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, KeyError> {
+        Self::parse(bytes, false)
+    }
+
+    /// Reads a key file whose points were validated before: the same
+    /// layout, lengths and canonical coordinates are checked, the curve and
+    /// subgroup checks (most of a load's time) are not. Only for bytes known
+    /// valid, as [`load_proving_key`] establishes by their SHA-256.
+    pub fn from_validated_bytes(bytes: &[u8]) -> Result<Self, KeyError> {
+        Self::parse(bytes, true)
+    }
+
+    fn parse(bytes: &[u8], trusted: bool) -> Result<Self, KeyError> {
         let mut reader = Reader::new(bytes);
         reader.header("proving key", MAGIC, VERSION)?;
         let vk_len = reader.u32("verifying key length")? as usize;
         let key = VerifyingKeyFile::from_bytes(reader.take("verifying key", vk_len)?)?;
         let beta_g1 = read_point(&mut reader, "beta_g1", Compress::No)?;
         let delta_g1 = read_point(&mut reader, "delta_g1", Compress::No)?;
-        let a_query = read_points(&mut reader, "a_query", Compress::No)?;
-        let b_g1_query = read_points(&mut reader, "b_g1_query", Compress::No)?;
-        // G2 subgroup checks are most of a key's loading time: done as one
-        // batch (vectorized where the CPU allows) rather than point by point.
-        let b_g2_query = read_points_with_subgroup_check(
-            &mut reader,
-            "b_g2_query",
-            Compress::No,
-            proofmint_gpu::subgroup::check_g2_subgroup,
-        )?;
-        let h_query = read_points(&mut reader, "h_query", Compress::No)?;
-        let l_query = read_points(&mut reader, "l_query", Compress::No)?;
+        let (a_query, b_g1_query, b_g2_query, h_query, l_query) = if trusted {
+            let r = &mut reader;
+            (
+                read_points_trusted(r, "a_query", Compress::No)?,
+                read_points_trusted(r, "b_g1_query", Compress::No)?,
+                read_points_trusted(r, "b_g2_query", Compress::No)?,
+                read_points_trusted(r, "h_query", Compress::No)?,
+                read_points_trusted(r, "l_query", Compress::No)?,
+            )
+        } else {
+            let r = &mut reader;
+            let a_query = read_points(r, "a_query", Compress::No)?;
+            let b_g1_query = read_points(r, "b_g1_query", Compress::No)?;
+            // G2 subgroup checks are most of a key's loading time: done as one
+            // batch (vectorized where the CPU allows) rather than point by point.
+            let b_g2_query = read_points_with_subgroup_check(
+                r,
+                "b_g2_query",
+                Compress::No,
+                proofmint_gpu::subgroup::check_g2_subgroup,
+            )?;
+            let h_query = read_points(r, "h_query", Compress::No)?;
+            let l_query = read_points(r, "l_query", Compress::No)?;
+            (a_query, b_g1_query, b_g2_query, h_query, l_query)
+        };
         reader.finish("proving key")?;
         if a_query.len() != b_g1_query.len() || a_query.len() != b_g2_query.len() {
             return Err(DecodeError::Invalid {
@@ -141,4 +169,67 @@ pub fn constraint_count(shape: ClaimShape) -> usize {
         .generate_constraints(cs.clone())
         .expect("the blank circuit synthesizes");
     cs.num_constraints()
+}
+
+/// Where this machine records the key files it has validated: the folder
+/// `PROOFMINT_KEY_CACHE` names (`off` for none), else
+/// `$XDG_CACHE_HOME/proofmint/validated-keys`, else
+/// `$HOME/.cache/proofmint/validated-keys`.
+pub fn validated_keys_dir() -> Option<std::path::PathBuf> {
+    use std::path::PathBuf;
+    match std::env::var_os("PROOFMINT_KEY_CACHE") {
+        Some(v) if v == "off" => None,
+        Some(v) => Some(PathBuf::from(v)),
+        None => std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+            .map(|base| base.join("proofmint").join("validated-keys")),
+    }
+}
+
+/// How a key was loaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyLoad {
+    /// Every point checked.
+    Validated,
+    /// The same bytes (by SHA-256) were validated on this machine before.
+    KnownValid,
+}
+
+/// Loads a key file's bytes, validating them unless `cache` records that
+/// these exact bytes (their SHA-256) were validated before; after a full
+/// validation, records them there (best effort: a cache that cannot be
+/// written only costs the next load its time). A record names the key's
+/// digest too, and a key read on a record's word must have that digest.
+pub fn load_proving_key(
+    bytes: &[u8],
+    cache: Option<&std::path::Path>,
+) -> Result<(ProvingKeyFile, KeyLoad), KeyError> {
+    use sha2::{Digest, Sha256};
+    let file_digest = hex::encode(Sha256::digest(bytes));
+    let record = cache.map(|dir| dir.join(&file_digest));
+    if let Some(record) = &record {
+        if let Ok(recorded) = std::fs::read_to_string(record) {
+            let key = ProvingKeyFile::from_validated_bytes(bytes)?;
+            if recorded.trim() == key.key.digest_hex() {
+                return Ok((key, KeyLoad::KnownValid));
+            }
+        }
+    }
+    let key = ProvingKeyFile::from_bytes(bytes)?;
+    if let (Some(dir), Some(record)) = (cache, &record) {
+        let written = std::fs::create_dir_all(dir).and_then(|()| {
+            // Written whole, then renamed: a record is complete or absent.
+            let partial = record.with_extension("partial");
+            std::fs::write(&partial, key.key.digest_hex())?;
+            std::fs::rename(&partial, record)
+        });
+        if let Err(e) = written {
+            eprintln!(
+                "note: cannot record the validated key in {}: {e}",
+                dir.display()
+            );
+        }
+    }
+    Ok((key, KeyLoad::Validated))
 }

@@ -45,7 +45,7 @@ pub fn put_points<T: CanonicalSerialize>(out: &mut Vec<u8>, points: &[T], compre
 
 /// Reads a u32 count and that many points, unvalidated; the count is checked
 /// against the bytes left before anything is allocated.
-fn read_unvalidated<T: CanonicalDeserialize + CanonicalSerialize + Default>(
+fn read_unvalidated<T: CanonicalDeserialize + CanonicalSerialize + Default + Send>(
     reader: &mut Reader<'_>,
     field: &'static str,
     compress: Compress,
@@ -64,15 +64,27 @@ fn read_unvalidated<T: CanonicalDeserialize + CanonicalSerialize + Default>(
     }
     let bytes = reader.take(field, needed)?;
     bytes
-        .chunks_exact(size)
+        .par_chunks_exact(size)
         .map(|chunk| T::deserialize_with_mode(chunk, compress, Validate::No))
         .collect::<Result<Vec<T>, _>>()
         .map_err(|e| invalid(field, e))
 }
 
+/// Reads a vector of points without checking that they lie on the curve or
+/// in the subgroup: only for bytes whose validity is already established
+/// (a key file this machine validated before, recognized by its SHA-256).
+/// Lengths are still bounded and coordinates still must be canonical.
+pub fn read_points_trusted<T: CanonicalDeserialize + CanonicalSerialize + Default + Send>(
+    reader: &mut Reader<'_>,
+    field: &'static str,
+    compress: Compress,
+) -> Result<Vec<T>, DecodeError> {
+    read_unvalidated(reader, field, compress)
+}
+
 /// Reads a u32 count and that many points; the count is checked against the
 /// bytes left before allocating, and the points are validated as a batch.
-pub fn read_points<T: CanonicalDeserialize + CanonicalSerialize + Valid + Default + Sync>(
+pub fn read_points<T: CanonicalDeserialize + CanonicalSerialize + Valid + Default + Sync + Send>(
     reader: &mut Reader<'_>,
     field: &'static str,
     compress: Compress,
