@@ -298,8 +298,32 @@ fn alloc_range_checked(
     Ok((bits, composed))
 }
 
+/// Where the claim circuit's synthesis stands, reported to
+/// [`ClaimCircuit::synthesize_marked`]'s observer: a prover that builds the
+/// circuit's matrices slot by slot learns the rows and variables of each
+/// slot from these marks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SynthesisMark {
+    /// Slot `i`'s rows and variables begin here.
+    Slot(usize),
+    /// The last slot ended; the rows after this are the sum's.
+    SlotsEnd,
+}
+
 impl ConstraintSynthesizer<Fr> for ClaimCircuit {
     fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> {
+        self.synthesize_marked(cs, &mut |_| {})
+    }
+}
+
+impl ClaimCircuit {
+    /// Synthesizes the circuit, telling `mark` where each slot begins and
+    /// where the slots end.
+    pub fn synthesize_marked(
+        self,
+        cs: ConstraintSystemRef<Fr>,
+        mark: &mut dyn FnMut(SynthesisMark),
+    ) -> Result<(), SynthesisError> {
         let ClaimShape { slots: k, depth } = self.shape;
         if self.slots.len() != k || self.slots.iter().any(|s| s.path.len() != depth) {
             return Err(SynthesisError::Unsatisfiable);
@@ -328,6 +352,7 @@ impl ConstraintSynthesizer<Fr> for ClaimCircuit {
         let mut sum = FpVar::zero();
         let mut previous_index: Option<FpVar<Fr>> = None;
         for (i, slot) in self.slots.iter().enumerate() {
+            mark(SynthesisMark::Slot(i));
             let is_active = FpVar::from(active[i].clone());
             let (index_bits, index) = alloc_range_checked(&cs, Fr::from(slot.index), depth)?;
 
@@ -403,6 +428,7 @@ impl ConstraintSynthesizer<Fr> for ClaimCircuit {
             (&index - &last_index).mul_equals(&is_last, &FpVar::zero())?;
             previous_index = Some(index);
         }
+        mark(SynthesisMark::SlotsEnd);
         sum.enforce_equal(&total_units)?;
         Ok(())
     }

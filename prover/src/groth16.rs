@@ -36,34 +36,94 @@ pub enum Groth16Error {
     KeyMismatch(String),
 }
 
-fn row_value(row: &[(Fr, usize)], assignment: &[Fr]) -> Fr {
+pub(crate) fn row_value(row: &[(Fr, usize)], assignment: &[Fr]) -> Fr {
     row.iter()
         .map(|(coefficient, index)| assignment[*index] * coefficient)
         .sum()
 }
 
+/// A sparse matrix stored flat, row after row: row r's terms (coefficient,
+/// column) are `terms[starts[r]..starts[r + 1]]`. One allocation for all
+/// rows, where ark-relations' `Matrix` makes one per row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SparseMatrix {
+    terms: Vec<(Fr, usize)>,
+    starts: Vec<usize>,
+}
+
+impl Default for SparseMatrix {
+    fn default() -> Self {
+        Self {
+            terms: Vec::new(),
+            starts: vec![0],
+        }
+    }
+}
+
+impl SparseMatrix {
+    pub fn with_capacity(rows: usize, terms: usize) -> Self {
+        let mut starts = Vec::with_capacity(rows + 1);
+        starts.push(0);
+        Self {
+            terms: Vec::with_capacity(terms),
+            starts,
+        }
+    }
+
+    /// ark-relations' row-per-`Vec` form.
+    pub fn from_rows(rows: &Matrix<Fr>) -> Self {
+        let mut matrix = Self::with_capacity(rows.len(), rows.iter().map(Vec::len).sum());
+        for row in rows {
+            matrix.push_row(row.iter().copied());
+        }
+        matrix
+    }
+
+    pub fn push_row(&mut self, terms: impl IntoIterator<Item = (Fr, usize)>) {
+        self.terms.extend(terms);
+        self.starts.push(self.terms.len());
+    }
+
+    /// Appends `other`'s rows after these.
+    pub fn append(&mut self, other: &SparseMatrix) {
+        let base = self.terms.len();
+        self.terms.extend_from_slice(&other.terms);
+        self.starts
+            .extend(other.starts[1..].iter().map(|start| start + base));
+    }
+
+    /// Rows.
+    pub fn len(&self) -> usize {
+        self.starts.len() - 1
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn row(&self, r: usize) -> &[(Fr, usize)] {
+        &self.terms[self.starts[r]..self.starts[r + 1]]
+    }
+}
+
 /// h's coefficients, through the backend's NTTs.
 pub fn witness_map(
     backend: &dyn Backend,
-    matrices: &[Matrix<Fr>],
-    num_inputs: usize,
-    num_constraints: usize,
+    matrices: &ConstraintMatrices,
     assignment: &[Fr],
 ) -> Result<Vec<Fr>, Groth16Error> {
+    let (num_inputs, num_constraints, _) = matrices.counts();
     let size = (num_constraints + num_inputs).next_power_of_two();
-    let evaluate = |matrix: &Matrix<Fr>| -> Vec<Fr> {
+    let evaluate = |m: usize| -> Vec<Fr> {
         let mut values = vec![Fr::zero(); size];
-        values[..num_constraints]
-            .par_iter_mut()
-            .zip(matrix.par_iter())
-            .for_each(|(v, row)| *v = row_value(row, assignment));
+        matrices.evaluate(m, assignment, &mut values[..num_constraints]);
         values
     };
-    let mut a = evaluate(&matrices[0]);
+    let mut a = evaluate(0);
     // The input-consistency rows libsnark appends: A_{m+i} = x_i.
     a[num_constraints..num_constraints + num_inputs].copy_from_slice(&assignment[..num_inputs]);
-    let mut b = evaluate(&matrices[1]);
-    let mut c = evaluate(&matrices[2]);
+    let mut b = evaluate(1);
+    let mut c = evaluate(2);
 
     let g = Fr::GENERATOR;
     for values in [&mut a, &mut b, &mut c] {
@@ -113,13 +173,66 @@ fn synthesize_for_proof<C: ConstraintSynthesizer<Fr>>(
 /// them) and reused by every proof, so that a proof only computes its witness.
 #[derive(Debug, Clone)]
 pub struct ConstraintMatrices {
-    matrices: Vec<Matrix<Fr>>,
+    source: MatrixSource,
     num_inputs: usize,
     num_constraints: usize,
     num_witnesses: usize,
 }
 
+/// Where a circuit's rows come from.
+#[derive(Debug, Clone)]
+enum MatrixSource {
+    /// Every row stored (A, B, C).
+    Explicit(Vec<SparseMatrix>),
+    /// The claim circuit's rows, made on demand from one slot template
+    /// ([`crate::matrices`]).
+    Slots(Box<crate::matrices::SlotMatrices>),
+}
+
 impl ConstraintMatrices {
+    /// The claim circuit's matrices from its slot template.
+    pub(crate) fn from_slots(
+        slots: crate::matrices::SlotMatrices,
+        num_inputs: usize,
+        num_constraints: usize,
+        num_witnesses: usize,
+    ) -> Self {
+        Self {
+            source: MatrixSource::Slots(Box::new(slots)),
+            num_inputs,
+            num_constraints,
+            num_witnesses,
+        }
+    }
+
+    /// Row `r` of matrix `m` (0, 1, 2 for A, B, C): its terms as
+    /// (coefficient, column), the instance columns first.
+    pub fn row(&self, m: usize, r: usize) -> Vec<(Fr, usize)> {
+        match &self.source {
+            MatrixSource::Explicit(matrices) => matrices[m].row(r).to_vec(),
+            MatrixSource::Slots(slots) => slots.row(m, r),
+        }
+    }
+
+    /// Every row of matrix `m` evaluated on `assignment` (instance then
+    /// witness), into `out` (one value per constraint).
+    pub fn evaluate(&self, m: usize, assignment: &[Fr], out: &mut [Fr]) {
+        match &self.source {
+            MatrixSource::Explicit(matrices) => {
+                let matrix = &matrices[m];
+                out.par_iter_mut()
+                    .enumerate()
+                    .for_each(|(r, v)| *v = row_value(matrix.row(r), assignment));
+            }
+            MatrixSource::Slots(slots) => slots.evaluate(m, assignment, out),
+        }
+    }
+
+    /// (instance columns, constraints, witness columns).
+    pub fn counts(&self) -> (usize, usize, usize) {
+        (self.num_inputs, self.num_constraints, self.num_witnesses)
+    }
+
     /// Synthesizes `circuit` in setup mode, as ark-groth16's generator does.
     /// The circuit's structure must not depend on its values (the claim
     /// circuit's does not).
@@ -134,7 +247,7 @@ impl ConstraintMatrices {
             .remove(R1CS_PREDICATE_LABEL)
             .ok_or(SynthesisError::MissingCS)?;
         Ok(Self {
-            matrices,
+            source: MatrixSource::Explicit(matrices.iter().map(SparseMatrix::from_rows).collect()),
             num_inputs: cs.num_instance_variables(),
             num_constraints: cs.num_constraints(),
             num_witnesses: cs.num_witness_variables(),
@@ -167,13 +280,7 @@ pub fn prove_with_matrices<C: ConstraintSynthesizer<Fr>, R: RngCore + CryptoRng>
     let r = Fr::rand(rng);
     let s = Fr::rand(rng);
     let assignment: Vec<Fr> = [instance.as_slice(), witness.as_slice()].concat();
-    let h = witness_map(
-        backend,
-        &matrices.matrices,
-        matrices.num_inputs,
-        matrices.num_constraints,
-        &assignment,
-    )?;
+    let h = witness_map(backend, matrices, &assignment)?;
     assemble(pk, backend, &assignment, &witness, &h, r, s)
 }
 
@@ -198,7 +305,13 @@ pub fn prove_with_randomness<C: ConstraintSynthesizer<Fr>>(
     let assignment: Vec<Fr> = [instance.as_slice(), witness.as_slice()].concat();
     drop(cs);
 
-    let h = witness_map(backend, &matrices, num_inputs, num_constraints, &assignment)?;
+    let matrices = ConstraintMatrices {
+        source: MatrixSource::Explicit(matrices.iter().map(SparseMatrix::from_rows).collect()),
+        num_inputs,
+        num_constraints,
+        num_witnesses: assignment.len() - num_inputs,
+    };
+    let h = witness_map(backend, &matrices, &assignment)?;
     drop(matrices);
 
     assemble(pk, backend, &assignment, &witness, &h, r, s)

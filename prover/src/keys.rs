@@ -64,7 +64,7 @@ impl ProvingKeyFile {
         if let Some(matrices) = self.matrices.get() {
             return Ok(matrices);
         }
-        let matrices = ConstraintMatrices::of(ClaimCircuit::blank(self.shape()))?;
+        let matrices = crate::matrices::claim_matrices(self.shape())?;
         Ok(self.matrices.get_or_init(|| matrices))
     }
 

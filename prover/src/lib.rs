@@ -8,6 +8,7 @@ pub mod demo;
 pub mod files;
 pub mod groth16;
 pub mod keys;
+pub mod matrices;
 pub mod prove;
 pub mod sample;
 
