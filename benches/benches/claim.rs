@@ -11,12 +11,13 @@ use ark_bn254::Fr;
 use ark_groth16::Groth16;
 use ark_snark::SNARK;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use proofmint_circuits::claim::ClaimShape;
+use proofmint_circuits::claim::{ClaimCircuit, ClaimShape};
 use proofmint_circuits::tree::EpochTree;
 use proofmint_gpu::CpuBackend;
 use proofmint_prover::groth16;
 use proofmint_prover::keys::constraint_count;
-use proofmint_prover::{prove_claim, setup_development};
+use proofmint_prover::keys::{load_proving_key, KeyLoad};
+use proofmint_prover::{prove_claim, setup_development, ProvingKeyFile};
 use proofmint_verifier::verify::ClaimVerifier;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -95,5 +96,49 @@ fn tree(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, tree, claim);
+/// Cold-start parts of a one-shot proof: the circuit's matrices (our slot
+/// template against ark-relations' constraint system), and the key's load
+/// (validated: every point on the curve, G2 points in the subgroup; known
+/// valid: the same bytes validated on this machine before).
+fn cold_start(c: &mut Criterion) {
+    for slots in presets() {
+        let shape = ClaimShape::new(slots, DEPTH).unwrap();
+        let mut group = c.benchmark_group("claim/matrices");
+        group.sample_size(10);
+        group.bench_function(
+            BenchmarkId::new("proofmint-template", format!("{slots}-slots")),
+            |b| b.iter(|| proofmint_prover::matrices::claim_matrices(shape).unwrap()),
+        );
+        group.bench_function(
+            BenchmarkId::new("ark-relations", format!("{slots}-slots")),
+            |b| b.iter(|| groth16::ConstraintMatrices::of(ClaimCircuit::blank(shape)).unwrap()),
+        );
+        group.finish();
+
+        let key = setup_development(shape, &mut ChaCha20Rng::seed_from_u64(1)).unwrap();
+        let bytes = key.to_bytes();
+        drop(key);
+        let cache = tempfile::tempdir().unwrap();
+        let mut group = c.benchmark_group("claim/load-key");
+        group.sample_size(10);
+        group.bench_function(
+            BenchmarkId::new("validated", format!("{slots}-slots")),
+            |b| b.iter(|| ProvingKeyFile::from_bytes(&bytes).unwrap()),
+        );
+        load_proving_key(&bytes, Some(cache.path())).unwrap();
+        group.bench_function(
+            BenchmarkId::new("known-valid", format!("{slots}-slots")),
+            |b| {
+                b.iter(|| {
+                    let (key, how) = load_proving_key(&bytes, Some(cache.path())).unwrap();
+                    assert_eq!(how, KeyLoad::KnownValid);
+                    key
+                })
+            },
+        );
+        group.finish();
+    }
+}
+
+criterion_group!(benches, tree, claim, cold_start);
 criterion_main!(benches);
