@@ -118,26 +118,34 @@ pub struct SubmitRequest {
     /// A bundle the service already holds (from `POST /v1/bundles` or an
     /// earlier job): the SHA-256 of its `epoch.bin`, hex.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^[0-9a-fA-F]{64}$")]
     pub bundle_digest: Option<String>,
-    /// The node whose receipts the claim covers (0x address).
+    /// The node whose receipts the claim covers (0x address; EIP-55
+    /// checksummed if mixed case).
+    #[schema(pattern = "^0x[0-9a-fA-F]{40}$")]
     pub node: String,
     /// The first leaf of the claim (0 for a node's first claim in the epoch).
     #[serde(default)]
+    #[schema(maximum = 4294967295_u64)]
     pub from_index: u64,
     /// The key preset: receipt slots per claim (the depth is the bundle's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 4096)]
     pub slots: Option<usize>,
     /// Or the exact key, by its digest (hex).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_digest: Option<String>,
     /// Higher runs first (-1000 to 1000).
     #[serde(default)]
+    #[schema(minimum = -1000, maximum = 1000)]
     pub priority: i64,
     /// Seconds from now after which the job is not worth proving.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 2592000)]
     pub deadline_secs: Option<u64>,
     /// The backend the job needs: `cpu` or `icicle` (default: any).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^(cpu|icicle)$")]
     pub backend: Option<String>,
     /// Where to POST the job's status when it ends (signed; see the docs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -185,18 +193,27 @@ pub struct JobPage {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct StatusParams {
-    /// Seconds to wait for the job to end before answering (long poll).
+    /// Seconds to wait for the job to end before answering (long poll; at
+    /// most the server's `max_wait_secs`).
+    #[param(maximum = 3600)]
     pub wait: Option<u64>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
+    #[param(pattern = "^(queued|running|succeeded|failed|cancelled|expired)$")]
     pub state: Option<String>,
+    /// Only this node's jobs (0x address; EIP-55 checksummed if mixed case).
+    #[param(pattern = "^0x[0-9a-fA-F]{40}$")]
     pub node: Option<String>,
     /// At most 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
+    #[param(minimum = 0, maximum = 1000000000)]
     pub offset: Option<i64>,
 }
 
@@ -324,9 +341,12 @@ async fn decode_bundle_blocking(bytes: Vec<u8>) -> ApiResult<EpochBundle> {
 }
 
 #[utoipa::path(post, path = "/v1/bundles", tag = "bundles",
-    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "epoch.bin"),
-    responses((status = 201, body = BundleStored), (status = 400, body = ApiError),
-        (status = 401, body = ApiError), (status = 413, body = ApiError)),
+    request_body(content = String, content_type = "application/octet-stream",
+        description = "epoch.bin, as `proofmint epoch build` writes it"),
+    responses((status = 201, body = BundleStored),
+        (status = 400, body = ApiError, description = "not an epoch bundle"),
+        (status = 401, body = ApiError), (status = 413, body = ApiError),
+        (status = 503, body = ApiError)),
     security(("bearer" = [])))]
 async fn upload_bundle(
     State(app): State<Arc<App>>,
@@ -616,7 +636,8 @@ async fn validate(
 
 /// A job's state; `?wait=N` holds the answer up to N seconds until it ends.
 #[utoipa::path(get, path = "/v1/jobs/{id}", tag = "jobs", params(("id" = String, Path), StatusParams),
-    responses((status = 200, body = Job), (status = 401, body = ApiError), (status = 404, body = ApiError)),
+    responses((status = 200, body = Job), (status = 400, body = ApiError), (status = 401, body = ApiError),
+        (status = 404, body = ApiError), (status = 503, body = ApiError)),
     security(("bearer" = [])))]
 async fn status(
     State(app): State<Arc<App>>,
@@ -627,7 +648,11 @@ async fn status(
     let key = authenticate(&app, &headers).await?;
     let Path(id) = id.map_err(|e| ApiError::bad("id", e.body_text()))?;
     let Query(params) = params.map_err(|e| ApiError::bad("query", e.body_text()))?;
-    let wait = Duration::from_secs(params.wait.unwrap_or(0).min(app.config.max_wait_secs));
+    let wait = params.wait.unwrap_or(0);
+    if wait > 3600 {
+        return Err(ApiError::bad("wait", "expected 0 to 3600 seconds"));
+    }
+    let wait = Duration::from_secs(wait.min(app.config.max_wait_secs));
     let start = Instant::now();
     loop {
         // Registered before the look, so an ending in between still wakes it.
@@ -648,8 +673,10 @@ async fn status(
 
 /// A succeeded job's proof.
 #[utoipa::path(get, path = "/v1/jobs/{id}/result", tag = "jobs", params(("id" = String, Path)),
-    responses((status = 200, body = JobProof), (status = 404, body = ApiError),
-        (status = 409, body = ApiError, description = "the job has not succeeded")),
+    responses((status = 200, body = JobProof), (status = 400, body = ApiError),
+        (status = 401, body = ApiError), (status = 404, body = ApiError),
+        (status = 409, body = ApiError, description = "the job has not succeeded"),
+        (status = 503, body = ApiError)),
     security(("bearer" = [])))]
 async fn result(
     State(app): State<Arc<App>>,
@@ -682,8 +709,10 @@ async fn result(
 
 /// Cancels a job: a queued one at once, a running one at its proof's next step.
 #[utoipa::path(post, path = "/v1/jobs/{id}/cancel", tag = "jobs", params(("id" = String, Path)),
-    responses((status = 200, body = Job), (status = 404, body = ApiError),
-        (status = 409, body = ApiError, description = "the job had already ended")),
+    responses((status = 200, body = Job), (status = 400, body = ApiError),
+        (status = 401, body = ApiError), (status = 404, body = ApiError),
+        (status = 409, body = ApiError, description = "the job had already ended"),
+        (status = 503, body = ApiError)),
     security(("bearer" = [])))]
 async fn cancel(
     State(app): State<Arc<App>>,
@@ -707,7 +736,8 @@ async fn cancel(
 
 /// This key's jobs, newest first.
 #[utoipa::path(get, path = "/v1/jobs", tag = "jobs", params(ListParams),
-    responses((status = 200, body = JobPage), (status = 400, body = ApiError), (status = 401, body = ApiError)),
+    responses((status = 200, body = JobPage), (status = 400, body = ApiError),
+        (status = 401, body = ApiError), (status = 503, body = ApiError)),
     security(("bearer" = [])))]
 async fn list(
     State(app): State<Arc<App>>,
