@@ -97,7 +97,8 @@ fn tree(c: &mut Criterion) {
 }
 
 /// Cold-start parts of a one-shot proof: the circuit's matrices (our slot
-/// template against ark-relations' constraint system), and the key's load
+/// template against ark-relations' constraint system), its witness (slot by
+/// slot in parallel, against one constraint system), and the key's load
 /// (validated: every point on the curve, G2 points in the subgroup; known
 /// valid: the same bytes validated on this machine before).
 fn cold_start(c: &mut Criterion) {
@@ -112,6 +113,32 @@ fn cold_start(c: &mut Criterion) {
         group.bench_function(
             BenchmarkId::new("ark-relations", format!("{slots}-slots")),
             |b| b.iter(|| groth16::ConstraintMatrices::of(ClaimCircuit::blank(shape)).unwrap()),
+        );
+        group.finish();
+
+        let circuit = proofmint_prover::sample::full_claim(shape);
+        let mut group = c.benchmark_group("claim/witness");
+        group.sample_size(10);
+        group.bench_function(
+            BenchmarkId::new("proofmint-parallel", format!("{slots}-slots")),
+            |b| b.iter(|| circuit.witness().unwrap()),
+        );
+        group.bench_function(
+            BenchmarkId::new("ark-relations", format!("{slots}-slots")),
+            |b| {
+                b.iter(|| {
+                    use ark_relations::gr1cs::{
+                        ConstraintSynthesizer, ConstraintSystem, SynthesisMode,
+                    };
+                    let cs = ConstraintSystem::<Fr>::new_ref();
+                    cs.set_mode(SynthesisMode::Prove {
+                        construct_matrices: false,
+                        generate_lc_assignments: false,
+                    });
+                    circuit.clone().generate_constraints(cs.clone()).unwrap();
+                    cs.witness_assignment().unwrap()
+                })
+            },
         );
         group.finish();
 

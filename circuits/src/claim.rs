@@ -248,6 +248,188 @@ impl ClaimWitness {
     }
 }
 
+/// What one slot's constraints use from outside the slot: the public
+/// inputs, its `active` bit and the next slot's, and the previous slot's
+/// index (its variable and its value).
+struct SlotOutside<'a> {
+    depth: usize,
+    domain: &'a FpVar<Fr>,
+    root: &'a FpVar<Fr>,
+    epoch: &'a FpVar<Fr>,
+    node: &'a FpVar<Fr>,
+    first_index: &'a FpVar<Fr>,
+    last_index: &'a FpVar<Fr>,
+    active: &'a Boolean<Fr>,
+    next_active: Option<&'a Boolean<Fr>>,
+    previous: Option<(&'a FpVar<Fr>, u64)>,
+}
+
+/// One slot's variables and constraints (the same for the whole circuit and
+/// for [`ClaimCircuit::witness`], which runs it slot by slot). Returns the
+/// slot's index and its units counted if active (`active · units`).
+fn synthesize_slot(
+    cs: &ConstraintSystemRef<Fr>,
+    slot: &SlotAssignment,
+    outside: &SlotOutside<'_>,
+) -> Result<(FpVar<Fr>, FpVar<Fr>), SynthesisError> {
+    let depth = outside.depth;
+    let is_active = FpVar::from(outside.active.clone());
+    let (index_bits, index) = alloc_range_checked(cs, Fr::from(slot.index), depth)?;
+
+    // Units fit 64 bits: the allocated value must equal its 64-bit composition.
+    let units = FpVar::new_witness(cs.clone(), || Ok(slot.units))?;
+    let (_, units_composed) = alloc_range_checked(cs, slot.units, 64)?;
+    units.enforce_equal(&units_composed)?;
+
+    let fields = [
+        slot.job_id,
+        slot.client,
+        slot.kind,
+        slot.input_commitment,
+        slot.output_commitment,
+    ]
+    .iter()
+    .map(|v| FpVar::new_witness(cs.clone(), || Ok(*v)))
+    .collect::<Result<Vec<_>, _>>()?;
+    // An inactive slot holds zeros (index, units, every field, every sibling):
+    // nothing else binds them, and a witness without free variables leaves no
+    // room to hide anything in (tampering with any one variable is caught).
+    let inactive = FpVar::from(!outside.active);
+    for value in fields.iter().chain([&units, &index]) {
+        value.mul_equals(&inactive, &FpVar::zero())?;
+    }
+    let [job_id, client, kind, input, output] =
+        <[FpVar<Fr>; 5]>::try_from(fields).expect("five fields");
+    let leaf = hash_var(&[
+        outside.domain.clone(),
+        job_id,
+        outside.node.clone(),
+        client,
+        outside.epoch.clone(),
+        units.clone(),
+        kind,
+        input,
+        output,
+    ])?;
+
+    // Membership: walk up with the index bits; left/right swap costs one constraint per level.
+    let mut current = leaf;
+    for (bit, sibling) in index_bits.iter().zip(&slot.path) {
+        let sibling = FpVar::new_witness(cs.clone(), || Ok(*sibling))?;
+        sibling.mul_equals(&inactive, &FpVar::zero())?;
+        let left = bit.select(&sibling, &current)?;
+        let right = &current + &sibling - &left;
+        current = hash_var(&[left, right])?;
+    }
+    current.conditional_enforce_equal(outside.root, outside.active)?;
+
+    let counted = &is_active * &units;
+
+    // Strictly increasing indices among active slots: index[i] - index[i-1] - 1 >= 0.
+    match outside.previous {
+        None => index.enforce_equal(outside.first_index)?,
+        Some((previous, previous_value)) => {
+            let gap = &is_active * (&index - previous - Fr::from(1u64));
+            let gap_value = if slot.active {
+                Fr::from(slot.index) - Fr::from(previous_value) - Fr::from(1u64)
+            } else {
+                Fr::zero()
+            };
+            let (_, gap_composed) = alloc_range_checked(cs, gap_value, depth)?;
+            gap.enforce_equal(&gap_composed)?;
+        }
+    }
+
+    // The last active slot (active[i] = 1, active[i+1] = 0) holds lastIndex.
+    let is_last = match outside.next_active {
+        Some(next) => &is_active - FpVar::from(next.clone()),
+        None => is_active.clone(),
+    };
+    (&index - outside.last_index).mul_equals(&is_last, &FpVar::zero())?;
+    Ok((index, counted))
+}
+
+impl ClaimCircuit {
+    /// The circuit's full assignment (instance, then witness), as its
+    /// synthesis through a constraint system gives it, but computed slot by
+    /// slot in parallel: each slot runs [`synthesize_slot`] in a constraint
+    /// system of its own, after the values it uses from outside (allocated
+    /// there first, then dropped from its witness). The slots' variables are
+    /// allocated in the same order either way, so the vectors are the same
+    /// (tests hold them equal). Constraints are not checked here.
+    pub fn witness(&self) -> Result<(Vec<Fr>, Vec<Fr>), SynthesisError> {
+        use ark_relations::gr1cs::{ConstraintSystem, OptimizationGoal, SynthesisMode};
+        use rayon::prelude::*;
+        let ClaimShape { slots: k, depth } = self.shape;
+        if self.slots.len() != k || self.slots.iter().any(|s| s.path.len() != depth) {
+            return Err(SynthesisError::Unsatisfiable);
+        }
+        let p = self.public;
+        let instance = vec![
+            Fr::from(1u64),
+            p.root,
+            p.epoch,
+            p.node,
+            p.total_units,
+            p.first_index,
+            p.last_index,
+        ];
+        let slots: Vec<Vec<Fr>> = (0..k)
+            .into_par_iter()
+            .map(|i| -> Result<Vec<Fr>, SynthesisError> {
+                let cs = ConstraintSystem::<Fr>::new_ref();
+                cs.set_optimization_goal(OptimizationGoal::Constraints);
+                cs.set_mode(SynthesisMode::Prove {
+                    construct_matrices: false,
+                    generate_lc_assignments: false,
+                });
+                let var = |v: Fr| FpVar::new_witness(cs.clone(), || Ok(v));
+                let root = var(p.root)?;
+                let epoch = var(p.epoch)?;
+                let node = var(p.node)?;
+                let first_index = var(p.first_index)?;
+                let last_index = var(p.last_index)?;
+                let active = Boolean::new_witness(cs.clone(), || Ok(self.slots[i].active))?;
+                let next_active = match self.slots.get(i + 1) {
+                    Some(next) => Some(Boolean::new_witness(cs.clone(), || Ok(next.active))?),
+                    None => None,
+                };
+                let previous = match i {
+                    0 => None,
+                    _ => Some(var(Fr::from(self.slots[i - 1].index))?),
+                };
+                let start = cs.num_witness_variables();
+                let domain = FpVar::constant(leaf_domain());
+                let outside = SlotOutside {
+                    depth,
+                    domain: &domain,
+                    root: &root,
+                    epoch: &epoch,
+                    node: &node,
+                    first_index: &first_index,
+                    last_index: &last_index,
+                    active: &active,
+                    next_active: next_active.as_ref(),
+                    previous: previous.as_ref().map(|v| (v, self.slots[i - 1].index)),
+                };
+                let _ = synthesize_slot(&cs, &self.slots[i], &outside)?;
+                let mut witness = cs.witness_assignment()?;
+                Ok(witness.split_off(start))
+            })
+            .collect::<Result<_, _>>()?;
+        let mut witness: Vec<Fr> = self
+            .slots
+            .iter()
+            .map(|s| Fr::from(s.active as u64))
+            .collect();
+        witness.reserve(slots.iter().map(Vec::len).sum());
+        for slot in slots {
+            witness.extend(slot);
+        }
+        Ok((instance, witness))
+    }
+}
+
 impl ClaimCircuit {
     /// A circuit of `shape` with a dummy assignment, for key generation.
     pub fn blank(shape: ClaimShape) -> Self {
@@ -353,79 +535,22 @@ impl ClaimCircuit {
         let mut previous_index: Option<FpVar<Fr>> = None;
         for (i, slot) in self.slots.iter().enumerate() {
             mark(SynthesisMark::Slot(i));
-            let is_active = FpVar::from(active[i].clone());
-            let (index_bits, index) = alloc_range_checked(&cs, Fr::from(slot.index), depth)?;
-
-            // Units fit 64 bits: the allocated value must equal its 64-bit composition.
-            let units = FpVar::new_witness(cs.clone(), || Ok(slot.units))?;
-            let (_, units_composed) = alloc_range_checked(&cs, slot.units, 64)?;
-            units.enforce_equal(&units_composed)?;
-
-            let fields = [
-                slot.job_id,
-                slot.client,
-                slot.kind,
-                slot.input_commitment,
-                slot.output_commitment,
-            ]
-            .iter()
-            .map(|v| FpVar::new_witness(cs.clone(), || Ok(*v)))
-            .collect::<Result<Vec<_>, _>>()?;
-            // An inactive slot holds zeros (index, units, every field, every sibling):
-            // nothing else binds them, and a witness without free variables leaves no
-            // room to hide anything in (tampering with any one variable is caught).
-            let inactive = FpVar::from(!&active[i]);
-            for value in fields.iter().chain([&units, &index]) {
-                value.mul_equals(&inactive, &FpVar::zero())?;
-            }
-            let [job_id, client, kind, input, output] =
-                <[FpVar<Fr>; 5]>::try_from(fields).expect("five fields");
-            let leaf = hash_var(&[
-                domain.clone(),
-                job_id,
-                node.clone(),
-                client,
-                epoch.clone(),
-                units.clone(),
-                kind,
-                input,
-                output,
-            ])?;
-
-            // Membership: walk up with the index bits; left/right swap costs one constraint per level.
-            let mut current = leaf;
-            for (bit, sibling) in index_bits.iter().zip(&slot.path) {
-                let sibling = FpVar::new_witness(cs.clone(), || Ok(*sibling))?;
-                sibling.mul_equals(&inactive, &FpVar::zero())?;
-                let left = bit.select(&sibling, &current)?;
-                let right = &current + &sibling - &left;
-                current = hash_var(&[left, right])?;
-            }
-            current.conditional_enforce_equal(&root, &active[i])?;
-
-            sum += &is_active * &units;
-
-            // Strictly increasing indices among active slots: index[i] - index[i-1] - 1 >= 0.
-            match &previous_index {
-                None => index.enforce_equal(&first_index)?,
-                Some(previous) => {
-                    let gap = &is_active * (&index - previous - Fr::from(1u64));
-                    let gap_value = if slot.active {
-                        Fr::from(slot.index) - Fr::from(self.slots[i - 1].index) - Fr::from(1u64)
-                    } else {
-                        Fr::zero()
-                    };
-                    let (_, gap_composed) = alloc_range_checked(&cs, gap_value, depth)?;
-                    gap.enforce_equal(&gap_composed)?;
-                }
-            }
-
-            // The last active slot (active[i] = 1, active[i+1] = 0) holds lastIndex.
-            let is_last = match active.get(i + 1) {
-                Some(next) => &is_active - FpVar::from(next.clone()),
-                None => is_active.clone(),
+            let outside = SlotOutside {
+                depth,
+                domain: &domain,
+                root: &root,
+                epoch: &epoch,
+                node: &node,
+                first_index: &first_index,
+                last_index: &last_index,
+                active: &active[i],
+                next_active: active.get(i + 1),
+                previous: previous_index
+                    .as_ref()
+                    .map(|var| (var, self.slots[i - 1].index)),
             };
-            (&index - &last_index).mul_equals(&is_last, &FpVar::zero())?;
+            let (index, units) = synthesize_slot(&cs, slot, &outside)?;
+            sum += units;
             previous_index = Some(index);
         }
         mark(SynthesisMark::SlotsEnd);

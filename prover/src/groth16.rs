@@ -268,6 +268,21 @@ pub fn prove_with_matrices<C: ConstraintSynthesizer<Fr>, R: RngCore + CryptoRng>
     let instance = cs.instance_assignment()?;
     let witness = cs.witness_assignment()?;
     drop(cs);
+    prove_assignment(pk, matrices, &instance, &witness, backend, rng)
+}
+
+/// [`prove_with_matrices`] from an assignment computed beforehand (the
+/// claim circuit computes its own in parallel, [`ClaimCircuit::witness`]).
+///
+/// [`ClaimCircuit::witness`]: proofmint_circuits::claim::ClaimCircuit::witness
+pub fn prove_assignment<R: RngCore + CryptoRng>(
+    pk: &ProvingKey<Bn254>,
+    matrices: &ConstraintMatrices,
+    instance: &[Fr],
+    witness: &[Fr],
+    backend: &dyn Backend,
+    rng: &mut R,
+) -> Result<Proof<Bn254>, Groth16Error> {
     if instance.len() != matrices.num_inputs || witness.len() != matrices.num_witnesses {
         return Err(Groth16Error::KeyMismatch(format!(
             "the circuit has {} inputs and {} witnesses, the matrices {} and {}",
@@ -279,9 +294,9 @@ pub fn prove_with_matrices<C: ConstraintSynthesizer<Fr>, R: RngCore + CryptoRng>
     }
     let r = Fr::rand(rng);
     let s = Fr::rand(rng);
-    let assignment: Vec<Fr> = [instance.as_slice(), witness.as_slice()].concat();
+    let assignment: Vec<Fr> = [instance, witness].concat();
     let h = witness_map(backend, matrices, &assignment)?;
-    assemble(pk, backend, &assignment, &witness, &h, r, s)
+    assemble(pk, backend, &assignment, witness, &h, r, s)
 }
 
 /// [`prove`] with chosen blinding factors (r, s), for comparison with ark-groth16.

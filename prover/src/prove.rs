@@ -55,8 +55,9 @@ pub fn prove_claim<R: RngCore + CryptoRng>(
     key.key.expect_shape(circuit.shape)?;
     let public = circuit.public;
     let shape = circuit.shape;
+    let (instance, witness) = circuit.witness()?;
     let proof =
-        groth16::prove_with_matrices(&key.pk, key.matrices()?, circuit.clone(), backend, rng)?;
+        groth16::prove_assignment(&key.pk, key.matrices()?, &instance, &witness, backend, rng)?;
     let claim = ClaimProof {
         shape,
         key_digest: key.key.digest(),

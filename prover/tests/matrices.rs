@@ -57,3 +57,59 @@ fn slot_by_slot_matrices_equal_ark_relations() {
         }
     }
 }
+
+/// The slot-by-slot parallel witness equals the constraint system's, value
+/// for value: full claims, partly filled claims, blank circuits, and a
+/// tampered claim (whose witness is still the same vector, and unsatisfied).
+#[test]
+fn parallel_witness_equals_the_constraint_system_s() {
+    use ark_relations::gr1cs::{
+        ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, SynthesisMode,
+    };
+    let through_cs = |circuit: &ClaimCircuit| {
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        cs.set_optimization_goal(OptimizationGoal::Constraints);
+        cs.set_mode(SynthesisMode::Prove {
+            construct_matrices: false,
+            generate_lc_assignments: false,
+        });
+        circuit.clone().generate_constraints(cs.clone()).unwrap();
+        (
+            cs.instance_assignment().unwrap(),
+            cs.witness_assignment().unwrap(),
+        )
+    };
+    let (bundle, tree, node) = proofmint_prover::sample::two_node_epoch(5, 8);
+    let partial = |slots: usize, from: u64| {
+        proofmint_circuits::claim::ClaimWitness::build(
+            ClaimShape::new(slots, 8).unwrap(),
+            bundle.summary.epoch,
+            &bundle.receipts,
+            &tree,
+            node,
+            from,
+        )
+        .unwrap()
+    };
+    let mut tampered = partial(6, 0);
+    tampered.slots[1].units += Fr::from(1u64);
+    tampered.slots[4].index = 77;
+    let circuits = [
+        proofmint_prover::sample::full_claim(ClaimShape::new(5, 6).unwrap()),
+        proofmint_prover::sample::full_claim(ClaimShape::new(16, 20).unwrap()),
+        partial(8, 0),
+        partial(3, 4),
+        partial(1, 0),
+        ClaimCircuit::blank(ClaimShape::new(7, 5).unwrap()),
+        tampered.clone(),
+    ];
+    for circuit in &circuits {
+        assert_eq!(
+            circuit.witness().unwrap(),
+            through_cs(circuit),
+            "{}",
+            circuit.shape
+        );
+    }
+    assert!(proofmint_prover::prove::check_witness(&tampered).is_err());
+}
