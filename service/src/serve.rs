@@ -75,6 +75,7 @@ impl Service {
                 pool,
                 config,
                 accepting: AtomicBool::new(true),
+                last_bundle: std::sync::Mutex::new(None),
             }),
             shutdown,
         })

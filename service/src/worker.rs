@@ -145,6 +145,7 @@ pub struct Pool {
     /// Bytes the workers may use for proofs, and the bytes they use now.
     pub memory_budget: u64,
     memory_used: Mutex<u64>,
+    admission: tokio::sync::Mutex<()>,
     epochs: EpochCache,
 }
 
@@ -184,6 +185,7 @@ impl Pool {
             grace,
             memory_budget,
             memory_used: Mutex::new(0),
+            admission: tokio::sync::Mutex::new(()),
             epochs: Mutex::new(None),
         }
     }
@@ -233,6 +235,10 @@ impl Pool {
                 return;
             }
             let taken = {
+                // One worker of this process at a time looks at the memory
+                // left, takes a job and reserves its memory: two workers
+                // never both count the same free bytes.
+                let _admission = self.admission.lock().await;
                 let (offer, _) = self.offer();
                 match self.store.take(&name, &offer, self.lease).await {
                     Ok(Some((lease, job))) => {
