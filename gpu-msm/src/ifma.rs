@@ -25,14 +25,22 @@ pub(crate) const LIMBS: usize = 5;
 pub(crate) const LANES: usize = 8;
 const MASK52: u64 = (1 << 52) - 1;
 
-/// Whether this CPU has the instructions and the portable path is not forced
-/// (`crate::PORTABLE_ENV`); decided once per process.
-pub(crate) fn available() -> bool {
-    static AVAILABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *AVAILABLE.get_or_init(|| {
-        std::env::var_os(crate::PORTABLE_ENV).is_none_or(|v| v != "1")
+/// Proof that this CPU runs AVX-512 F and IFMA and that the portable path is
+/// not forced (`crate::PORTABLE_ENV`). Only [`detect`] makes one, so every
+/// vector entry point (`msm_ifma::msm`, `ntt_ifma::ntt`,
+/// `subgroup`'s batched multiples) takes one instead of checking the CPU
+/// again: calling them without the instructions does not type-check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Ifma(());
+
+/// The CPU check, made once per process.
+pub(crate) fn detect() -> Option<Ifma> {
+    static DETECTED: std::sync::OnceLock<Option<Ifma>> = std::sync::OnceLock::new();
+    *DETECTED.get_or_init(|| {
+        let usable = std::env::var_os(crate::PORTABLE_ENV).is_none_or(|v| v != "1")
             && std::arch::is_x86_feature_detected!("avx512f")
-            && std::arch::is_x86_feature_detected!("avx512ifma")
+            && std::arch::is_x86_feature_detected!("avx512ifma");
+        usable.then_some(Ifma(()))
     })
 }
 
@@ -417,7 +425,7 @@ mod tests {
 
     #[test]
     fn agrees_with_arkworks_in_both_bn254_fields() {
-        if !available() {
+        if detect().is_none() {
             eprintln!("skipped: this CPU has no AVX-512 IFMA");
             return;
         }

@@ -35,13 +35,29 @@ pub use icicle::IcicleBackend;
 /// (`PROOFMINT_PORTABLE=1`), even on a CPU with AVX-512 IFMA.
 pub const PORTABLE_ENV: &str = "PROOFMINT_PORTABLE";
 
+/// The field arithmetic `CpuBackend` runs on this CPU, decided once per
+/// process by one CPU check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Arithmetic {
+    /// Scalar 64-bit limbs (any CPU).
+    Portable,
+    /// Eight elements at a time in 52-bit limbs, with the check's token.
+    #[cfg(target_arch = "x86_64")]
+    Ifma(ifma::Ifma),
+}
+
+pub(crate) fn arithmetic() -> Arithmetic {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(token) = ifma::detect() {
+        return Arithmetic::Ifma(token);
+    }
+    Arithmetic::Portable
+}
+
 /// Whether `CpuBackend` computes on AVX-512 IFMA here: the CPU has it and
 /// [`PORTABLE_ENV`] does not turn it off (decided once per process).
 pub(crate) fn vector_arithmetic() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    return ifma::available();
-    #[cfg(not(target_arch = "x86_64"))]
-    return false;
+    arithmetic() != Arithmetic::Portable
 }
 
 /// Which way a transform goes.

@@ -63,9 +63,9 @@ pub fn msm_g1(bases: &[G1Affine], scalars: &[Fr]) -> G1Projective {
 /// [`msm_g1`] with a chosen window size `c` (2 to 20), on whichever path runs, for tuning.
 pub fn msm_g1_with_window(bases: &[G1Affine], scalars: &[Fr], c: usize) -> G1Projective {
     #[cfg(target_arch = "x86_64")]
-    if bases.len() >= SMALL {
+    if let (crate::Arithmetic::Ifma(token), true) = (crate::arithmetic(), bases.len() >= SMALL) {
         use crate::msm_ifma::{msm, OverFq};
-        if let Some(sum) = msm::<_, OverFq>(bases, scalars, c.clamp(2, 20)) {
+        if let Some(sum) = msm::<_, OverFq>(token, bases, scalars, c.clamp(2, 20)) {
             return sum;
         }
     }
@@ -80,9 +80,9 @@ pub fn msm_g2(bases: &[G2Affine], scalars: &[Fr]) -> G2Projective {
 /// [`msm_g2`] with a chosen window size `c` (2 to 20), on whichever path runs, for tuning.
 pub fn msm_g2_with_window(bases: &[G2Affine], scalars: &[Fr], c: usize) -> G2Projective {
     #[cfg(target_arch = "x86_64")]
-    if bases.len() >= SMALL {
+    if let (crate::Arithmetic::Ifma(token), true) = (crate::arithmetic(), bases.len() >= SMALL) {
         use crate::msm_ifma::{msm, OverFq2};
-        if let Some(sum) = msm::<_, OverFq2>(bases, scalars, c.clamp(2, 20)) {
+        if let Some(sum) = msm::<_, OverFq2>(token, bases, scalars, c.clamp(2, 20)) {
             return sum;
         }
     }

@@ -54,7 +54,7 @@ pub(crate) trait Coordinate {
     /// As for [`Coordinate::load`], for writes.
     unsafe fn store(v: &Self::Vector, columns: *mut u64, stride: usize, at: usize);
     // The arithmetic below needs AVX-512 IFMA: every method is `unsafe`, to be
-    // called only where `ifma::available()` holds.
+    // called only with an `ifma::Ifma` token in hand.
 
     /// Every lane's limbs into `out`, lane l at `out[l * WIDTH..][..WIDTH]`.
     unsafe fn lanes(v: &Self::Vector, out: &mut [u64]);
@@ -278,15 +278,20 @@ impl Coordinate for OverFq2 {
 }
 
 /// `Σ scalars[i] · bases[i]` with window size `c`, on a BN254 curve whose
-/// coordinates are `C`; `None` when the CPU lacks AVX-512 IFMA (the caller
-/// then takes the portable path).
-pub(crate) fn msm<P, C>(bases: &[Affine<P>], scalars: &[Fr], c: usize) -> Option<Projective<P>>
+/// coordinates are `C`, on the CPU `_ifma` vouches for; `None` for a curve
+/// with a ≠ 0 (the caller then takes the portable path).
+pub(crate) fn msm<P, C>(
+    _ifma: ifma::Ifma,
+    bases: &[Affine<P>],
+    scalars: &[Fr],
+    c: usize,
+) -> Option<Projective<P>>
 where
     P: SWCurveConfig<ScalarField = Fr>,
     C: Coordinate<Ark = P::BaseField>,
 {
     // The doubling formula in `flush` assumes a = 0 (true of both BN254 groups).
-    if !ifma::available() || !P::COEFF_A.is_zero() {
+    if !P::COEFF_A.is_zero() {
         return None;
     }
     // Fq2's arithmetic above assumes u² = -1.
@@ -302,7 +307,7 @@ where
     let sums: Vec<Projective<P>> = (0..windows)
         .into_par_iter()
         .map(|w| {
-            // SAFETY: `ifma::available()` was checked above.
+            // SAFETY: the `Ifma` token proves the CPU has the instructions.
             unsafe { window_sum::<P, C>(bases, &points, &digits[w * n..(w + 1) * n], c, &field) }
         })
         .collect();
@@ -717,13 +722,17 @@ where
 /// exceptional case arose (a zero denominator: the multiple passed through the
 /// identity, or met ±P), which only a point of small order can cause when
 /// `1 < k` is below its group's order; the caller decides those otherwise.
-/// `None` when the CPU lacks AVX-512 IFMA.
-pub(crate) fn multiply_each<P, C>(points: &[Affine<P>], k: u128) -> Option<Vec<Option<Affine<P>>>>
+/// `None` for a curve with a ≠ 0 or for k < 2.
+pub(crate) fn multiply_each<P, C>(
+    _ifma: ifma::Ifma,
+    points: &[Affine<P>],
+    k: u128,
+) -> Option<Vec<Option<Affine<P>>>>
 where
     P: SWCurveConfig,
     C: Coordinate<Ark = P::BaseField>,
 {
-    if !ifma::available() || !P::COEFF_A.is_zero() || k < 2 {
+    if !P::COEFF_A.is_zero() || k < 2 {
         return None;
     }
     let field = Field52::new(FqConfig::MODULUS.0);
@@ -732,7 +741,7 @@ where
     out.par_chunks_mut(2048)
         .zip(points.par_chunks(2048))
         .for_each(|(out, points)| {
-            // SAFETY: `ifma::available()` was checked above.
+            // SAFETY: the `Ifma` token proves the CPU has the instructions.
             unsafe { multiply_chunk::<P, C>(points, &digits, &field, out) }
         });
     Some(out)

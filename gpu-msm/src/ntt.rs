@@ -158,9 +158,15 @@ fn butterflies(lo: &mut [Fr], hi: &mut [Fr], twiddles: &[Fr]) {
 pub fn ntt(values: &mut [Fr], direction: NttDirection) -> Result<(), BackendError> {
     let log_size = log_size_of(values.len())?;
     #[cfg(target_arch = "x86_64")]
-    if log_size >= 3 && crate::ifma::available() {
+    if let (crate::Arithmetic::Ifma(token), true) = (crate::arithmetic(), log_size >= 3) {
         let inverse = direction == NttDirection::Inverse;
-        crate::ntt_ifma::ntt(values, log_size, &twiddles(log_size, inverse), inverse);
+        crate::ntt_ifma::ntt(
+            token,
+            values,
+            log_size,
+            &twiddles(log_size, inverse),
+            inverse,
+        );
         return Ok(());
     }
     ntt_portable(values, direction)

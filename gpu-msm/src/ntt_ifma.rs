@@ -63,8 +63,14 @@ pub(crate) fn twiddle_columns(table: &Twiddles) -> Vec<u64> {
 }
 
 /// In-place NTT of `values` (length 2^log_size, log_size >= 3) given its
-/// twiddles; the caller checked `ifma::available()`.
-pub(crate) fn ntt(values: &mut [Fr], log_size: u32, table: &Twiddles, inverse: bool) {
+/// twiddles, on the CPU `_ifma` vouches for.
+pub(crate) fn ntt(
+    _ifma: ifma::Ifma,
+    values: &mut [Fr],
+    log_size: u32,
+    table: &Twiddles,
+    inverse: bool,
+) {
     let n = values.len();
     debug_assert!(log_size >= 3 && n == 1 << log_size);
     let field = Field52::new(FrConfig::MODULUS.0);

@@ -83,11 +83,13 @@ fn in_g2_given_x_multiple(point: &G2Affine, x_multiple: &G2Affine) -> bool {
 /// is the index of the first that does not.
 pub fn check_g2_subgroup(points: &[G2Affine]) -> Result<(), usize> {
     #[cfg(target_arch = "x86_64")]
-    if let Some(multiples) = crate::msm_ifma::multiply_each::<
-        ark_bn254::g2::Config,
-        crate::msm_ifma::OverFq2,
-    >(points, BN_X as u128)
-    {
+    if let Some(multiples) = match crate::arithmetic() {
+        crate::Arithmetic::Ifma(token) => crate::msm_ifma::multiply_each::<
+            ark_bn254::g2::Config,
+            crate::msm_ifma::OverFq2,
+        >(token, points, BN_X as u128),
+        crate::Arithmetic::Portable => None,
+    } {
         // An exceptional case in the batch (no multiple) means a point of small
         // order; arkworks' test decides it.
         return match points
@@ -167,7 +169,7 @@ mod tests {
         assert_eq!(check_g2_subgroup(&[good, small]), Err(1));
         assert_eq!(check_g2_subgroup(&[good, good, mixed]), Err(2));
         #[cfg(target_arch = "x86_64")]
-        if crate::ifma::available() {
+        if let Some(token) = crate::ifma::detect() {
             // Multipliers whose steps meet ±T or pass through the identity for
             // T of order 10069: those entries come back None; every other one
             // equals arkworks' multiple.
@@ -187,7 +189,7 @@ mod tests {
                 let multiples = crate::msm_ifma::multiply_each::<
                     ark_bn254::g2::Config,
                     crate::msm_ifma::OverFq2,
-                >(&points, k)
+                >(token, &points, k)
                 .unwrap();
                 for (point, multiple) in points.iter().zip(&multiples) {
                     match multiple {
