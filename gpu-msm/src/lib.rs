@@ -5,9 +5,14 @@
 //! it owns and gets group elements or transformed slices back. Backends:
 //! - [`CpuBackend`]: multi-threaded bucket MSM with signed digits and
 //!   batch-affine bucket accumulation, and a radix-2 NTT with precomputed
-//!   twiddles; on CPUs with AVX-512 IFMA (detected at run time) their field
-//!   arithmetic runs eight elements at a time (`ifma`, `msm_ifma`, `ntt_ifma`),
+//!   twiddles; on CPUs with AVX-512 IFMA their field arithmetic runs eight
+//!   elements at a time (`ifma`, `msm_ifma`, `ntt_ifma`, `subgroup_ifma`),
 //!   elsewhere in portable scalar code ([`msm::msm`], [`ntt::ntt_portable`]).
+//!   One CPU check per process decides which (`arithmetic()`); the vector
+//!   entry points take the token only that check makes. Portable and vector
+//!   modules do not import each other: both build on the lower tier
+//!   (`bucket` for the MSM, `twiddles` for the NTT, `curve_ifma` for point
+//!   coordinates in vector lanes), and `msm`/`ntt` dispatch between them.
 //! - [`IcicleBackend`]: ICICLE's MSM and NTT through its C ABI, loaded at run
 //!   time from an installed ICICLE (CUDA device where present, else its CPU device).
 //!
@@ -15,7 +20,10 @@
 
 use ark_bn254::{Fr, G1Affine, G1Projective, G2Affine, G2Projective};
 
+mod bucket;
 pub mod cpu;
+#[cfg(target_arch = "x86_64")]
+mod curve_ifma;
 pub mod icicle;
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod ifma;
@@ -27,6 +35,9 @@ pub mod ntt;
 #[cfg(target_arch = "x86_64")]
 mod ntt_ifma;
 pub mod subgroup;
+#[cfg(target_arch = "x86_64")]
+mod subgroup_ifma;
+mod twiddles;
 
 pub use cpu::CpuBackend;
 pub use icicle::IcicleBackend;

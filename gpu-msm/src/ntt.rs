@@ -7,13 +7,11 @@
 //! table. Stages with many small blocks run block-parallel; the last stages,
 //! with few large blocks, split each block's butterflies across threads.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
-
 use ark_bn254::Fr;
-use ark_ff::{FftField, Field, One};
+use ark_ff::Field;
 use rayon::prelude::*;
 
+use crate::twiddles::{scale_by_powers, twiddles};
 use crate::{BackendError, NttDirection};
 
 /// Largest transform: 2^28 is the field's two-adicity.
@@ -23,72 +21,6 @@ const PARALLEL_MIN: usize = 1 << 12;
 /// log2 of the block whose first stages run while it sits in cache
 /// (2^12 elements = 128 KiB, inside a core's L2).
 const BLOCK_LOG: u32 = 12;
-
-/// Precomputed twiddles for one size and direction.
-pub(crate) struct Twiddles {
-    log_size: u32,
-    /// Stage s (half-size m = 2^s) occupies `[m - 1, 2m - 1)`.
-    table: Vec<Fr>,
-    /// The same twiddles as columns of 52-bit limbs, built on first use by the
-    /// AVX-512 IFMA transform.
-    #[cfg(target_arch = "x86_64")]
-    ifma: OnceLock<Vec<u64>>,
-}
-
-impl Twiddles {
-    fn new(log_size: u32, inverse: bool) -> Self {
-        let n = 1usize << log_size;
-        let mut table = Vec::with_capacity(n.max(2) - 1);
-        for s in 0..log_size {
-            let m = 1usize << s;
-            let mut root = Fr::get_root_of_unity(2 * m as u64).expect("2m divides 2^28");
-            if inverse {
-                root = root.inverse().expect("a root of unity is non-zero");
-            }
-            // root^0 .. root^(m-1): ones scaled by the powers.
-            let start = table.len();
-            table.resize(start + m, Fr::one());
-            scale_by_powers(&mut table[start..], root);
-        }
-        Self {
-            log_size,
-            table,
-            #[cfg(target_arch = "x86_64")]
-            ifma: OnceLock::new(),
-        }
-    }
-
-    /// Every stage's twiddles, stage after stage.
-    pub(crate) fn all(&self) -> &[Fr] {
-        &self.table
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    pub(crate) fn ifma_columns(&self) -> &[u64] {
-        self.ifma
-            .get_or_init(|| crate::ntt_ifma::twiddle_columns(self))
-    }
-
-    pub(crate) fn stage(&self, s: u32) -> &[Fr] {
-        let m = 1usize << s;
-        &self.table[m - 1..2 * m - 1]
-    }
-}
-
-/// Twiddle tables by (log size, inverse).
-type TwiddleCache = Mutex<HashMap<(u32, bool), Arc<Twiddles>>>;
-
-/// Twiddle tables by (log size, inverse), built once and shared.
-fn twiddles(log_size: u32, inverse: bool) -> Arc<Twiddles> {
-    static CACHE: OnceLock<TwiddleCache> = OnceLock::new();
-    let cache = CACHE.get_or_init(Default::default);
-    let mut map = cache
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    map.entry((log_size, inverse))
-        .or_insert_with(|| Arc::new(Twiddles::new(log_size, inverse)))
-        .clone()
-}
 
 /// log2 of a transform size, refusing sizes that are not powers of two or
 /// exceed the field's two-adicity (shared by every backend).
@@ -240,21 +172,6 @@ pub fn ntt_portable(values: &mut [Fr], direction: NttDirection) -> Result<(), Ba
         values.par_iter_mut().for_each(|v| *v *= n_inverse);
     }
     Ok(())
-}
-
-/// Multiplies `values[i]` by `factor^i`, in parallel chunks.
-fn scale_by_powers(values: &mut [Fr], factor: Fr) {
-    const CHUNK: usize = 1 << 12;
-    values
-        .par_chunks_mut(CHUNK)
-        .enumerate()
-        .for_each(|(k, chunk)| {
-            let mut power = factor.pow([(k * CHUNK) as u64]);
-            for v in chunk {
-                *v *= power;
-                power *= factor;
-            }
-        });
 }
 
 /// In-place NTT over the coset `offset · H`.

@@ -21,7 +21,7 @@ use ark_ff::{BigInt, Field, MontConfig};
 use rayon::prelude::*;
 
 use crate::ifma::{self, Consts8, Fe8, Field52, LANES, LIMBS};
-use crate::ntt::Twiddles;
+use crate::twiddles::Twiddles;
 use std::arch::x86_64::*;
 
 /// log2 of the block whose first stages run while it sits in cache
@@ -74,7 +74,7 @@ pub(crate) fn ntt(
     let n = values.len();
     debug_assert!(log_size >= 3 && n == 1 << log_size);
     let field = Field52::new(FrConfig::MODULUS.0);
-    let twiddles = table.ifma_columns();
+    let twiddles = table.ifma_columns(twiddle_columns);
     let tw_stride = n - 1;
     let mut columns = vec![0u64; LIMBS * n];
     let shared = Shared(columns.as_mut_ptr());
@@ -238,7 +238,7 @@ unsafe fn first_stages(
         let ahead = g + PREFETCH_AHEAD * LANES;
         if ahead < start + block {
             for t in 0..LANES {
-                crate::msm::prefetch(&source[(ahead + t).reverse_bits() >> shift]);
+                crate::bucket::prefetch(&source[(ahead + t).reverse_bits() >> shift]);
             }
         }
         let lanes: [[u64; LIMBS]; LANES] =

@@ -84,9 +84,9 @@ fn in_g2_given_x_multiple(point: &G2Affine, x_multiple: &G2Affine) -> bool {
 pub fn check_g2_subgroup(points: &[G2Affine]) -> Result<(), usize> {
     #[cfg(target_arch = "x86_64")]
     if let Some(multiples) = match crate::arithmetic() {
-        crate::Arithmetic::Ifma(token) => crate::msm_ifma::multiply_each::<
+        crate::Arithmetic::Ifma(token) => crate::subgroup_ifma::multiply_each::<
             ark_bn254::g2::Config,
-            crate::msm_ifma::OverFq2,
+            crate::curve_ifma::OverFq2,
         >(token, points, BN_X as u128),
         crate::Arithmetic::Portable => None,
     } {
@@ -186,9 +186,9 @@ mod tests {
                 30208,
                 10069 * 5 + 2,
             ] {
-                let multiples = crate::msm_ifma::multiply_each::<
+                let multiples = crate::subgroup_ifma::multiply_each::<
                     ark_bn254::g2::Config,
-                    crate::msm_ifma::OverFq2,
+                    crate::curve_ifma::OverFq2,
                 >(token, &points, k)
                 .unwrap();
                 for (point, multiple) in points.iter().zip(&multiples) {
