@@ -722,3 +722,50 @@ mod fuzz {
         assert_eq!(status, StatusCode::OK);
     }
 }
+
+/// The OpenAPI document describes the router as it is: every route with its
+/// method, query parameters in the query (optional), and the bounds the
+/// handlers enforce (a contract schemathesis checked against the server).
+#[test]
+fn the_openapi_document_matches_the_routes() {
+    let doc: Value = serde_json::from_str(&proofmint_service::api::openapi_json()).unwrap();
+    let routes = [
+        ("/v1/jobs", "post"),
+        ("/v1/jobs", "get"),
+        ("/v1/jobs/{id}", "get"),
+        ("/v1/jobs/{id}/result", "get"),
+        ("/v1/jobs/{id}/cancel", "post"),
+        ("/v1/bundles", "post"),
+        ("/healthz", "get"),
+        ("/readyz", "get"),
+    ];
+    for (path, method) in routes {
+        let operation = &doc["paths"][path][method];
+        assert!(operation.is_object(), "{method} {path} is not documented");
+        if path.starts_with("/v1/") {
+            assert!(
+                operation["security"].is_array(),
+                "{method} {path}: no bearer security"
+            );
+            assert!(
+                operation["responses"]["401"].is_object(),
+                "{method} {path}: no 401"
+            );
+        }
+    }
+    for (path, names) in [
+        ("/v1/jobs", &["state", "node", "limit", "offset"][..]),
+        ("/v1/jobs/{id}", &["wait"][..]),
+    ] {
+        let parameters = doc["paths"][path]["get"]["parameters"].as_array().unwrap();
+        for name in names {
+            let parameter = parameters.iter().find(|p| p["name"] == *name).unwrap();
+            assert_eq!(parameter["in"], "query", "{path} {name}");
+            assert_ne!(parameter["required"], true, "{path} {name}");
+        }
+    }
+    let submit = &doc["components"]["schemas"]["SubmitRequest"]["properties"];
+    assert_eq!(submit["node"]["pattern"], "^0x[0-9a-fA-F]{40}$");
+    assert_eq!(submit["priority"]["minimum"], -1000);
+    assert_eq!(submit["slots"]["maximum"], 4096);
+}
