@@ -3,8 +3,6 @@
 //! outcome, proving time per preset and backend, lease expiries, worker
 //! utilisation and resident memory.
 
-use std::sync::atomic::{AtomicI64, Ordering};
-
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -27,7 +25,6 @@ pub struct Metrics {
     workers: Gauge,
     busy: Gauge,
     resident: Gauge,
-    busy_now: AtomicI64,
 }
 
 fn proving_histogram() -> Histogram {
@@ -102,7 +99,6 @@ impl Metrics {
             workers,
             busy,
             resident,
-            busy_now: AtomicI64::new(0),
         }
     }
 
@@ -111,9 +107,11 @@ impl Metrics {
     }
 
     pub fn worker_busy(&self, busy: bool) {
-        let delta = if busy { 1 } else { -1 };
-        let now = self.busy_now.fetch_add(delta, Ordering::SeqCst) + delta;
-        self.busy.set(now);
+        if busy {
+            self.busy.inc();
+        } else {
+            self.busy.dec();
+        }
     }
 
     pub fn finished(&self, state: JobState) {

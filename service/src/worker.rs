@@ -72,6 +72,11 @@ impl Control {
     fn step(&self) -> String {
         self.step.lock().expect("step lock").clone()
     }
+
+    /// How a proof that was asked to stop ends: why, and the step it was in.
+    fn halted(&self) -> Outcome {
+        Outcome::Stopped(self.stopped(), self.step())
+    }
 }
 
 /// A backend that checks the job's [`Control`] before each operation.
@@ -200,7 +205,7 @@ impl Pool {
     }
 
     /// The keys whose proofs fit the memory left, reserving nothing yet.
-    fn offer(&self) -> (TakeOffer, u64) {
+    fn offer(&self) -> TakeOffer {
         let used = *self.memory_used.lock().expect("memory lock");
         let free = self.memory_budget.saturating_sub(used);
         let key_digests = self
@@ -209,13 +214,10 @@ impl Pool {
             .filter(|k| k.proving_bytes <= free)
             .map(|k| k.digest.clone())
             .collect();
-        (
-            TakeOffer {
-                key_digests,
-                backend: self.backend_family().into(),
-            },
-            free,
-        )
+        TakeOffer {
+            key_digests,
+            backend: self.backend_family().into(),
+        }
     }
 
     fn reserve(&self, bytes: u64, take: bool) {
@@ -239,7 +241,7 @@ impl Pool {
                 // left, takes a job and reserves its memory: two workers
                 // never both count the same free bytes.
                 let _admission = self.admission.lock().await;
-                let (offer, _) = self.offer();
+                let offer = self.offer();
                 match self.store.take(&name, &offer, self.lease).await {
                     Ok(Some((lease, job))) => {
                         let key = self.keys.by_digest(&job.key_digest).cloned();
@@ -368,7 +370,9 @@ impl Pool {
             let inner = self.backend.clone();
             move || -> Result<(Vec<u8>, u64, u64), Outcome> {
                 let witness_start = Instant::now();
-                control.enter("building the witness").map_err(stopped)?;
+                control
+                    .enter("building the witness")
+                    .map_err(|_| control.halted())?;
                 let (bundle, tree) = &*epoch;
                 let circuit = ClaimWitness::build(
                     key.shape(),
@@ -393,7 +397,7 @@ impl Pool {
                 )
                 .map_err(|e| match e {
                     ProveError::Backend(Groth16Error::Backend(BackendError::Stopped(_))) => {
-                        stopped(BackendError::Stopped(String::new()))
+                        control.halted()
                     }
                     ProveError::Backend(e) => Outcome::Faulted(format!("prover: {e}")),
                     other => Outcome::Refused(other.to_string()),
@@ -405,10 +409,6 @@ impl Pool {
         let result = tokio::task::spawn_blocking(work).await;
         let (proof, witness_ms, prove_ms) = match result {
             Ok(Ok(done)) => done,
-            Ok(Err(Outcome::Stopped(_, _))) => {
-                let reason = control.stopped();
-                return Outcome::Stopped(reason, control.step());
-            }
             Ok(Err(outcome)) => return outcome,
             Err(e) => return Outcome::Faulted(format!("the prover panicked: {e}")),
         };
@@ -511,10 +511,6 @@ impl Pool {
             }
         }
     }
-}
-
-fn stopped(_: BackendError) -> Outcome {
-    Outcome::Stopped(0, String::new())
 }
 
 /// Renews the lease every third of its length and turns the store's answer
