@@ -62,11 +62,7 @@ impl Drop for Server {
 }
 
 fn serve(bin: &Path, store: &[&str], keys: &Path) -> (Server, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::free_port();
     let child = Command::new(bin)
         .arg("serve")
         .args(store)
@@ -150,18 +146,7 @@ fn load(
             tasks.push(tokio::spawn(async move {
                 let mut ids = Vec::new();
                 for j in (c..jobs).step_by(clients) {
-                    let request = SubmitRequest {
-                        bundle: None,
-                        bundle_digest: Some(digest.clone()),
-                        node: node.to_string(),
-                        from_index: 1 + 32 * (j % CLAIMS) as u64,
-                        slots: Some(SLOTS),
-                        key_digest: None,
-                        priority: 0,
-                        deadline_secs: None,
-                        backend: None,
-                        webhook_url: None,
-                    };
+                    let request = claim_request(&digest, node, 1 + 32 * (j % CLAIMS) as u64);
                     let key = format!("load-{j}");
                     ids.push(client.submit(&request, Some(&key)).await.unwrap().id);
                 }
@@ -259,24 +244,16 @@ fn main() {
     eprintln!("warm key against one-shot prove claim");
     let mut service_ms = Vec::new();
     let mut oneshot_ms = Vec::new();
+    let digest = proofmint_service::api::bundle_digest(
+        &std::fs::read(epoch.join(files::EPOCH_BIN)).unwrap(),
+    );
+    let runtime = tokio::runtime::Runtime::new().unwrap();
     for i in 0..3 {
         let start = Instant::now();
         let client_run = {
-            let runtime = tokio::runtime::Runtime::new().unwrap();
             runtime.block_on(async {
                 let client = Client::new(&sqlite_url, &sqlite_token).unwrap();
-                let request = SubmitRequest {
-                    bundle: None,
-                    bundle_digest: Some(hex_digest(&epoch)),
-                    node: node.to_string(),
-                    from_index: 1,
-                    slots: Some(SLOTS),
-                    key_digest: None,
-                    priority: 0,
-                    deadline_secs: None,
-                    backend: None,
-                    webhook_url: None,
-                };
+                let request = claim_request(&digest, node, 1);
                 let id = client
                     .submit(&request, Some(&format!("warm-{i}")))
                     .await
@@ -373,9 +350,19 @@ fn main() {
     );
 }
 
-fn hex_digest(epoch: &Path) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(
-        std::fs::read(epoch.join(files::EPOCH_BIN)).unwrap(),
-    ))
+/// The node's claim from leaf `from_index` over the bundle the service holds
+/// as `digest`, with the bench's key preset.
+fn claim_request(digest: &str, node: Address, from_index: u64) -> SubmitRequest {
+    SubmitRequest {
+        bundle: None,
+        bundle_digest: Some(digest.to_string()),
+        node: node.to_string(),
+        from_index,
+        slots: Some(SLOTS),
+        key_digest: None,
+        priority: 0,
+        deadline_secs: None,
+        backend: None,
+        webhook_url: None,
+    }
 }

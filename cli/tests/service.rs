@@ -51,14 +51,6 @@ fn fixture() -> &'static Fixture {
     })
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// A `proofmint serve` process, killed on drop (its log printed if the
 /// test failed).
 struct Server {
@@ -144,6 +136,14 @@ fn proofmint(args: &[&str], token: Option<&str>) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
+/// A new API token in the store these flags name.
+fn api_token(store: &[&str]) -> String {
+    proofmint(
+        &[&["apikey", "create", "--name", "ops"][..], store].concat(),
+        None,
+    )
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -227,11 +227,8 @@ fn a_job_survives_sigkill_of_its_server() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let data_flag = ["--data-dir", data.to_str().unwrap()];
-    let token = proofmint(
-        &[&["apikey", "create", "--name", "ops"][..], &data_flag].concat(),
-        None,
-    );
-    let port = free_port();
+    let token = api_token(&data_flag);
+    let port = common::free_port();
     let mut server = Server::start(&data_flag, port);
     let id = submit(&server.url(), &token, 0);
     let running = poll(&[server.url()], &token, &id, |j| {
@@ -262,13 +259,10 @@ fn a_killed_server_s_job_finishes_on_the_other_sharing_postgres() {
     };
     let url = cluster.database("shared");
     let store = ["--database", url.as_str()];
-    let token = proofmint(
-        &[&["apikey", "create", "--name", "ops"][..], &store].concat(),
-        None,
-    );
+    let token = api_token(&store);
     let mut servers = [
-        Server::start(&store, free_port()),
-        Server::start(&store, free_port()),
+        Server::start(&store, common::free_port()),
+        Server::start(&store, common::free_port()),
     ];
     let urls: Vec<String> = servers.iter().map(Server::url).collect();
     let id = submit(&urls[0], &token, 0);
@@ -299,13 +293,10 @@ fn every_accepted_job_finishes_once_across_a_postgres_outage() {
     };
     let url = cluster.database("outage");
     let store = ["--database", url.as_str()];
-    let token = proofmint(
-        &[&["apikey", "create", "--name", "ops"][..], &store].concat(),
-        None,
-    );
+    let token = api_token(&store);
     let servers = [
-        Server::start(&store, free_port()),
-        Server::start(&store, free_port()),
+        Server::start(&store, common::free_port()),
+        Server::start(&store, common::free_port()),
     ];
     let urls: Vec<String> = servers.iter().map(Server::url).collect();
     // Three claims of the node (16 receipts each), twice each: six jobs.
@@ -337,11 +328,8 @@ fn sigterm_lets_the_running_proof_finish_then_exits() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let data_flag = ["--data-dir", data.to_str().unwrap()];
-    let token = proofmint(
-        &[&["apikey", "create", "--name", "ops"][..], &data_flag].concat(),
-        None,
-    );
-    let port = free_port();
+    let token = api_token(&data_flag);
+    let port = common::free_port();
     let mut server = Server::start(&data_flag, port);
     // A grace period long enough for the proof.
     let id = submit(&server.url(), &token, 0);

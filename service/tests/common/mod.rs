@@ -42,7 +42,8 @@ pub struct PgCluster {
     as_user: Option<&'static str>,
 }
 
-fn free_port() -> u16 {
+/// A loopback port free at the moment of asking.
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -104,17 +105,21 @@ impl PgCluster {
         self.dir.path().join("data")
     }
 
-    fn run(&self, tool: &str, args: &[&str]) {
+    /// One of the server's tools, run as the cluster's owner.
+    fn command(&self, tool: &str) -> Command {
         let program = self.bin.join(tool);
-        let output = match self.as_user {
-            Some(user) => Command::new("runuser")
-                .args(["-u", user, "--"])
-                .arg(&program)
-                .args(args)
-                .output(),
-            None => Command::new(&program).args(args).output(),
+        match self.as_user {
+            Some(user) => {
+                let mut command = Command::new("runuser");
+                command.args(["-u", user, "--"]).arg(program);
+                command
+            }
+            None => Command::new(program),
         }
-        .unwrap();
+    }
+
+    fn run(&self, tool: &str, args: &[&str]) {
+        let output = self.command(tool).args(args).output().unwrap();
         assert!(
             output.status.success(),
             "{tool} {args:?}: {}{}",
@@ -190,16 +195,8 @@ impl PgCluster {
 impl Drop for PgCluster {
     fn drop(&mut self) {
         let data = self.data();
-        let program = self.bin.join("pg_ctl");
         let args = ["-D", data.to_str().unwrap(), "-m", "immediate", "stop"];
-        let _ = match self.as_user {
-            Some(user) => Command::new("runuser")
-                .args(["-u", user, "--"])
-                .arg(&program)
-                .args(args)
-                .output(),
-            None => Command::new(&program).args(args).output(),
-        };
+        let _ = self.command("pg_ctl").args(args).output();
     }
 }
 
