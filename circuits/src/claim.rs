@@ -248,17 +248,47 @@ impl ClaimWitness {
     }
 }
 
-/// What one slot's constraints use from outside the slot: the public
-/// inputs, its `active` bit and the next slot's, and the previous slot's
+/// What every slot shares: the public inputs (in their order) and the
+/// leaf domain.
+struct Shared {
+    depth: usize,
+    domain: FpVar<Fr>,
+    root: FpVar<Fr>,
+    epoch: FpVar<Fr>,
+    node: FpVar<Fr>,
+    total_units: FpVar<Fr>,
+    first_index: FpVar<Fr>,
+    last_index: FpVar<Fr>,
+}
+
+impl Shared {
+    /// Allocates the public inputs as `mode` (inputs for the circuit;
+    /// witnesses where a slot is synthesized alone).
+    fn new(
+        cs: &ConstraintSystemRef<Fr>,
+        public: &ClaimPublic,
+        depth: usize,
+        mode: AllocationMode,
+    ) -> Result<Self, SynthesisError> {
+        let var = |v: Fr| FpVar::new_variable(cs.clone(), || Ok(v), mode);
+        Ok(Self {
+            depth,
+            domain: FpVar::constant(leaf_domain()),
+            root: var(public.root)?,
+            epoch: var(public.epoch)?,
+            node: var(public.node)?,
+            total_units: var(public.total_units)?,
+            first_index: var(public.first_index)?,
+            last_index: var(public.last_index)?,
+        })
+    }
+}
+
+/// What one slot's constraints use from outside the slot: the shared
+/// variables, its `active` bit and the next slot's, and the previous slot's
 /// index (its variable and its value).
 struct SlotOutside<'a> {
-    depth: usize,
-    domain: &'a FpVar<Fr>,
-    root: &'a FpVar<Fr>,
-    epoch: &'a FpVar<Fr>,
-    node: &'a FpVar<Fr>,
-    first_index: &'a FpVar<Fr>,
-    last_index: &'a FpVar<Fr>,
+    shared: &'a Shared,
     active: &'a Boolean<Fr>,
     next_active: Option<&'a Boolean<Fr>>,
     previous: Option<(&'a FpVar<Fr>, u64)>,
@@ -272,7 +302,8 @@ fn synthesize_slot(
     slot: &SlotAssignment,
     outside: &SlotOutside<'_>,
 ) -> Result<(FpVar<Fr>, FpVar<Fr>), SynthesisError> {
-    let depth = outside.depth;
+    let shared = outside.shared;
+    let depth = shared.depth;
     let is_active = FpVar::from(outside.active.clone());
     let (index_bits, index) = alloc_range_checked(cs, Fr::from(slot.index), depth)?;
 
@@ -301,11 +332,11 @@ fn synthesize_slot(
     let [job_id, client, kind, input, output] =
         <[FpVar<Fr>; 5]>::try_from(fields).expect("five fields");
     let leaf = hash_var(&[
-        outside.domain.clone(),
+        shared.domain.clone(),
         job_id,
-        outside.node.clone(),
+        shared.node.clone(),
         client,
-        outside.epoch.clone(),
+        shared.epoch.clone(),
         units.clone(),
         kind,
         input,
@@ -321,13 +352,13 @@ fn synthesize_slot(
         let right = &current + &sibling - &left;
         current = hash_var(&[left, right])?;
     }
-    current.conditional_enforce_equal(outside.root, outside.active)?;
+    current.conditional_enforce_equal(&shared.root, outside.active)?;
 
     let counted = &is_active * &units;
 
     // Strictly increasing indices among active slots: index[i] - index[i-1] - 1 >= 0.
     match outside.previous {
-        None => index.enforce_equal(outside.first_index)?,
+        None => index.enforce_equal(&shared.first_index)?,
         Some((previous, previous_value)) => {
             let gap = &is_active * (&index - previous - Fr::from(1u64));
             let gap_value = if slot.active {
@@ -345,11 +376,20 @@ fn synthesize_slot(
         Some(next) => &is_active - FpVar::from(next.clone()),
         None => is_active.clone(),
     };
-    (&index - outside.last_index).mul_equals(&is_last, &FpVar::zero())?;
+    (&index - &shared.last_index).mul_equals(&is_last, &FpVar::zero())?;
     Ok((index, counted))
 }
 
 impl ClaimCircuit {
+    /// Every slot present, every path as long as the tree is deep.
+    fn check_shape(&self) -> Result<(), SynthesisError> {
+        let ClaimShape { slots: k, depth } = self.shape;
+        if self.slots.len() != k || self.slots.iter().any(|s| s.path.len() != depth) {
+            return Err(SynthesisError::Unsatisfiable);
+        }
+        Ok(())
+    }
+
     /// The circuit's full assignment (instance, then witness), as its
     /// synthesis through a constraint system gives it, but computed slot by
     /// slot in parallel: each slot runs [`synthesize_slot`] in a constraint
@@ -360,20 +400,11 @@ impl ClaimCircuit {
     pub fn witness(&self) -> Result<(Vec<Fr>, Vec<Fr>), SynthesisError> {
         use ark_relations::gr1cs::{ConstraintSystem, OptimizationGoal, SynthesisMode};
         use rayon::prelude::*;
+        self.check_shape()?;
         let ClaimShape { slots: k, depth } = self.shape;
-        if self.slots.len() != k || self.slots.iter().any(|s| s.path.len() != depth) {
-            return Err(SynthesisError::Unsatisfiable);
-        }
-        let p = self.public;
-        let instance = vec![
-            Fr::from(1u64),
-            p.root,
-            p.epoch,
-            p.node,
-            p.total_units,
-            p.first_index,
-            p.last_index,
-        ];
+        let instance: Vec<Fr> = std::iter::once(Fr::from(1u64))
+            .chain(self.public.to_inputs())
+            .collect();
         let slots: Vec<Vec<Fr>> = (0..k)
             .into_par_iter()
             .map(|i| -> Result<Vec<Fr>, SynthesisError> {
@@ -383,12 +414,7 @@ impl ClaimCircuit {
                     construct_matrices: false,
                     generate_lc_assignments: false,
                 });
-                let var = |v: Fr| FpVar::new_witness(cs.clone(), || Ok(v));
-                let root = var(p.root)?;
-                let epoch = var(p.epoch)?;
-                let node = var(p.node)?;
-                let first_index = var(p.first_index)?;
-                let last_index = var(p.last_index)?;
+                let shared = Shared::new(&cs, &self.public, depth, AllocationMode::Witness)?;
                 let active = Boolean::new_witness(cs.clone(), || Ok(self.slots[i].active))?;
                 let next_active = match self.slots.get(i + 1) {
                     Some(next) => Some(Boolean::new_witness(cs.clone(), || Ok(next.active))?),
@@ -396,18 +422,13 @@ impl ClaimCircuit {
                 };
                 let previous = match i {
                     0 => None,
-                    _ => Some(var(Fr::from(self.slots[i - 1].index))?),
+                    _ => Some(FpVar::new_witness(cs.clone(), || {
+                        Ok(Fr::from(self.slots[i - 1].index))
+                    })?),
                 };
                 let start = cs.num_witness_variables();
-                let domain = FpVar::constant(leaf_domain());
                 let outside = SlotOutside {
-                    depth,
-                    domain: &domain,
-                    root: &root,
-                    epoch: &epoch,
-                    node: &node,
-                    first_index: &first_index,
-                    last_index: &last_index,
+                    shared: &shared,
                     active: &active,
                     next_active: next_active.as_ref(),
                     previous: previous.as_ref().map(|v| (v, self.slots[i - 1].index)),
@@ -506,18 +527,9 @@ impl ClaimCircuit {
         cs: ConstraintSystemRef<Fr>,
         mark: &mut dyn FnMut(SynthesisMark),
     ) -> Result<(), SynthesisError> {
+        self.check_shape()?;
         let ClaimShape { slots: k, depth } = self.shape;
-        if self.slots.len() != k || self.slots.iter().any(|s| s.path.len() != depth) {
-            return Err(SynthesisError::Unsatisfiable);
-        }
-        let p = self.public;
-        let root = FpVar::new_input(cs.clone(), || Ok(p.root))?;
-        let epoch = FpVar::new_input(cs.clone(), || Ok(p.epoch))?;
-        let node = FpVar::new_input(cs.clone(), || Ok(p.node))?;
-        let total_units = FpVar::new_input(cs.clone(), || Ok(p.total_units))?;
-        let first_index = FpVar::new_input(cs.clone(), || Ok(p.first_index))?;
-        let last_index = FpVar::new_input(cs.clone(), || Ok(p.last_index))?;
-        let domain = FpVar::constant(leaf_domain());
+        let shared = Shared::new(&cs, &self.public, depth, AllocationMode::Input)?;
 
         let active: Vec<Boolean<Fr>> = self
             .slots
@@ -536,13 +548,7 @@ impl ClaimCircuit {
         for (i, slot) in self.slots.iter().enumerate() {
             mark(SynthesisMark::Slot(i));
             let outside = SlotOutside {
-                depth,
-                domain: &domain,
-                root: &root,
-                epoch: &epoch,
-                node: &node,
-                first_index: &first_index,
-                last_index: &last_index,
+                shared: &shared,
                 active: &active[i],
                 next_active: active.get(i + 1),
                 previous: previous_index
@@ -554,7 +560,7 @@ impl ClaimCircuit {
             previous_index = Some(index);
         }
         mark(SynthesisMark::SlotsEnd);
-        sum.enforce_equal(&total_units)?;
+        sum.enforce_equal(&shared.total_units)?;
         Ok(())
     }
 }
