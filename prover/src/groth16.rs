@@ -51,54 +51,17 @@ pub struct SparseMatrix {
     starts: Vec<usize>,
 }
 
-impl Default for SparseMatrix {
-    fn default() -> Self {
-        Self {
-            terms: Vec::new(),
-            starts: vec![0],
-        }
-    }
-}
-
 impl SparseMatrix {
-    pub fn with_capacity(rows: usize, terms: usize) -> Self {
-        let mut starts = Vec::with_capacity(rows + 1);
-        starts.push(0);
-        Self {
-            terms: Vec::with_capacity(terms),
-            starts,
-        }
-    }
-
-    /// ark-relations' row-per-`Vec` form.
+    /// From ark-relations' row-per-`Vec` form.
     pub fn from_rows(rows: &Matrix<Fr>) -> Self {
-        let mut matrix = Self::with_capacity(rows.len(), rows.iter().map(Vec::len).sum());
+        let mut starts = Vec::with_capacity(rows.len() + 1);
+        starts.push(0);
+        let mut terms = Vec::with_capacity(rows.iter().map(Vec::len).sum());
         for row in rows {
-            matrix.push_row(row.iter().copied());
+            terms.extend_from_slice(row);
+            starts.push(terms.len());
         }
-        matrix
-    }
-
-    pub fn push_row(&mut self, terms: impl IntoIterator<Item = (Fr, usize)>) {
-        self.terms.extend(terms);
-        self.starts.push(self.terms.len());
-    }
-
-    /// Appends `other`'s rows after these.
-    pub fn append(&mut self, other: &SparseMatrix) {
-        let base = self.terms.len();
-        self.terms.extend_from_slice(&other.terms);
-        self.starts
-            .extend(other.starts[1..].iter().map(|start| start + base));
-    }
-
-    /// Rows.
-    pub fn len(&self) -> usize {
-        self.starts.len() - 1
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        Self { terms, starts }
     }
 
     pub fn row(&self, r: usize) -> &[(Fr, usize)] {

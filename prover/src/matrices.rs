@@ -1,13 +1,14 @@
 //! The claim circuit's R1CS matrices, built slot by slot from a template.
 //!
 //! ark-relations builds a circuit's matrices by inlining every linear
-//! combination through one hash map, on one thread: 3.2 s for 64 slots and
-//! about 15 s for 256 on this project's reference machine. The claim
-//! circuit's slots are alike, so its matrices need no such work: the
+//! combination through one hash map, on one thread: 3.6 s for 64 slots and
+//! 21 s for 256 on this project's reference machine (BENCHMARKS.md). The
+//! claim circuit's slots are alike, so its matrices need no such work: the
 //! circuit of four slots (of the same depth) is synthesized once through
 //! ark-relations, cut into its parts by the marks the circuit reports
-//! ([`SynthesisMark`]), and the circuit of k slots is assembled from them,
-//! every slot's rows in parallel:
+//! ([`SynthesisMark`]), and a row of the circuit of k slots is made from
+//! them when it is asked for ([`SlotMatrices`]; the witness map evaluates
+//! each slot's rows in parallel straight from the template):
 //!
 //! - witness columns: the k `active` bits, then each slot's variables (the
 //!   first slot has no gap bits, so it is narrower than the others);
