@@ -740,10 +740,17 @@ async fn cancel(
             format!("job {id} already ended: {}", job.state.as_str()),
         ));
     }
-    if app.pool.store.cancel(&id).await? == Some(JobState::Cancelled) {
-        app.pool.job_ended(&id).await;
+    let job = app
+        .pool
+        .store
+        .cancel(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(&id))?;
+    if job.state == JobState::Cancelled {
+        app.pool
+            .job_ended(&job.id, job.state, job.webhook_url.as_deref());
     }
-    Ok(Json(owned_job(&app, &key, &id).await?))
+    Ok(Json(job))
 }
 
 /// This key's jobs, newest first.

@@ -174,7 +174,9 @@ async fn reaper(pool: Arc<Pool>, retention: Duration, mut shutdown: watch::Recei
                     pool.wake.notify_one();
                 }
                 for id in &reaped.ended {
-                    pool.job_ended(id).await;
+                    if let Ok(Some(job)) = pool.store.job(id).await {
+                        pool.job_ended(&job.id, job.state, job.webhook_url.as_deref());
+                    }
                 }
             }
             Err(e) => {

@@ -292,8 +292,8 @@ pub trait JobStore: Send + Sync + 'static {
     /// The proof of a succeeded job.
     async fn proof(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError>;
     /// Cancels a queued job at once, or asks a running one's worker to stop.
-    /// Returns the job's state afterwards (None if there is no such job).
-    async fn cancel(&self, id: &str) -> Result<Option<JobState>, StoreError>;
+    /// Returns the job afterwards (None if there is no such job).
+    async fn cancel(&self, id: &str) -> Result<Option<Job>, StoreError>;
 
     /// Takes the most urgent queued job this worker can prove, leased for `lease`.
     async fn take(
@@ -850,7 +850,7 @@ impl JobStore for SqlStore {
         Ok(row.map(|r| r.try_get("proof")).transpose()?)
     }
 
-    async fn cancel(&self, id: &str) -> Result<Option<JobState>, StoreError> {
+    async fn cancel(&self, id: &str) -> Result<Option<Job>, StoreError> {
         let sql = format!(
             "UPDATE jobs SET state = 'cancelled', error = 'cancelled before it ran',
                finished_ms = {now}, cancel_requested = 1
@@ -862,7 +862,7 @@ impl JobStore for SqlStore {
             .bind(id)
             .execute(&self.pool)
             .await?;
-        Ok(self.job(id).await?.map(|job| job.state))
+        self.job(id).await
     }
 
     async fn take(

@@ -321,31 +321,21 @@ impl Pool {
         };
         heartbeat.abort();
         grace.abort();
-        let finished = self.finish(&lease, &job, outcome).await;
-        self.ended.notify_waiters();
-        if let Some(state) = finished {
+        if let Some(state) = self.finish(&lease, &job, outcome).await {
             if state.is_terminal() {
-                self.metrics.finished(state);
-                if let Some(url) = &job.webhook_url {
-                    self.webhooks
-                        .notify(&self.store, url.clone(), job.id.clone());
-                }
+                self.job_ended(&job.id, state, job.webhook_url.as_deref());
             }
         }
     }
 
-    /// A job ended outside a worker (cancelled while queued, or by the
-    /// reaper): counted, long polls woken, its webhook called.
-    pub async fn job_ended(&self, id: &str) {
+    /// A job ended (by a worker, a cancel while queued, or the reaper): long
+    /// polls woken, counted, its webhook called.
+    pub fn job_ended(&self, id: &str, state: JobState, webhook: Option<&str>) {
         self.ended.notify_waiters();
-        match self.store.job(id).await {
-            Ok(Some(job)) if job.state.is_terminal() => {
-                self.metrics.finished(job.state);
-                if let Some(url) = job.webhook_url {
-                    self.webhooks.notify(&self.store, url, job.id);
-                }
-            }
-            _ => {}
+        self.metrics.finished(state);
+        if let Some(url) = webhook {
+            self.webhooks
+                .notify(&self.store, url.to_string(), id.to_string());
         }
     }
 

@@ -298,17 +298,21 @@ fn job_with_attempts(n: i64) -> NewJob {
 async fn cancel_and_hand_back(store: Arc<dyn JobStore>) {
     let queued = submit(&store, job("k1", None, "r")).await;
     assert_eq!(
-        store.cancel(&queued).await.unwrap(),
+        store.cancel(&queued).await.unwrap().map(|j| j.state),
         Some(JobState::Cancelled)
     );
     assert!(store.take("w", &offer(), LEASE).await.unwrap().is_none());
-    assert_eq!(store.cancel("job_none").await.unwrap(), None);
+    assert!(store.cancel("job_none").await.unwrap().is_none());
 
     let running = submit(&store, job("k1", None, "r")).await;
     let (lease, _) = store.take("w", &offer(), LEASE).await.unwrap().unwrap();
     assert_eq!(
-        store.cancel(&running).await.unwrap(),
-        Some(JobState::Running)
+        store
+            .cancel(&running)
+            .await
+            .unwrap()
+            .map(|j| (j.state, j.cancel_requested)),
+        Some((JobState::Running, true))
     );
     assert_eq!(
         store.renew(&lease, "proving", LEASE).await.unwrap(),
