@@ -16,18 +16,11 @@ pub struct ServeArgs {
     /// Address to listen on (default 127.0.0.1:8080).
     #[arg(long)]
     listen: Option<std::net::SocketAddr>,
-    /// The data directory (its jobs.db is the job store unless --database).
-    #[arg(long = "data-dir")]
-    data_dir: Option<PathBuf>,
     /// A keys directory as `proofmint setup` writes it; once per shape.
     #[arg(long)]
     keys: Vec<PathBuf>,
-    /// postgres://... to share one queue between many servers.
-    #[arg(long)]
-    database: Option<String>,
-    /// A TOML file of settings (flags and PROOFMINT_* variables override it).
-    #[arg(long)]
-    config: Option<PathBuf>,
+    #[command(flatten)]
+    store: StoreArgs,
     /// Proving workers in this process.
     #[arg(long)]
     workers: Option<usize>,
@@ -41,18 +34,12 @@ pub struct ServeArgs {
 
 impl ServeArgs {
     pub fn config(self) -> Result<ServeConfig> {
-        let mut config = ServeConfig::load(self.config.as_deref())?;
+        let mut config = self.store.config()?;
         if let Some(listen) = self.listen {
             config.listen = listen;
         }
-        if let Some(dir) = self.data_dir {
-            config.data_dir = dir;
-        }
         if !self.keys.is_empty() {
             config.keys = self.keys;
-        }
-        if self.database.is_some() {
-            config.database = self.database;
         }
         if let Some(workers) = self.workers {
             config.workers = workers;
@@ -67,13 +54,17 @@ impl ServeArgs {
     }
 }
 
-/// Where the store is: the data directory's SQLite file or --database.
+/// The settings file and where the store is: the data directory's SQLite
+/// file, or --database.
 #[derive(Args)]
 pub struct StoreArgs {
+    /// The data directory (its jobs.db is the job store unless --database).
     #[arg(long = "data-dir")]
     data_dir: Option<PathBuf>,
+    /// postgres://... to share one queue between many servers.
     #[arg(long)]
     database: Option<String>,
+    /// A TOML file of settings (flags and PROOFMINT_* variables override it).
     #[arg(long)]
     config: Option<PathBuf>,
 }
