@@ -113,31 +113,30 @@ impl ProvingKeyFile {
         let key = VerifyingKeyFile::from_bytes(reader.take("verifying key", vk_len)?)?;
         let beta_g1 = read_point(&mut reader, "beta_g1", Compress::No)?;
         let delta_g1 = read_point(&mut reader, "delta_g1", Compress::No)?;
-        let (a_query, b_g1_query, b_g2_query, h_query, l_query) = if trusted {
-            let r = &mut reader;
-            (
-                read_points_trusted(r, "a_query", Compress::No)?,
-                read_points_trusted(r, "b_g1_query", Compress::No)?,
-                read_points_trusted(r, "b_g2_query", Compress::No)?,
-                read_points_trusted(r, "h_query", Compress::No)?,
-                read_points_trusted(r, "l_query", Compress::No)?,
-            )
+        // A trusted read checks lengths and canonical coordinates only.
+        let read_g1 = |r: &mut Reader<'_>, field| {
+            if trusted {
+                read_points_trusted(r, field, Compress::No)
+            } else {
+                read_points(r, field, Compress::No)
+            }
+        };
+        let a_query = read_g1(&mut reader, "a_query")?;
+        let b_g1_query = read_g1(&mut reader, "b_g1_query")?;
+        let b_g2_query = if trusted {
+            read_points_trusted(&mut reader, "b_g2_query", Compress::No)?
         } else {
-            let r = &mut reader;
-            let a_query = read_points(r, "a_query", Compress::No)?;
-            let b_g1_query = read_points(r, "b_g1_query", Compress::No)?;
             // G2 subgroup checks are most of a key's loading time: done as one
             // batch (vectorized where the CPU allows) rather than point by point.
-            let b_g2_query = read_points_with_subgroup_check(
-                r,
+            read_points_with_subgroup_check(
+                &mut reader,
                 "b_g2_query",
                 Compress::No,
                 proofmint_gpu::subgroup::check_g2_subgroup,
-            )?;
-            let h_query = read_points(r, "h_query", Compress::No)?;
-            let l_query = read_points(r, "l_query", Compress::No)?;
-            (a_query, b_g1_query, b_g2_query, h_query, l_query)
+            )?
         };
+        let h_query = read_g1(&mut reader, "h_query")?;
+        let l_query = read_g1(&mut reader, "l_query")?;
         reader.finish("proving key")?;
         if a_query.len() != b_g1_query.len() || a_query.len() != b_g2_query.len() {
             return Err(DecodeError::Invalid {
