@@ -401,26 +401,16 @@ pub fn claim(conn: &Connection, d: &DeploymentFile, proof_dir: &Path) -> Result<
     let (node, epoch, p) = (input.node, input.epoch, proof.public);
     let mut chain = conn.open()?;
     let me = chain.account();
-    let before = tx(
-        "balanceOf",
-        chain.view(
-            me,
-            d.addresses.token,
-            &IWorkToken::balanceOfCall { account: node },
-        ),
-    )?;
+    let balance = |chain: &mut RpcChain| {
+        let call = IWorkToken::balanceOfCall { account: node };
+        tx("balanceOf", chain.view(me, d.addresses.token, &call))
+    };
+    let before = balance(&mut chain)?;
     let receipt = tx(
         "claim",
         chain.send(me, d.addresses.minter, &IRewardMinter::claimCall { input }),
     )?;
-    let after = tx(
-        "balanceOf",
-        chain.view(
-            me,
-            d.addresses.token,
-            &IWorkToken::balanceOfCall { account: node },
-        ),
-    )?;
+    let after = balance(&mut chain)?;
     println!(
         "claimed {} units of epoch {epoch} for {node}: {} minted (18 decimals) ({} gas)",
         p.total_units,
