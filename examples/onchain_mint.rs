@@ -201,7 +201,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("the one-hour challenge window passed with no challenge");
 
     let circuit = ClaimWitness::build(shape, epoch, &bundle.receipts, &tree, node, 0)?;
-    let claim = prove_claim(&key, circuit, &proofmint_gpu::CpuBackend, &mut rng)?;
+    let claim = prove_claim(&key, circuit, &proofmint_gpu::CpuBackend::new(), &mut rng)?;
     let input = proofmint_prover::chain::claim_input(&claim)?;
     let p = claim.public.to_inputs().map(|f| fr_to_u256(&f));
     let r = chain.send(node, d.minter, &IRewardMinter::claimCall { input })?;

@@ -58,7 +58,7 @@ fn claim(c: &mut Criterion) {
                         &key.pk,
                         matrices,
                         circuit.clone(),
-                        &CpuBackend,
+                        &CpuBackend::new(),
                         &mut rng,
                     )
                     .unwrap()
@@ -71,7 +71,7 @@ fn claim(c: &mut Criterion) {
         );
         group.finish();
 
-        let proof = prove_claim(&key, circuit.clone(), &CpuBackend, &mut rng).unwrap();
+        let proof = prove_claim(&key, circuit.clone(), &CpuBackend::new(), &mut rng).unwrap();
         let verifier = ClaimVerifier::new(key.key.clone());
         let mut group = c.benchmark_group("claim/verify");
         group.bench_function(

@@ -220,7 +220,7 @@ fn main() {
             1 + 32 * (j % CLAIMS) as u64,
         )
         .unwrap();
-        let proof = prove_claim(&warm, circuit, &CpuBackend, &mut rng).unwrap();
+        let proof = prove_claim(&warm, circuit, &CpuBackend::new(), &mut rng).unwrap();
         verifier.verify(&proof).unwrap();
     }
     let baseline = start.elapsed();

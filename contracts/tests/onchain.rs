@@ -214,7 +214,7 @@ fn prove_in(bundle: &(EpochBundle, EpochTree), node_index: u8, from: u64) -> Cla
     prove_claim(
         key(),
         circuit,
-        &proofmint_gpu::CpuBackend,
+        &proofmint_gpu::CpuBackend::new(),
         &mut ChaCha20Rng::seed_from_u64(9),
     )
     .unwrap()

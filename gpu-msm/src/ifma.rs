@@ -33,15 +33,22 @@ const MASK52: u64 = (1 << 52) - 1;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Ifma(());
 
-/// The CPU check, made once per process.
+/// The CPU check, made once per process, unless [`crate::PORTABLE_ENV`]
+/// turns the vector path off.
 pub(crate) fn detect() -> Option<Ifma> {
     static DETECTED: std::sync::OnceLock<Option<Ifma>> = std::sync::OnceLock::new();
     *DETECTED.get_or_init(|| {
-        let usable = std::env::var_os(crate::PORTABLE_ENV).is_none_or(|v| v != "1")
-            && std::arch::is_x86_feature_detected!("avx512f")
-            && std::arch::is_x86_feature_detected!("avx512ifma");
-        usable.then_some(Ifma(()))
+        let allowed =
+            std::env::var_os(crate::PORTABLE_ENV).is_none_or(|v| v != "1" && v != "generic");
+        allowed.then(cpu_check).flatten()
     })
+}
+
+/// Whether this CPU has AVX-512 F and IFMA, whatever the environment says.
+pub(crate) fn cpu_check() -> Option<Ifma> {
+    (std::arch::is_x86_feature_detected!("avx512f")
+        && std::arch::is_x86_feature_detected!("avx512ifma"))
+    .then_some(Ifma(()))
 }
 
 /// Four 64-bit limbs to five 52-bit limbs (the value must be below 2^256).

@@ -7,9 +7,11 @@
 //!   batch-affine bucket accumulation, and a radix-2 NTT with precomputed
 //!   twiddles; on CPUs with AVX-512 IFMA their field arithmetic runs eight
 //!   elements at a time (`ifma`, `msm_ifma`, `ntt_ifma`, `subgroup_ifma`),
-//!   elsewhere in portable scalar code ([`msm::msm`], [`ntt::ntt_portable`]).
+//!   elsewhere one element at a time ([`msm::msm`]'s bucket method, the
+//!   radix-2 [`ntt::ntt`]), with MULX/ADX assembly for the products where
+//!   the CPU has it (`adx`) and arkworks' arithmetic otherwise (`products`).
 //!   One CPU check per process decides which (`arithmetic()`); the vector
-//!   entry points take the token only that check makes. Portable and vector
+//!   and assembly entry points take the token only that check makes. Portable and vector
 //!   modules do not import each other: both build on the lower tier
 //!   (`bucket` for the MSM, `twiddles` for the NTT, `curve_ifma` for point
 //!   coordinates in vector lanes), and `msm`/`ntt` dispatch between them.
@@ -20,6 +22,8 @@
 
 use ark_bn254::{Fr, G1Affine, G1Projective, G2Affine, G2Projective};
 
+#[cfg(target_arch = "x86_64")]
+mod adx;
 mod bucket;
 pub mod cpu;
 #[cfg(target_arch = "x86_64")]
@@ -34,6 +38,7 @@ mod msm_ifma;
 pub mod ntt;
 #[cfg(target_arch = "x86_64")]
 mod ntt_ifma;
+mod products;
 pub mod subgroup;
 #[cfg(target_arch = "x86_64")]
 mod subgroup_ifma;
@@ -42,19 +47,32 @@ mod twiddles;
 pub use cpu::CpuBackend;
 pub use icicle::IcicleBackend;
 
-/// The environment variable that keeps `CpuBackend` on its portable path
-/// (`PROOFMINT_PORTABLE=1`), even on a CPU with AVX-512 IFMA.
+/// The environment variable that keeps `CpuBackend` off its faster paths:
+/// `PROOFMINT_PORTABLE=1` runs the scalar path even on a CPU with AVX-512
+/// IFMA (MULX/ADX assembly where the CPU has it), `PROOFMINT_PORTABLE=generic`
+/// runs arkworks' portable arithmetic whatever the CPU.
 pub const PORTABLE_ENV: &str = "PROOFMINT_PORTABLE";
 
 /// The field arithmetic `CpuBackend` runs on this CPU, decided once per
 /// process by one CPU check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Arithmetic {
-    /// Scalar 64-bit limbs (any CPU).
-    Portable,
+    /// One element at a time ([`Scalar`]).
+    Portable(Scalar),
     /// Eight elements at a time in 52-bit limbs, with the check's token.
     #[cfg(target_arch = "x86_64")]
     Ifma(ifma::Ifma),
+}
+
+/// The arithmetic of the scalar paths: what a CPU without AVX-512 IFMA runs,
+/// and what the vector paths fall back to for small inputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scalar {
+    /// arkworks' portable Rust (any CPU).
+    Generic,
+    /// MULX/ADCX/ADOX assembly, with the check's token.
+    #[cfg(target_arch = "x86_64")]
+    Adx(adx::Adx),
 }
 
 pub(crate) fn arithmetic() -> Arithmetic {
@@ -62,13 +80,28 @@ pub(crate) fn arithmetic() -> Arithmetic {
     if let Some(token) = ifma::detect() {
         return Arithmetic::Ifma(token);
     }
-    Arithmetic::Portable
+    Arithmetic::Portable(scalar_arithmetic())
 }
 
-/// Whether `CpuBackend` computes on AVX-512 IFMA here: the CPU has it and
-/// [`PORTABLE_ENV`] does not turn it off (decided once per process).
-pub(crate) fn vector_arithmetic() -> bool {
-    arithmetic() != Arithmetic::Portable
+pub(crate) fn scalar_arithmetic() -> Scalar {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(token) = adx::detect() {
+        return Scalar::Adx(token);
+    }
+    Scalar::Generic
+}
+
+/// Every arithmetic this CPU can run, fastest first, whatever
+/// [`PORTABLE_ENV`] says (for [`CpuBackend::every_path`]).
+pub(crate) fn every_arithmetic() -> Vec<Arithmetic> {
+    let mut all = Vec::new();
+    #[cfg(target_arch = "x86_64")]
+    {
+        all.extend(ifma::cpu_check().map(Arithmetic::Ifma));
+        all.extend(adx::cpu_check().map(|token| Arithmetic::Portable(Scalar::Adx(token))));
+    }
+    all.push(Arithmetic::Portable(Scalar::Generic));
+    all
 }
 
 /// Which way a transform goes.
@@ -169,12 +202,12 @@ pub fn select_backend(
     choice: BackendChoice,
     icicle_dir: Option<&std::path::Path>,
 ) -> Result<(Box<dyn Backend>, String), BackendError> {
-    let cpu = || -> Box<dyn Backend> { Box::new(CpuBackend) };
+    let cpu = || -> Box<dyn Backend> { Box::new(CpuBackend::new()) };
     let dir = icicle::install_dir(icicle_dir);
     match choice {
         BackendChoice::Cpu => Ok((
             cpu(),
-            format!("backend: cpu ({}; as asked)", CpuBackend::summary()),
+            format!("backend: cpu ({}; as asked)", CpuBackend::new().summary()),
         )),
         BackendChoice::Icicle => {
             let dir = dir.ok_or_else(|| BackendError::Device {
@@ -198,7 +231,7 @@ pub fn select_backend(
                     cpu(),
                     format!(
                         "backend: cpu ({}; auto: ICICLE not installed)",
-                        CpuBackend::summary()
+                        CpuBackend::new().summary()
                     ),
                 ));
             };
@@ -207,8 +240,8 @@ pub fn select_backend(
                     let why = format!("backend: icicle-cuda (auto: CUDA device available, ICICLE from {})", dir.display());
                     Ok((Box::new(backend), why))
                 }
-                Ok(_) => Ok((cpu(), format!("backend: cpu ({}; auto: ICICLE has no CUDA device here, and its CPU device is slower)", CpuBackend::summary()))),
-                Err(e) => Ok((cpu(), format!("backend: cpu ({}; auto: ICICLE could not be used: {e})", CpuBackend::summary()))),
+                Ok(_) => Ok((cpu(), format!("backend: cpu ({}; auto: ICICLE has no CUDA device here, and its CPU device is slower)", CpuBackend::new().summary()))),
+                Err(e) => Ok((cpu(), format!("backend: cpu ({}; auto: ICICLE could not be used: {e})", CpuBackend::new().summary()))),
             }
         }
     }

@@ -34,6 +34,8 @@ use rayon::prelude::*;
 
 pub use crate::bucket::signed_digits;
 use crate::bucket::{batch_limit, horner, prefetch, weighted_sum, BATCH, SMALL};
+use crate::products::{Generic, Products};
+use crate::{Arithmetic, Scalar};
 
 /// Window size for `n` points.
 pub fn window_bits(n: usize) -> usize {
@@ -46,48 +48,134 @@ pub fn window_bits(n: usize) -> usize {
 }
 
 /// `Σ scalars[i] · bases[i]` in BN254's G1: [`msm`], with the bucket
-/// accumulation on AVX-512 IFMA where the CPU has it (`crate::msm_ifma`).
+/// accumulation on AVX-512 IFMA where the CPU has it (`crate::msm_ifma`), else
+/// on MULX/ADX products where it has those.
 pub fn msm_g1(bases: &[G1Affine], scalars: &[Fr]) -> G1Projective {
-    msm_g1_with_window(bases, scalars, default_window_bits(bases.len()))
+    msm_g1_on(crate::arithmetic(), bases, scalars, None)
 }
 
 /// [`msm_g1`] with a chosen window size `c` (2 to 20), on whichever path runs, for tuning.
 pub fn msm_g1_with_window(bases: &[G1Affine], scalars: &[Fr], c: usize) -> G1Projective {
-    #[cfg(target_arch = "x86_64")]
-    if let (crate::Arithmetic::Ifma(token), true) = (crate::arithmetic(), bases.len() >= SMALL) {
-        use crate::curve_ifma::OverFq;
-        use crate::msm_ifma::msm;
-        if let Some(sum) = msm::<_, OverFq>(token, bases, scalars, c.clamp(2, 20)) {
-            return sum;
-        }
-    }
-    msm_with_window(bases, scalars, c)
+    msm_g1_on(crate::arithmetic(), bases, scalars, Some(c))
 }
 
 /// `Σ scalars[i] · bases[i]` in BN254's G2: as [`msm_g1`], over Fq2.
 pub fn msm_g2(bases: &[G2Affine], scalars: &[Fr]) -> G2Projective {
-    msm_g2_with_window(bases, scalars, default_window_bits(bases.len()))
+    msm_g2_on(crate::arithmetic(), bases, scalars, None)
 }
 
 /// [`msm_g2`] with a chosen window size `c` (2 to 20), on whichever path runs, for tuning.
 pub fn msm_g2_with_window(bases: &[G2Affine], scalars: &[Fr], c: usize) -> G2Projective {
+    msm_g2_on(crate::arithmetic(), bases, scalars, Some(c))
+}
+
+/// The G1 MSM on `arithmetic`, with window size `c` or the path's default.
+pub(crate) fn msm_g1_on(
+    arithmetic: Arithmetic,
+    bases: &[G1Affine],
+    scalars: &[Fr],
+    c: Option<usize>,
+) -> G1Projective {
     #[cfg(target_arch = "x86_64")]
-    if let (crate::Arithmetic::Ifma(token), true) = (crate::arithmetic(), bases.len() >= SMALL) {
-        use crate::curve_ifma::OverFq2;
-        use crate::msm_ifma::msm;
-        if let Some(sum) = msm::<_, OverFq2>(token, bases, scalars, c.clamp(2, 20)) {
-            return sum;
+    return msm_on_curve::<_, crate::curve_ifma::OverFq>(arithmetic, bases, scalars, c);
+    #[cfg(not(target_arch = "x86_64"))]
+    msm_on_curve(arithmetic, bases, scalars, c)
+}
+
+/// The G2 MSM on `arithmetic` (see [`msm_g1_on`]).
+pub(crate) fn msm_g2_on(
+    arithmetic: Arithmetic,
+    bases: &[G2Affine],
+    scalars: &[Fr],
+    c: Option<usize>,
+) -> G2Projective {
+    #[cfg(target_arch = "x86_64")]
+    return msm_on_curve::<_, crate::curve_ifma::OverFq2>(arithmetic, bases, scalars, c);
+    #[cfg(not(target_arch = "x86_64"))]
+    msm_on_curve(arithmetic, bases, scalars, c)
+}
+
+/// A BN254 MSM on `arithmetic`: the IFMA lanes over coordinates `C`, or the
+/// scalar path (also the IFMA path's answer for small or exceptional inputs).
+#[cfg(target_arch = "x86_64")]
+fn msm_on_curve<P, C>(
+    arithmetic: Arithmetic,
+    bases: &[Affine<P>],
+    scalars: &[Fr],
+    c: Option<usize>,
+) -> Projective<P>
+where
+    P: SWCurveConfig<ScalarField = Fr>,
+    C: crate::curve_ifma::Coordinate<Ark = P::BaseField>,
+    crate::adx::Adx: Products<P::BaseField>,
+{
+    let c = c.unwrap_or_else(|| window_bits_on(arithmetic, bases.len()));
+    match arithmetic {
+        Arithmetic::Ifma(token) => {
+            if bases.len() >= SMALL {
+                if let Some(sum) =
+                    crate::msm_ifma::msm::<P, C>(token, bases, scalars, c.clamp(2, 20))
+                {
+                    return sum;
+                }
+            }
+            scalar_msm(crate::scalar_arithmetic(), bases, scalars, c)
         }
+        Arithmetic::Portable(scalar) => scalar_msm(scalar, bases, scalars, c),
     }
-    msm_with_window(bases, scalars, c)
+}
+
+/// A BN254 MSM on the scalar path (the only one off x86-64).
+#[cfg(not(target_arch = "x86_64"))]
+fn msm_on_curve<P: SWCurveConfig<ScalarField = Fr>>(
+    arithmetic: Arithmetic,
+    bases: &[Affine<P>],
+    scalars: &[Fr],
+    c: Option<usize>,
+) -> Projective<P> {
+    let c = c.unwrap_or_else(|| window_bits_on(arithmetic, bases.len()));
+    let Arithmetic::Portable(scalar) = arithmetic;
+    scalar_msm(scalar, bases, scalars, c)
+}
+
+/// The scalar path for BN254's G1 or G2 on `scalar`'s products.
+#[cfg(target_arch = "x86_64")]
+fn scalar_msm<P: SWCurveConfig<ScalarField = Fr>>(
+    scalar: Scalar,
+    bases: &[Affine<P>],
+    scalars: &[Fr],
+    c: usize,
+) -> Projective<P>
+where
+    crate::adx::Adx: Products<P::BaseField>,
+{
+    match scalar {
+        Scalar::Adx(token) => msm_on(token, bases, scalars, c),
+        Scalar::Generic => msm_on(Generic, bases, scalars, c),
+    }
+}
+
+/// The scalar path (arkworks' products: no assembly off x86-64).
+#[cfg(not(target_arch = "x86_64"))]
+fn scalar_msm<P: SWCurveConfig<ScalarField = Fr>>(
+    _: Scalar,
+    bases: &[Affine<P>],
+    scalars: &[Fr],
+    c: usize,
+) -> Projective<P> {
+    msm_on(Generic, bases, scalars, c)
 }
 
 /// The window size for `n` points on the path this CPU takes.
 pub fn default_window_bits(n: usize) -> usize {
-    if crate::vector_arithmetic() {
-        fast_window_bits(n)
-    } else {
-        window_bits(n)
+    window_bits_on(crate::arithmetic(), n)
+}
+
+fn window_bits_on(arithmetic: Arithmetic, n: usize) -> usize {
+    match arithmetic {
+        Arithmetic::Portable(_) => window_bits(n),
+        #[cfg(target_arch = "x86_64")]
+        Arithmetic::Ifma(_) => fast_window_bits(n),
     }
 }
 
@@ -118,6 +206,16 @@ pub fn msm_with_window<P: SWCurveConfig>(
     scalars: &[P::ScalarField],
     c: usize,
 ) -> Projective<P> {
+    msm_on(Generic, bases, scalars, c)
+}
+
+/// The bucket MSM with the base field's products from `products`.
+fn msm_on<P: SWCurveConfig, A: Products<P::BaseField>>(
+    products: A,
+    bases: &[Affine<P>],
+    scalars: &[P::ScalarField],
+    c: usize,
+) -> Projective<P> {
     debug_assert_eq!(bases.len(), scalars.len());
     let n = bases.len();
     if n < SMALL {
@@ -132,13 +230,14 @@ pub fn msm_with_window<P: SWCurveConfig>(
     let windows = digits.len() / n;
     let sums: Vec<Projective<P>> = (0..windows)
         .into_par_iter()
-        .map(|w| window_sum(bases, &digits[w * n..(w + 1) * n], c))
+        .map(|w| window_sum(products, bases, &digits[w * n..(w + 1) * n], c))
         .collect();
     horner(&sums, c)
 }
 
 /// The buckets of one window, with the batch of additions not yet applied.
-struct Buckets<P: SWCurveConfig> {
+struct Buckets<P: SWCurveConfig, A> {
+    products: A,
     sums: Vec<Affine<P>>,
     /// Buckets with an addition in the current batch: a second one must wait,
     /// since the batch reads each bucket's value once.
@@ -155,9 +254,10 @@ struct Buckets<P: SWCurveConfig> {
     spill: Vec<(usize, Projective<P>)>,
 }
 
-impl<P: SWCurveConfig> Buckets<P> {
-    fn new(count: usize) -> Self {
+impl<P: SWCurveConfig, A: Products<P::BaseField>> Buckets<P, A> {
+    fn new(products: A, count: usize) -> Self {
         Self {
+            products,
             sums: vec![Affine::identity(); count],
             busy: vec![false; count],
             batch: Vec::with_capacity(BATCH),
@@ -189,33 +289,34 @@ impl<P: SWCurveConfig> Buckets<P> {
         if self.batch.is_empty() {
             return;
         }
+        let f = self.products;
         self.denominators.clear();
         for (bucket, q) in &self.batch {
             let p = &self.sums[*bucket];
             let denominator = if p.x != q.x {
-                q.x - p.x
+                f.sub(&q.x, &p.x)
             } else if p.y == q.y && !p.y.is_zero() {
-                p.y.double() // doubling: λ = (3x² + a) / 2y
+                f.add(&p.y, &p.y) // doubling: λ = (3x² + a) / 2y
             } else {
                 P::BaseField::ONE // p = -q: the sum is the identity, no slope needed
             };
             self.denominators.push(denominator);
         }
-        invert_all(&mut self.denominators, &mut self.prefix);
+        invert_all(f, &mut self.denominators, &mut self.prefix);
         for ((bucket, q), inverse) in self.batch.drain(..).zip(&self.denominators) {
             let p = self.sums[bucket];
             self.busy[bucket] = false;
             let lambda = if p.x != q.x {
-                (q.y - p.y) * inverse
+                f.mul(&f.sub(&q.y, &p.y), inverse)
             } else if p.y == q.y && !p.y.is_zero() {
-                let x2 = p.x.square();
-                (x2.double() + x2 + P::COEFF_A) * inverse
+                let x2 = f.square(&p.x);
+                f.mul(&(x2.double() + x2 + P::COEFF_A), inverse)
             } else {
                 self.sums[bucket] = Affine::identity();
                 continue;
             };
-            let x3 = lambda.square() - p.x - q.x;
-            let y3 = lambda * (p.x - x3) - p.y;
+            let x3 = f.sub(&f.sub(&f.square(&lambda), &p.x), &q.x);
+            let y3 = f.sub(&f.mul(&lambda, &f.sub(&p.x, &x3)), &p.y);
             self.sums[bucket] = Affine::new_unchecked(x3, y3);
         }
     }
@@ -250,17 +351,17 @@ impl<P: SWCurveConfig> Buckets<P> {
 /// Replaces every element by its inverse with one field inversion
 /// (Montgomery's trick), serially: the caller is already one of many threads.
 /// No element may be zero.
-fn invert_all<F: Field>(values: &mut [F], prefix: &mut Vec<F>) {
+fn invert_all<F: Field, A: Products<F>>(products: A, values: &mut [F], prefix: &mut Vec<F>) {
     prefix.clear();
     let mut running = F::ONE;
     for v in values.iter() {
         prefix.push(running);
-        running *= v;
+        running = products.mul(&running, v);
     }
     let mut inverse = running.inverse().expect("no denominator is zero");
     for (v, before) in values.iter_mut().zip(prefix.iter()).rev() {
-        let next = inverse * *v;
-        *v = inverse * before;
+        let next = products.mul(&inverse, v);
+        *v = products.mul(&inverse, before);
         inverse = next;
     }
 }
@@ -269,8 +370,13 @@ fn invert_all<F: Field>(values: &mut [F], prefix: &mut Vec<F>) {
 const PREFETCH_AHEAD: usize = 8;
 
 /// Σ over points of digit · point for one window.
-fn window_sum<P: SWCurveConfig>(bases: &[Affine<P>], digits: &[i32], c: usize) -> Projective<P> {
-    let mut buckets = Buckets::<P>::new(1 << (c - 1));
+fn window_sum<P: SWCurveConfig, A: Products<P::BaseField>>(
+    products: A,
+    bases: &[Affine<P>],
+    digits: &[i32],
+    c: usize,
+) -> Projective<P> {
+    let mut buckets = Buckets::<P, A>::new(products, 1 << (c - 1));
     for (i, (point, &digit)) in bases.iter().zip(digits).enumerate() {
         // Buckets are hit at random: start fetching a coming point's bucket now.
         if let Some(&ahead) = digits.get(i + PREFETCH_AHEAD) {

@@ -11,8 +11,9 @@ use ark_bn254::Fr;
 use ark_ff::Field;
 use rayon::prelude::*;
 
+use crate::products::{Generic, Products};
 use crate::twiddles::{scale_by_powers, twiddles};
-use crate::{BackendError, NttDirection};
+use crate::{Arithmetic, BackendError, NttDirection, Scalar};
 
 /// Largest transform: 2^28 is the field's two-adicity.
 pub const MAX_LOG_SIZE: u32 = 28;
@@ -77,35 +78,57 @@ fn bit_reverse(values: &mut [Fr], log_size: u32) {
 }
 
 #[inline]
-fn butterflies(lo: &mut [Fr], hi: &mut [Fr], twiddles: &[Fr]) {
+fn butterflies<A: Products<Fr>>(products: A, lo: &mut [Fr], hi: &mut [Fr], twiddles: &[Fr]) {
     for ((a, b), w) in lo.iter_mut().zip(hi.iter_mut()).zip(twiddles) {
-        let t = *b * w;
-        *b = *a - t;
-        *a += t;
+        products.butterfly(a, b, w);
     }
 }
 
 /// In-place NTT of a power-of-two slice, natural order in and out: on AVX-512
-/// IFMA where the CPU has it (`crate::ntt_ifma`), else [`ntt_portable`].
+/// IFMA where the CPU has it (`crate::ntt_ifma`), else one element at a time
+/// with MULX/ADX products where it has those.
 pub fn ntt(values: &mut [Fr], direction: NttDirection) -> Result<(), BackendError> {
-    let log_size = log_size_of(values.len())?;
-    #[cfg(target_arch = "x86_64")]
-    if let (crate::Arithmetic::Ifma(token), true) = (crate::arithmetic(), log_size >= 3) {
-        let inverse = direction == NttDirection::Inverse;
-        crate::ntt_ifma::ntt(
-            token,
-            values,
-            log_size,
-            &twiddles(log_size, inverse),
-            inverse,
-        );
-        return Ok(());
-    }
-    ntt_portable(values, direction)
+    ntt_on(crate::arithmetic(), values, direction)
 }
 
-/// [`ntt`] in portable arithmetic (any CPU).
-pub fn ntt_portable(values: &mut [Fr], direction: NttDirection) -> Result<(), BackendError> {
+/// [`ntt`] on `arithmetic`.
+pub(crate) fn ntt_on(
+    arithmetic: Arithmetic,
+    values: &mut [Fr],
+    direction: NttDirection,
+) -> Result<(), BackendError> {
+    let log_size = log_size_of(values.len())?;
+    let scalar = match arithmetic {
+        #[cfg(target_arch = "x86_64")]
+        Arithmetic::Ifma(token) => {
+            if log_size >= 3 {
+                let inverse = direction == NttDirection::Inverse;
+                crate::ntt_ifma::ntt(
+                    token,
+                    values,
+                    log_size,
+                    &twiddles(log_size, inverse),
+                    inverse,
+                );
+                return Ok(());
+            }
+            crate::scalar_arithmetic()
+        }
+        Arithmetic::Portable(scalar) => scalar,
+    };
+    match scalar {
+        #[cfg(target_arch = "x86_64")]
+        Scalar::Adx(token) => radix2(token, values, direction),
+        Scalar::Generic => radix2(Generic, values, direction),
+    }
+}
+
+/// The radix-2 transform with the products from `products`.
+fn radix2<A: Products<Fr>>(
+    products: A,
+    values: &mut [Fr],
+    direction: NttDirection,
+) -> Result<(), BackendError> {
     let log_size = log_size_of(values.len())?;
     let inverse = direction == NttDirection::Inverse;
     let table = twiddles(log_size, inverse);
@@ -120,9 +143,8 @@ pub fn ntt_portable(values: &mut [Fr], direction: NttDirection) -> Result<(), Ba
         // Stage 0's only twiddle is 1: add and subtract, no multiplication.
         if block_log > 0 {
             for pair in chunk.chunks_exact_mut(2) {
-                let (a, b) = (pair[0], pair[1]);
-                pair[0] = a + b;
-                pair[1] = a - b;
+                let (a, b) = pair.split_at_mut(1);
+                products.add_sub(&mut a[0], &mut b[0]);
             }
         }
         for s in 1..block_log {
@@ -130,7 +152,7 @@ pub fn ntt_portable(values: &mut [Fr], direction: NttDirection) -> Result<(), Ba
             let stage = table.stage(s);
             chunk.chunks_mut(2 * m).for_each(|pair| {
                 let (lo, hi) = pair.split_at_mut(m);
-                butterflies(lo, hi, stage);
+                butterflies(products, lo, hi, stage);
             });
         }
     };
@@ -145,12 +167,12 @@ pub fn ntt_portable(values: &mut [Fr], direction: NttDirection) -> Result<(), Ba
         if n < PARALLEL_MIN {
             values.chunks_mut(2 * m).for_each(|block| {
                 let (lo, hi) = block.split_at_mut(m);
-                butterflies(lo, hi, stage);
+                butterflies(products, lo, hi, stage);
             });
         } else if 2 * m <= n / rayon::current_num_threads().max(1) / 2 {
             values.par_chunks_mut(2 * m).for_each(|block| {
                 let (lo, hi) = block.split_at_mut(m);
-                butterflies(lo, hi, stage);
+                butterflies(products, lo, hi, stage);
             });
         } else {
             let piece = (m / (4 * rayon::current_num_threads().max(1)))
@@ -161,15 +183,22 @@ pub fn ntt_portable(values: &mut [Fr], direction: NttDirection) -> Result<(), Ba
                 lo.par_chunks_mut(piece)
                     .zip(hi.par_chunks_mut(piece))
                     .zip(stage.par_chunks(piece))
-                    .for_each(|((lo, hi), w)| butterflies(lo, hi, w));
+                    .for_each(|((lo, hi), w)| butterflies(products, lo, hi, w));
             });
         }
     }
+    // Lazily reduced values (below 2p) become canonical here: the product by
+    // 1/n reduces fully (the assembly product takes one factor below 2p), and
+    // a forward transform takes one more pass.
     if inverse {
         let n_inverse = Fr::from(n as u64)
             .inverse()
             .expect("n is non-zero in the field");
-        values.par_iter_mut().for_each(|v| *v *= n_inverse);
+        values
+            .par_iter_mut()
+            .for_each(|v| *v = products.mul(v, &n_inverse));
+    } else if A::LAZY {
+        values.par_iter_mut().for_each(|v| products.normalize(v));
     }
     Ok(())
 }
@@ -180,15 +209,25 @@ pub fn coset_ntt(
     offset: Fr,
     direction: NttDirection,
 ) -> Result<(), BackendError> {
+    coset_ntt_on(crate::arithmetic(), values, offset, direction)
+}
+
+/// [`coset_ntt`] on `arithmetic`.
+pub(crate) fn coset_ntt_on(
+    arithmetic: Arithmetic,
+    values: &mut [Fr],
+    offset: Fr,
+    direction: NttDirection,
+) -> Result<(), BackendError> {
     let offset_inverse = offset.inverse().ok_or(BackendError::ZeroOffset)?;
     match direction {
         NttDirection::Forward => {
             log_size_of(values.len())?;
             scale_by_powers(values, offset);
-            ntt(values, NttDirection::Forward)
+            ntt_on(arithmetic, values, NttDirection::Forward)
         }
         NttDirection::Inverse => {
-            ntt(values, NttDirection::Inverse)?;
+            ntt_on(arithmetic, values, NttDirection::Inverse)?;
             scale_by_powers(values, offset_inverse);
             Ok(())
         }

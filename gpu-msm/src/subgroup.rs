@@ -88,7 +88,7 @@ pub fn check_g2_subgroup(points: &[G2Affine]) -> Result<(), usize> {
             ark_bn254::g2::Config,
             crate::curve_ifma::OverFq2,
         >(token, points, BN_X as u128),
-        crate::Arithmetic::Portable => None,
+        crate::Arithmetic::Portable(_) => None,
     } {
         // An exceptional case in the batch (no multiple) means a point of small
         // order; arkworks' test decides it.

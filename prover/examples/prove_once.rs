@@ -32,7 +32,7 @@ fn child(key_path: &Path, which: &str) {
         let start = Instant::now();
         let proof = match which {
             "ours" => {
-                prove_claim(&key, circuit.clone(), &CpuBackend, &mut rng)
+                prove_claim(&key, circuit.clone(), &CpuBackend::new(), &mut rng)
                     .expect("prove")
                     .proof
             }

@@ -18,7 +18,7 @@ fn honest_proof() -> ClaimProof {
     prove_claim(
         shared_key(),
         claim_of(0, 0),
-        &proofmint_gpu::CpuBackend,
+        &proofmint_gpu::CpuBackend::new(),
         &mut rng(7),
     )
     .unwrap()
@@ -105,7 +105,7 @@ fn proofs_of_other_keys_and_shapes_are_refused() {
         prove_claim(
             shared_key(),
             wrong_circuit,
-            &proofmint_gpu::CpuBackend,
+            &proofmint_gpu::CpuBackend::new(),
             &mut rng(3)
         ),
         Err(ProveError::Key(KeyError::ShapeMismatch { .. }))
@@ -137,7 +137,7 @@ fn cheating_witnesses_fail_to_prove_and_forced_proofs_fail_to_verify() {
         let refused = prove_claim(
             key,
             circuit.clone(),
-            &proofmint_gpu::CpuBackend,
+            &proofmint_gpu::CpuBackend::new(),
             &mut rng(4),
         );
         assert!(
@@ -209,7 +209,8 @@ fn backend_prover_matches_ark_groth16_bit_for_bit() {
     use proofmint_prover::groth16;
     let key = shared_key();
     let (r, s) = (Fr::from(11u64), Fr::from(13u64));
-    let ours = groth16::prove_with_randomness(&key.pk, claim_of(0, 0), &CpuBackend, r, s).unwrap();
+    let ours =
+        groth16::prove_with_randomness(&key.pk, claim_of(0, 0), &CpuBackend::new(), r, s).unwrap();
     let theirs =
         Groth16::<Bn254>::create_proof_with_reduction(claim_of(0, 0), &key.pk, r, s).unwrap();
     assert_eq!(
@@ -219,7 +220,7 @@ fn backend_prover_matches_ark_groth16_bit_for_bit() {
     // With fresh randomness, ark-groth16's verifier accepts ours.
     let circuit = claim_of(1, 0);
     let inputs = circuit.public.to_inputs();
-    let proof = groth16::prove(&key.pk, circuit, &CpuBackend, &mut rng(3)).unwrap();
+    let proof = groth16::prove(&key.pk, circuit, &CpuBackend::new(), &mut rng(3)).unwrap();
     let pvk = Groth16::<Bn254>::process_vk(&key.key.vk).unwrap();
     assert!(Groth16::<Bn254>::verify_with_processed_vk(&pvk, &inputs, &proof).unwrap());
     // A key of another shape is refused, not misused.
@@ -227,7 +228,7 @@ fn backend_prover_matches_ark_groth16_bit_for_bit() {
     let mut wrong = claim_of(0, 0);
     wrong.shape = SHAPE;
     assert!(matches!(
-        groth16::prove(&other.pk, wrong, &CpuBackend, &mut rng(4)),
+        groth16::prove(&other.pk, wrong, &CpuBackend::new(), &mut rng(4)),
         Err(groth16::Groth16Error::KeyMismatch(_))
     ));
 }
@@ -240,9 +241,14 @@ fn matrices_built_once_give_the_same_proofs() {
     let key = shared_key();
     let matrices = key.matrices().unwrap();
     // Same seeded rng: the same (r, s) are drawn as ark-groth16 is given.
-    let ours =
-        groth16::prove_with_matrices(&key.pk, matrices, claim_of(1, 0), &CpuBackend, &mut rng(21))
-            .unwrap();
+    let ours = groth16::prove_with_matrices(
+        &key.pk,
+        matrices,
+        claim_of(1, 0),
+        &CpuBackend::new(),
+        &mut rng(21),
+    )
+    .unwrap();
     let mut draw = rng(21);
     let (r, s) = (Fr::rand(&mut draw), Fr::rand(&mut draw));
     let theirs =
@@ -256,7 +262,13 @@ fn matrices_built_once_give_the_same_proofs() {
         }))
         .unwrap();
     assert!(matches!(
-        groth16::prove_with_matrices(&key.pk, &other, claim_of(0, 0), &CpuBackend, &mut rng(22)),
+        groth16::prove_with_matrices(
+            &key.pk,
+            &other,
+            claim_of(0, 0),
+            &CpuBackend::new(),
+            &mut rng(22)
+        ),
         Err(groth16::Groth16Error::KeyMismatch(_))
     ));
 }

@@ -59,7 +59,7 @@ fn snarkjs_accepts_our_proofs_and_rejects_altered_ones() {
     let claim = prove_claim(
         key,
         claim_of(1, 0),
-        &proofmint_gpu::CpuBackend,
+        &proofmint_gpu::CpuBackend::new(),
         &mut rng(11),
     )
     .unwrap();
@@ -94,7 +94,7 @@ fn snarkjs_solidity_calldata_matches_ours() {
     let claim = prove_claim(
         shared_key(),
         claim_of(0, 0),
-        &proofmint_gpu::CpuBackend,
+        &proofmint_gpu::CpuBackend::new(),
         &mut rng(12),
     )
     .unwrap();

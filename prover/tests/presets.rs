@@ -17,7 +17,7 @@ use rand_chacha::ChaCha20Rng;
 const DEPTH: usize = 20;
 
 fn backends() -> Vec<Box<dyn Backend>> {
-    let mut backends: Vec<Box<dyn Backend>> = vec![Box::new(CpuBackend)];
+    let mut backends: Vec<Box<dyn Backend>> = vec![Box::new(CpuBackend::new())];
     match std::env::var_os("PROOFMINT_ICICLE_DIR") {
         Some(dir) => backends.push(Box::new(
             IcicleBackend::load(std::path::Path::new(&dir)).expect("ICICLE loads"),

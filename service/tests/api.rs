@@ -45,19 +45,19 @@ impl Backend for Slow {
     }
     fn msm_g1(&self, b: &[G1Affine], s: &[Fr]) -> Result<G1Projective, BackendError> {
         self.wait();
-        CpuBackend.msm_g1(b, s)
+        CpuBackend::new().msm_g1(b, s)
     }
     fn msm_g2(&self, b: &[G2Affine], s: &[Fr]) -> Result<G2Projective, BackendError> {
         self.wait();
-        CpuBackend.msm_g2(b, s)
+        CpuBackend::new().msm_g2(b, s)
     }
     fn ntt(&self, v: &mut [Fr], d: NttDirection) -> Result<(), BackendError> {
         self.wait();
-        CpuBackend.ntt(v, d)
+        CpuBackend::new().ntt(v, d)
     }
     fn coset_ntt(&self, v: &mut [Fr], o: Fr, d: NttDirection) -> Result<(), BackendError> {
         self.wait();
-        CpuBackend.coset_ntt(v, o, d)
+        CpuBackend::new().coset_ntt(v, o, d)
     }
 }
 
@@ -201,7 +201,7 @@ fn submit_body() -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn claims_are_proven_through_the_api() {
-    let mut server = start(|_| {}, Arc::new(CpuBackend)).await;
+    let mut server = start(|_| {}, Arc::new(CpuBackend::new())).await;
     let client = server.client();
     // An idempotent retry gets the same job.
     let request: SubmitRequest = serde_json::from_value(submit_body()).unwrap();
@@ -304,7 +304,7 @@ async fn bad_requests_get_their_status_and_the_field_at_fault() {
             c.max_queue = 3;
             c.max_body_bytes = 64 << 10;
         },
-        Arc::new(CpuBackend),
+        Arc::new(CpuBackend::new()),
     )
     .await;
     let token = server.token.clone();
@@ -496,7 +496,11 @@ async fn bad_requests_get_their_status_and_the_field_at_fault() {
 /// needs takes no job of it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_takes_no_job_that_would_not_fit() {
-    let server = start(|c| c.memory_budget_mib = Some(0), Arc::new(CpuBackend)).await;
+    let server = start(
+        |c| c.memory_budget_mib = Some(0),
+        Arc::new(CpuBackend::new()),
+    )
+    .await;
     let (status, job) = server.post_job(&submit_body()).await;
     assert_eq!(status, StatusCode::ACCEPTED);
     tokio::time::sleep(Duration::from_millis(600)).await;
@@ -572,7 +576,13 @@ async fn shutdown_hands_running_jobs_back_and_a_restart_finishes_them() {
     let (status, _) = first.post_job(&submit_body()).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
 
-    let mut second = start_on(store.clone(), config(|_| {}), Arc::new(CpuBackend), None).await;
+    let mut second = start_on(
+        store.clone(),
+        config(|_| {}),
+        Arc::new(CpuBackend::new()),
+        None,
+    )
+    .await;
     let job = second.wait_for(&id, |j| j.state.is_terminal()).await;
     assert_eq!((job.state, job.attempts), (JobState::Succeeded, 1));
     second.stop().await;
@@ -605,7 +615,7 @@ async fn webhooks_are_signed() {
 
     let server = start(
         |c| c.webhook_secret = Some("s3cret".into()),
-        Arc::new(CpuBackend),
+        Arc::new(CpuBackend::new()),
     )
     .await;
     let mut body = submit_body();
@@ -705,7 +715,7 @@ mod fuzz {
             .unwrap();
         let server = runtime.block_on(start(
             |c| c.memory_budget_mib = Some(0),
-            Arc::new(CpuBackend),
+            Arc::new(CpuBackend::new()),
         ));
         let methods = ["GET", "POST", "PUT", "DELETE", "PATCH"];
         let mut config = ProptestConfig::with_cases(300);

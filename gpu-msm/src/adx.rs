@@ -1,0 +1,434 @@
+//! Scalar Montgomery multiplication for BN254's base and scalar fields on
+//! MULX, ADCX and ADOX (BMI2 and ADX, x86-64 since 2013 on Intel and 2017 on
+//! AMD), chosen at run time: the path `CpuBackend` takes on a CPU without
+//! AVX-512 IFMA.
+//!
+//! arkworks has the same kind of assembly, but only in a build for a CPU known
+//! to have the instructions (`target_feature = "bmi2"`, `"adx"` at compile
+//! time); a binary built for any x86-64 runs its portable Rust instead. Here
+//! the instructions are used after a run-time check ([`detect`]), so one
+//! binary runs the fast path wherever the CPU has it.
+//!
+//! The product is CIOS (coarsely integrated operand scanning) with the
+//! "no-carry" simplification for moduli whose top bit is clear (gnark's
+//! note, <https://hackmd.io/@gnark/modular_multiplication>): each of the four
+//! rounds adds `a·b_i` on two carry chains at once (ADCX uses the carry flag,
+//! ADOX the overflow flag, and MULX touches neither), then adds `m·p` for the
+//! `m` that clears the low limb and shifts down by one limb. On the
+//! reference machine a product costs about 14.5 ns before the final
+//! subtraction, against arkworks' 20 ns (`tests::timing` prints both).
+
+use ark_bn254::{Fq, FqConfig, Fr, FrConfig};
+use ark_ff::{BigInt, MontConfig};
+use std::arch::asm;
+
+/// Proof that this CPU has BMI2 and ADX and that the generic path is not
+/// forced (`crate::PORTABLE_ENV=generic`). Only [`detect`] makes one, so the
+/// multiplications below, which execute those instructions, cannot be
+/// reached without the check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Adx(());
+
+/// The CPU check, made once per process, unless [`crate::PORTABLE_ENV`]
+/// asks for the generic path.
+pub(crate) fn detect() -> Option<Adx> {
+    static DETECTED: std::sync::OnceLock<Option<Adx>> = std::sync::OnceLock::new();
+    *DETECTED.get_or_init(|| {
+        let allowed = std::env::var_os(crate::PORTABLE_ENV).is_none_or(|v| v != "generic");
+        allowed.then(cpu_check).flatten()
+    })
+}
+
+/// Whether this CPU has BMI2 and ADX, whatever the environment says.
+pub(crate) fn cpu_check() -> Option<Adx> {
+    (std::arch::is_x86_feature_detected!("bmi2") && std::arch::is_x86_feature_detected!("adx"))
+        .then_some(Adx(()))
+}
+
+/// A modulus and `-p^-1 mod 2^64`, laid out for the assembly (`[m + 32]` is
+/// the inverse).
+#[repr(C)]
+struct Modulus {
+    p: [u64; 4],
+    inv: u64,
+}
+
+static FQ: Modulus = Modulus {
+    p: <FqConfig as MontConfig<4>>::MODULUS.0,
+    inv: <FqConfig as MontConfig<4>>::INV,
+};
+static FR: Modulus = Modulus {
+    p: <FrConfig as MontConfig<4>>::MODULUS.0,
+    inv: <FrConfig as MontConfig<4>>::INV,
+};
+
+/// One reduction round: `m = t0·inv`, `t = (t + m·p) / 2^64` (t4 is the
+/// fifth limb of `t`, consumed).
+macro_rules! reduce_round {
+    () => {
+        concat!(
+            "mov rdx, [{m} + 32]\n",
+            "imul rdx, {t0}\n",
+            "xor eax, eax\n",
+            "mulx {hi}, rax, [{m}]\n",
+            "adcx rax, {t0}\n",
+            "mov {t0}, {hi}\n",
+            "adcx {t0}, {t1}\n",
+            "mulx {t1}, rax, [{m} + 8]\n",
+            "adox {t0}, rax\n",
+            "adcx {t1}, {t2}\n",
+            "mulx {t2}, rax, [{m} + 16]\n",
+            "adox {t1}, rax\n",
+            "adcx {t2}, {t3}\n",
+            "mulx {t3}, rax, [{m} + 24]\n",
+            "adox {t2}, rax\n",
+            "mov eax, 0\n",
+            "adcx {t3}, rax\n",
+            "adox {t3}, {t4}\n",
+        )
+    };
+}
+
+/// One multiplication round: `t += a·b[i]` with `b[i]` at byte offset `$off`,
+/// the low halves on the overflow chain and the high halves on the carry chain.
+macro_rules! mul_round {
+    ($off:literal) => {
+        concat!(
+            "mov rdx, [{b} + ",
+            $off,
+            "]\n",
+            "xor eax, eax\n",
+            "mulx {hi}, rax, [{a}]\n",
+            "adox {t0}, rax\n",
+            "adcx {t1}, {hi}\n",
+            "mulx {hi}, rax, [{a} + 8]\n",
+            "adox {t1}, rax\n",
+            "adcx {t2}, {hi}\n",
+            "mulx {hi}, rax, [{a} + 16]\n",
+            "adox {t2}, rax\n",
+            "adcx {t3}, {hi}\n",
+            "mulx {t4}, rax, [{a} + 24]\n",
+            "adox {t3}, rax\n",
+            "mov eax, 0\n",
+            "adcx {t4}, rax\n",
+            "adox {t4}, rax\n",
+        )
+    };
+}
+
+/// `a·b·2^-256 mod p`, below `2p` (not reduced), for `a < 2p`, `b < p`, a
+/// modulus below 2^254 (so that `4p < 2^256` and no round overflows).
+#[inline(always)]
+fn mul_lazy(_: Adx, a: &[u64; 4], b: &[u64; 4], m: &'static Modulus) -> [u64; 4] {
+    let (t0, t1, t2, t3): (u64, u64, u64, u64);
+    // SAFETY: the token proves the CPU has BMI2 (MULX) and ADX (ADCX, ADOX);
+    // the assembly reads 32 bytes at `a` and `b` and 40 at `m` (all live
+    // references) and writes only the registers it declares.
+    unsafe {
+        asm!(
+            "mov rdx, [{b}]",
+            "xor eax, eax",
+            "mulx {t1}, {t0}, [{a}]",
+            "mulx {t2}, rax, [{a} + 8]",
+            "adcx {t1}, rax",
+            "mulx {t3}, rax, [{a} + 16]",
+            "adcx {t2}, rax",
+            "mulx {t4}, rax, [{a} + 24]",
+            "adcx {t3}, rax",
+            "mov eax, 0",
+            "adcx {t4}, rax",
+            reduce_round!(),
+            mul_round!("8"),
+            reduce_round!(),
+            mul_round!("16"),
+            reduce_round!(),
+            mul_round!("24"),
+            reduce_round!(),
+            a = in(reg) a.as_ptr(),
+            b = in(reg) b.as_ptr(),
+            m = in(reg) m as *const Modulus,
+            t0 = out(reg) t0,
+            t1 = out(reg) t1,
+            t2 = out(reg) t2,
+            t3 = out(reg) t3,
+            t4 = out(reg) _,
+            hi = out(reg) _,
+            out("rax") _,
+            out("rdx") _,
+            options(pure, readonly, nostack),
+        );
+    }
+    [t0, t1, t2, t3]
+}
+
+/// `t - p` if `t >= p`, else `t`, without a branch (for `t < 2p`).
+#[inline(always)]
+fn reduce_once(t: [u64; 4], p: &[u64; 4]) -> [u64; 4] {
+    let mut s = [0u64; 4];
+    let mut borrow = false;
+    for i in 0..4 {
+        let (d, b1) = t[i].overflowing_sub(p[i]);
+        let (d, b2) = d.overflowing_sub(borrow as u64);
+        s[i] = d;
+        borrow = b1 | b2;
+    }
+    // All ones when t < p (keep t), zero otherwise (take t - p).
+    let keep = (borrow as u64).wrapping_neg();
+    std::array::from_fn(|i| (t[i] & keep) | (s[i] & !keep))
+}
+
+/// `a + b mod p` for reduced inputs, without a branch (arkworks' addition
+/// branches on the data, and the branch mispredicts half the time).
+#[inline(always)]
+fn add_mod(a: &[u64; 4], b: &[u64; 4], p: &[u64; 4]) -> [u64; 4] {
+    let mut s = [0u64; 4];
+    let mut carry = false;
+    for i in 0..4 {
+        let (x, c1) = a[i].overflowing_add(b[i]);
+        let (x, c2) = x.overflowing_add(carry as u64);
+        s[i] = x;
+        carry = c1 | c2;
+    }
+    // No carry out: both are below p < 2^254.
+    reduce_once(s, p)
+}
+
+/// `a - b mod p` for reduced inputs, without a branch.
+#[inline(always)]
+fn sub_mod(a: &[u64; 4], b: &[u64; 4], p: &[u64; 4]) -> [u64; 4] {
+    let mut d = [0u64; 4];
+    let mut borrow = false;
+    for i in 0..4 {
+        let (x, b1) = a[i].overflowing_sub(b[i]);
+        let (x, b2) = x.overflowing_sub(borrow as u64);
+        d[i] = x;
+        borrow = b1 | b2;
+    }
+    // Add p back when the difference went below zero.
+    let mask = (borrow as u64).wrapping_neg();
+    let mut carry = false;
+    for i in 0..4 {
+        let (x, c1) = d[i].overflowing_add(p[i] & mask);
+        let (x, c2) = x.overflowing_add(carry as u64);
+        d[i] = x;
+        carry = c1 | c2;
+    }
+    d
+}
+
+/// `a + b` in Fq, without a branch.
+#[inline(always)]
+pub(crate) fn add_fq(a: &Fq, b: &Fq) -> Fq {
+    Fq::new_unchecked(BigInt(add_mod(&a.0 .0, &b.0 .0, &FQ.p)))
+}
+
+/// `a - b` in Fq, without a branch.
+#[inline(always)]
+pub(crate) fn sub_fq(a: &Fq, b: &Fq) -> Fq {
+    Fq::new_unchecked(BigInt(sub_mod(&a.0 .0, &b.0 .0, &FQ.p)))
+}
+
+/// `a + b` in Fr, without a branch.
+#[inline(always)]
+pub(crate) fn add_fr(a: &Fr, b: &Fr) -> Fr {
+    Fr::new_unchecked(BigInt(add_mod(&a.0 .0, &b.0 .0, &FR.p)))
+}
+
+/// `a - b` in Fr, without a branch.
+#[inline(always)]
+pub(crate) fn sub_fr(a: &Fr, b: &Fr) -> Fr {
+    Fr::new_unchecked(BigInt(sub_mod(&a.0 .0, &b.0 .0, &FR.p)))
+}
+
+/// `2p` for Fr: the bound of the lazy NTT's values.
+const FR_TWICE: [u64; 4] = {
+    let p = <FrConfig as MontConfig<4>>::MODULUS.0;
+    [
+        p[0] << 1,
+        (p[1] << 1) | (p[0] >> 63),
+        (p[2] << 1) | (p[1] >> 63),
+        (p[3] << 1) | (p[2] >> 63),
+    ]
+};
+
+/// The NTT butterfly `(a, b) ← (a + w·b, a − w·b)` in Fr on lazily reduced
+/// values: `a` and `b` below `2p` in and out (not canonical: arkworks'
+/// operations must not see them before [`normalize_fr`]), `w` below `p`.
+/// The product is left below `2p` and the sum and difference are reduced
+/// modulo `2p`, which saves the product's final subtraction.
+#[inline(always)]
+pub(crate) fn butterfly_fr_lazy(token: Adx, a: &mut Fr, b: &mut Fr, w: &Fr) {
+    let t = mul_lazy(token, &b.0 .0, &w.0 .0, &FR);
+    b.0 .0 = sub_mod(&a.0 .0, &t, &FR_TWICE);
+    a.0 .0 = add_mod(&a.0 .0, &t, &FR_TWICE);
+}
+
+/// `(a, b) ← (a + b, a − b)` modulo `2p` (the butterfly with `w = 1`).
+#[inline(always)]
+pub(crate) fn add_sub_fr_lazy(a: &mut Fr, b: &mut Fr) {
+    let (x, y) = (a.0 .0, b.0 .0);
+    a.0 .0 = add_mod(&x, &y, &FR_TWICE);
+    b.0 .0 = sub_mod(&x, &y, &FR_TWICE);
+}
+
+/// A lazily reduced value (below `2p`) back to its canonical form.
+#[inline(always)]
+pub(crate) fn normalize_fr(v: &mut Fr) {
+    v.0 .0 = reduce_once(v.0 .0, &FR.p);
+}
+
+/// `a·b` in Fq (arkworks' Montgomery form in and out).
+#[inline(always)]
+pub(crate) fn mul_fq(token: Adx, a: &Fq, b: &Fq) -> Fq {
+    Fq::new_unchecked(BigInt(reduce_once(
+        mul_lazy(token, &a.0 .0, &b.0 .0, &FQ),
+        &FQ.p,
+    )))
+}
+
+/// `a·b` in Fr (arkworks' Montgomery form in and out).
+#[inline(always)]
+pub(crate) fn mul_fr(token: Adx, a: &Fr, b: &Fr) -> Fr {
+    Fr::new_unchecked(BigInt(reduce_once(
+        mul_lazy(token, &a.0 .0, &b.0 .0, &FR),
+        &FR.p,
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ark_ff::{BigInteger, PrimeField, UniformRand};
+    use rand::SeedableRng;
+
+    /// Elements where carries are most likely: 0, 1, p - 1, p - 2, and the
+    /// largest Montgomery representations.
+    fn edge<F: PrimeField>() -> Vec<F> {
+        vec![
+            F::ZERO,
+            F::ONE,
+            -F::ONE,
+            -F::ONE - F::ONE,
+            F::from(2u64).inverse().unwrap(),
+        ]
+    }
+
+    #[test]
+    fn products_agree_with_arkworks() {
+        let Some(token) = detect() else {
+            eprintln!("no BMI2/ADX on this CPU: nothing to compare");
+            return;
+        };
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(7);
+        let mut fq: Vec<Fq> = edge();
+        let mut fr: Vec<Fr> = edge();
+        fq.extend((0..2000).map(|_| Fq::rand(&mut rng)));
+        fr.extend((0..2000).map(|_| Fr::rand(&mut rng)));
+        for (i, a) in fq.iter().enumerate() {
+            for b in fq.iter().skip(i).take(40) {
+                assert_eq!(mul_fq(token, a, b), *a * b);
+            }
+        }
+        for (i, a) in fr.iter().enumerate() {
+            for b in fr.iter().skip(i).take(40) {
+                assert_eq!(mul_fr(token, a, b), *a * b);
+            }
+        }
+    }
+
+    #[test]
+    fn sums_and_differences_agree_with_arkworks() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(6);
+        let mut fq: Vec<Fq> = edge();
+        let mut fr: Vec<Fr> = edge();
+        fq.extend((0..300).map(|_| Fq::rand(&mut rng)));
+        fr.extend((0..300).map(|_| Fr::rand(&mut rng)));
+        for a in &fq {
+            for b in &fq {
+                assert_eq!(add_fq(a, b), *a + b);
+                assert_eq!(sub_fq(a, b), *a - b);
+            }
+        }
+        for a in &fr {
+            for b in &fr {
+                assert_eq!(add_fr(a, b), *a + b);
+                assert_eq!(sub_fr(a, b), *a - b);
+            }
+        }
+    }
+
+    #[test]
+    fn lazy_product_of_an_unreduced_input_stays_below_2p() {
+        let Some(token) = detect() else {
+            return;
+        };
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(8);
+        let p = BigInt(FR.p);
+        for _ in 0..5000 {
+            // a in [p, 2p): a reduced element plus p, as the lazy NTT keeps them.
+            let x = Fr::rand(&mut rng);
+            let mut a = x.0;
+            a.add_with_carry(&p);
+            let w = Fr::rand(&mut rng);
+            let lazy = mul_lazy(token, &a.0, &w.0 .0, &FR);
+            let mut twice = p;
+            twice.mul2();
+            assert!(BigInt(lazy) < twice);
+            assert_eq!(Fr::new_unchecked(BigInt(reduce_once(lazy, &FR.p))), x * w);
+        }
+    }
+
+    #[test]
+    fn lazy_butterflies_agree_with_reduced_ones() {
+        let Some(token) = detect() else {
+            return;
+        };
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(10);
+        let p = BigInt(FR.p);
+        for round in 0..5000 {
+            let (x, y, w) = (Fr::rand(&mut rng), Fr::rand(&mut rng), Fr::rand(&mut rng));
+            // Inputs as the lazy transform may hold them: x or x + p.
+            let (mut a, mut b) = (x, y);
+            if round % 2 == 0 {
+                a.0.add_with_carry(&p);
+            }
+            if round % 3 == 0 {
+                b.0.add_with_carry(&p);
+            }
+            let (mut c, mut d) = (a, b);
+            butterfly_fr_lazy(token, &mut a, &mut b, &w);
+            add_sub_fr_lazy(&mut c, &mut d);
+            for (v, want) in [(a, x + w * y), (b, x - w * y), (c, x + y), (d, x - y)] {
+                assert!(v.0 < BigInt(FR_TWICE));
+                let mut v = v;
+                normalize_fr(&mut v);
+                assert_eq!(v, want);
+            }
+        }
+    }
+
+    /// Not a check: prints the cost of one product on each path
+    /// (`cargo test --release -p proofmint-gpu adx -- --ignored --nocapture`).
+    #[test]
+    #[ignore]
+    fn timing() {
+        let Some(token) = detect() else {
+            return;
+        };
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(9);
+        let xs: Vec<Fq> = (0..1 << 16).map(|_| Fq::rand(&mut rng)).collect();
+        let time = |f: &dyn Fn(&Fq, &Fq) -> Fq| {
+            let mut out = xs.clone();
+            let start = std::time::Instant::now();
+            for _ in 0..50 {
+                for (o, y) in out.iter_mut().zip(&xs) {
+                    *o = f(o, y);
+                }
+            }
+            std::hint::black_box(&out);
+            start.elapsed().as_nanos() as f64 / (50 * xs.len()) as f64
+        };
+        println!("arkworks: {:.2} ns", time(&|a, b| *a * b));
+        println!("mulx/adx: {:.2} ns", time(&|a, b| mul_fq(token, a, b)));
+    }
+}
