@@ -1,7 +1,9 @@
 //! G1 MSM: `CpuBackend` against `ark_ec::VariableBaseMSM::msm` on the same
 //! random points and scalars, at 2^16, 2^18 and 2^20 points (override with
-//! `PROOFMINT_BENCH_MSM_LOGS`, comma-separated); `proofmint-portable` is the
-//! path taken on CPUs without AVX-512 IFMA (`msm::msm`). Then G2 MSM at 2^16
+//! `PROOFMINT_BENCH_MSM_LOGS`, comma-separated), `CpuBackend` once per
+//! arithmetic this CPU has (`proofmint-ifma`, `proofmint-adx` for MULX/ADX,
+//! what a CPU without IFMA runs, `proofmint-portable` for arkworks' products
+//! on any CPU). Then G2 MSM at 2^16
 //! and 2^18 (the prover's largest single MSM is in G2), and the G2 subgroup
 //! check of 2^16 points (most of a proving key's loading time) against
 //! arkworks' per-point test, on all cores.
@@ -42,18 +44,20 @@ fn msm(c: &mut Criterion) {
         let bases = random_points::<G1Projective>(n, 1);
         let mut rng = ChaCha20Rng::seed_from_u64(2);
         let scalars: Vec<Fr> = (0..n).map(|_| Fr::rand(&mut rng)).collect();
-        assert_eq!(
-            CpuBackend.msm_g1(&bases, &scalars).unwrap(),
-            G1Projective::msm(&bases, &scalars).unwrap()
-        );
+        let expected = G1Projective::msm(&bases, &scalars).unwrap();
         group.throughput(Throughput::Elements(n as u64));
-        group.bench_function(BenchmarkId::new("proofmint-cpu", format!("2^{log}")), |b| {
-            b.iter(|| CpuBackend.msm_g1(&bases, &scalars).unwrap())
-        });
-        group.bench_function(
-            BenchmarkId::new("proofmint-portable", format!("2^{log}")),
-            |b| b.iter(|| proofmint_gpu::msm::msm(&bases, &scalars)),
-        );
+        for cpu in CpuBackend::every_path() {
+            assert_eq!(
+                cpu.msm_g1(&bases, &scalars).unwrap(),
+                expected,
+                "{}",
+                cpu.summary()
+            );
+            let id = format!("proofmint-{}", cpu.arithmetic_tag());
+            group.bench_function(BenchmarkId::new(id, format!("2^{log}")), |b| {
+                b.iter(|| cpu.msm_g1(&bases, &scalars).unwrap())
+            });
+        }
         group.bench_function(BenchmarkId::new("arkworks", format!("2^{log}")), |b| {
             b.iter(|| G1Projective::msm(&bases, &scalars).unwrap())
         });
@@ -93,14 +97,20 @@ fn msm_g2(c: &mut Criterion) {
         let bases = random_points::<G2Projective>(n, 3);
         let mut rng = ChaCha20Rng::seed_from_u64(4);
         let scalars: Vec<Fr> = (0..n).map(|_| Fr::rand(&mut rng)).collect();
-        assert_eq!(
-            CpuBackend.msm_g2(&bases, &scalars).unwrap(),
-            G2Projective::msm(&bases, &scalars).unwrap()
-        );
+        let expected = G2Projective::msm(&bases, &scalars).unwrap();
         group.throughput(Throughput::Elements(n as u64));
-        group.bench_function(BenchmarkId::new("proofmint-cpu", format!("2^{log}")), |b| {
-            b.iter(|| CpuBackend.msm_g2(&bases, &scalars).unwrap())
-        });
+        for cpu in CpuBackend::every_path() {
+            assert_eq!(
+                cpu.msm_g2(&bases, &scalars).unwrap(),
+                expected,
+                "{}",
+                cpu.summary()
+            );
+            let id = format!("proofmint-{}", cpu.arithmetic_tag());
+            group.bench_function(BenchmarkId::new(id, format!("2^{log}")), |b| {
+                b.iter(|| cpu.msm_g2(&bases, &scalars).unwrap())
+            });
+        }
         group.bench_function(BenchmarkId::new("arkworks", format!("2^{log}")), |b| {
             b.iter(|| G2Projective::msm(&bases, &scalars).unwrap())
         });

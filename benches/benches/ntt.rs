@@ -1,7 +1,9 @@
 //! NTT: `CpuBackend` against `ark_poly`'s radix-2 domain on the same inputs,
 //! forward transforms at 2^16 to 2^22 (override with `PROOFMINT_BENCH_NTT_LOGS`).
-//! `proofmint-portable` is the path `CpuBackend` takes on CPUs without
-//! AVX-512 IFMA (`ntt::ntt_portable`); on such a CPU the two rows coincide.
+//! `CpuBackend` runs once per arithmetic this CPU has
+//! (`CpuBackend::every_path`): `proofmint-ifma` (AVX-512 IFMA lanes),
+//! `proofmint-adx` (MULX/ADX assembly, what a CPU without IFMA runs) and
+//! `proofmint-portable` (arkworks' products, any CPU).
 //!
 //! With `PROOFMINT_ICICLE_DIR` naming an ICICLE install, ICICLE joins the group.
 //!
@@ -12,7 +14,7 @@ use ark_ff::UniformRand;
 use ark_poly::{EvaluationDomain, Radix2EvaluationDomain};
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 use proofmint_gpu::icicle::{install_dir, IcicleBackend};
-use proofmint_gpu::{ntt, Backend, CpuBackend, NttDirection};
+use proofmint_gpu::{Backend, CpuBackend, NttDirection};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
@@ -33,27 +35,21 @@ fn ntt(c: &mut Criterion) {
         let mut rng = ChaCha20Rng::seed_from_u64(1);
         let values: Vec<Fr> = (0..n).map(|_| Fr::rand(&mut rng)).collect();
         let domain = Radix2EvaluationDomain::<Fr>::new(n).unwrap();
-        let mut ours = values.clone();
-        CpuBackend.ntt(&mut ours, NttDirection::Forward).unwrap();
-        assert_eq!(ours, domain.fft(&values));
+        let expected = domain.fft(&values);
         group.throughput(Throughput::Elements(n as u64));
-        group.bench_function(BenchmarkId::new("proofmint-cpu", format!("2^{log}")), |b| {
-            b.iter_batched_ref(
-                || values.clone(),
-                |v| CpuBackend.ntt(v, NttDirection::Forward).unwrap(),
-                BatchSize::LargeInput,
-            )
-        });
-        group.bench_function(
-            BenchmarkId::new("proofmint-portable", format!("2^{log}")),
-            |b| {
+        for cpu in CpuBackend::every_path() {
+            let mut ours = values.clone();
+            cpu.ntt(&mut ours, NttDirection::Forward).unwrap();
+            assert_eq!(ours, expected, "{}", cpu.summary());
+            let id = format!("proofmint-{}", cpu.arithmetic_tag());
+            group.bench_function(BenchmarkId::new(id, format!("2^{log}")), |b| {
                 b.iter_batched_ref(
                     || values.clone(),
-                    |v| ntt::ntt_portable(v, NttDirection::Forward).unwrap(),
+                    |v| cpu.ntt(v, NttDirection::Forward).unwrap(),
                     BatchSize::LargeInput,
                 )
-            },
-        );
+            });
+        }
         group.bench_function(
             BenchmarkId::new("ark-poly-radix2", format!("2^{log}")),
             |b| {
@@ -67,7 +63,7 @@ fn ntt(c: &mut Criterion) {
         if let Some(icicle) = &icicle {
             let mut theirs = values.clone();
             icicle.ntt(&mut theirs, NttDirection::Forward).unwrap();
-            assert_eq!(theirs, ours);
+            assert_eq!(theirs, expected);
             group.bench_function(
                 BenchmarkId::new(icicle.name().to_string(), format!("2^{log}")),
                 |b| {

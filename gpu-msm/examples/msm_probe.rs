@@ -3,7 +3,8 @@
 //! PROOFMINT_PORTABLE=1, `msm::window_bits`). The figures of record come from
 //! `cargo bench -p proofmint-benches --bench msm`.
 //!
-//! `cargo run --release -p proofmint-gpu --example msm_probe -- 20`
+//! `cargo run --release -p proofmint-gpu --example msm_probe -- 20 [FROM TO]`
+//! (window sizes FROM to TO, 4 to 18 unless given).
 
 use std::time::Instant;
 
@@ -30,7 +31,13 @@ fn main() {
     let bases = G1Projective::normalize_batch(&points);
     let scalars: Vec<Fr> = (0..n).map(|_| Fr::rand(&mut rng)).collect();
     let expected = G1Projective::msm(&bases, &scalars).expect("equal lengths");
-    for c in 4..=18usize {
+    let bound = |i: usize, default: usize| {
+        std::env::args()
+            .nth(i)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(default)
+    };
+    for c in bound(2, 4)..=bound(3, 18) {
         let start = Instant::now();
         let sum = proofmint_gpu::msm::msm_g1_with_window(&bases, &scalars, c);
         println!(
