@@ -17,6 +17,7 @@ pub mod keys;
 pub mod points;
 pub mod poseidon_sol;
 pub mod proof;
+pub mod ptau;
 pub mod snarkjs;
 pub mod solidity;
 pub mod verify;
