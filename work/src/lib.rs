@@ -6,4 +6,5 @@
 //! reference string taken from a public Powers of Tau file in snarkjs's
 //! `.ptau` format ([`srs`]), the same files the Groth16 ceremony starts from.
 
+pub mod gemm;
 pub mod srs;
