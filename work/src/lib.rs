@@ -7,4 +7,5 @@
 //! `.ptau` format ([`srs`]), the same files the Groth16 ceremony starts from.
 
 pub mod gemm;
+pub mod proof;
 pub mod srs;

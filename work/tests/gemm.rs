@@ -6,17 +6,11 @@
 
 use ark_bn254::Fr as ArkFr;
 use halo2_proofs::dev::MockProver;
-use halo2_proofs::halo2curves::bn256::{Bn256, G1Affine};
-use halo2_proofs::plonk::{create_proof, keygen_pk, keygen_vk, verify_proof};
-use halo2_proofs::poly::commitment::ParamsProver;
-use halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
-use halo2_proofs::poly::kzg::multiopen::{ProverSHPLONK, VerifierSHPLONK};
-use halo2_proofs::poly::kzg::strategy::SingleStrategy;
-use halo2_proofs::transcript::{
-    Blake2bRead, Blake2bWrite, Challenge255, TranscriptReadBuffer, TranscriptWriterBuffer,
-};
+use halo2_proofs::halo2curves::bn256::Bn256;
+use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use proofmint_verifier::ptau::Ptau;
 use proofmint_work::gemm::{multiply, GemmCircuit, Shape, Tamper, BALANCE};
+use proofmint_work::proof;
 use proofmint_work::srs::params_from_ptau;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
@@ -164,19 +158,8 @@ fn params(k: u32) -> ParamsKZG<Bn256> {
 }
 
 fn prove(params: &ParamsKZG<Bn256>, circuit: &GemmCircuit) -> Vec<u8> {
-    let vk = keygen_vk(params, &circuit.clone()).unwrap();
-    let pk = keygen_pk(params, vk, circuit).unwrap();
-    let mut transcript = Blake2bWrite::<_, G1Affine, Challenge255<_>>::init(vec![]);
-    create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<_>, _, _, _, _>(
-        params,
-        &pk,
-        std::slice::from_ref(circuit),
-        &[&[]],
-        ChaCha20Rng::seed_from_u64(7),
-        &mut transcript,
-    )
-    .unwrap();
-    transcript.finalize()
+    let key = proof::proving_key(params, circuit).unwrap();
+    proof::prove(params, &key, circuit, &[], ChaCha20Rng::seed_from_u64(7)).unwrap()
 }
 
 fn verifies(params: &ParamsKZG<Bn256>, shape: Shape, proof: &[u8]) -> bool {
@@ -185,16 +168,8 @@ fn verifies(params: &ParamsKZG<Bn256>, shape: Shape, proof: &[u8]) -> bool {
         matrices: None,
         tamper: None,
     };
-    let vk = keygen_vk(params, &blank).unwrap();
-    let mut transcript = Blake2bRead::<_, G1Affine, Challenge255<_>>::init(proof);
-    verify_proof::<KZGCommitmentScheme<Bn256>, VerifierSHPLONK<_>, _, _, _>(
-        params.verifier_params(),
-        &vk,
-        SingleStrategy::new(params),
-        &[&[]],
-        &mut transcript,
-    )
-    .is_ok()
+    let key = proof::verifying_key(params, &blank).unwrap();
+    proof::verify(params, &key, &[], proof)
 }
 
 #[test]

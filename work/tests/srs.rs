@@ -6,19 +6,12 @@ use ark_bn254::Fr as ArkFr;
 use halo2_proofs::circuit::{Layouter, SimpleFloorPlanner, Value};
 use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine, G2Affine};
 use halo2_proofs::halo2curves::group::Curve;
-use halo2_proofs::plonk::{
-    create_proof, keygen_pk, keygen_vk, verify_proof, Advice, Circuit, Column, ConstraintSystem,
-    Error, Instance, Selector,
-};
+use halo2_proofs::plonk::{Advice, Circuit, Column, ConstraintSystem, Error, Instance, Selector};
 use halo2_proofs::poly::commitment::ParamsProver;
-use halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
-use halo2_proofs::poly::kzg::multiopen::{ProverSHPLONK, VerifierSHPLONK};
-use halo2_proofs::poly::kzg::strategy::SingleStrategy;
+use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use halo2_proofs::poly::Rotation;
-use halo2_proofs::transcript::{
-    Blake2bRead, Blake2bWrite, Challenge255, TranscriptReadBuffer, TranscriptWriterBuffer,
-};
 use proofmint_verifier::ptau::Ptau;
+use proofmint_work::proof;
 use proofmint_work::srs::params_from_ptau;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -94,32 +87,20 @@ fn params(tau: u64) -> ParamsKZG<Bn256> {
 }
 
 fn prove(params: &ParamsKZG<Bn256>, circuit: &Product, public: Fr) -> Vec<u8> {
-    let vk = keygen_vk(params, circuit).unwrap();
-    let pk = keygen_pk(params, vk, circuit).unwrap();
-    let mut transcript = Blake2bWrite::<_, G1Affine, Challenge255<_>>::init(vec![]);
-    create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<_>, _, _, _, _>(
+    let key = proof::proving_key(params, circuit).unwrap();
+    proof::prove(
         params,
-        &pk,
-        std::slice::from_ref(circuit),
-        &[&[&[public]]],
+        &key,
+        circuit,
+        &[&[public]],
         ChaCha20Rng::seed_from_u64(1),
-        &mut transcript,
     )
-    .unwrap();
-    transcript.finalize()
+    .unwrap()
 }
 
 fn verifies(params: &ParamsKZG<Bn256>, proof: &[u8], public: Fr) -> bool {
-    let vk = keygen_vk(params, &Product::default()).unwrap();
-    let mut transcript = Blake2bRead::<_, G1Affine, Challenge255<_>>::init(proof);
-    verify_proof::<KZGCommitmentScheme<Bn256>, VerifierSHPLONK<_>, _, _, _>(
-        params.verifier_params(),
-        &vk,
-        SingleStrategy::new(params),
-        &[&[&[public]]],
-        &mut transcript,
-    )
-    .is_ok()
+    let key = proof::verifying_key(params, &Product::default()).unwrap();
+    proof::verify(params, &key, &[&[public]], proof)
 }
 
 #[test]
