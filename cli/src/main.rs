@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use proofmint_circuits::claim::ClaimShape;
 use proofmint_gpu::BackendChoice;
 use proofmint_prover::cli::{self, BackendOptions};
 use proofmint_prover::demo::{self, DemoOptions};
@@ -145,6 +146,37 @@ enum ExportCommand {
         /// The contract's name.
         #[arg(long, default_value = "ClaimVerifier")]
         name: String,
+    },
+    /// Write the claim circuit of a shape in circom's .r1cs format (for
+    /// snarkjs: `r1cs info`, `wtns check`, `zkey new`).
+    R1cs {
+        #[arg(long)]
+        slots: usize,
+        #[arg(long)]
+        depth: usize,
+        /// The .r1cs file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Write a node's claim witness in circom's .wtns format, for the circuit
+    /// `export r1cs` writes for the same shape.
+    Wtns {
+        /// The epoch bundle directory.
+        #[arg(long)]
+        epoch: PathBuf,
+        /// The node's address.
+        #[arg(long)]
+        node: String,
+        #[arg(long)]
+        slots: usize,
+        #[arg(long)]
+        depth: usize,
+        /// Claim the node's receipts from this leaf index on.
+        #[arg(long = "from-index", default_value_t = 0)]
+        from_index: u64,
+        /// The .wtns file to write.
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 
@@ -599,6 +631,29 @@ fn run(args: Args) -> anyhow::Result<()> {
         Command::Export {
             command: ExportCommand::Solidity { vk, out, name },
         } => cli::export_solidity(&vk, &out, &name),
+        Command::Export {
+            command: ExportCommand::R1cs { slots, depth, out },
+        } => cli::export_r1cs(ClaimShape::new(slots, depth)?, &out),
+        Command::Export {
+            command:
+                ExportCommand::Wtns {
+                    epoch,
+                    node,
+                    slots,
+                    depth,
+                    from_index,
+                    out,
+                },
+        } => {
+            let node = cli::address_flag("node", &node)?;
+            cli::export_wtns(
+                &epoch,
+                node,
+                ClaimShape::new(slots, depth)?,
+                from_index,
+                &out,
+            )
+        }
         Command::Serve(args) => service_cmd::serve(args),
         Command::Apikey { command } => service_cmd::apikey(command),
         Command::Client { server, command } => service_cmd::client(&server, command),

@@ -537,3 +537,81 @@ fn setup_prove_verify_and_every_refusal() {
         fails(&["setup", "--slots", "0", "--out", s(&dir.path().join("k0"))]).contains("slots")
     );
 }
+
+/// `export r1cs` and `export wtns` write circom's formats for a shape and a
+/// node's claim (snarkjs's checks of them are in the prover's cross-checks);
+/// a node with no receipts, a bad shape and a bad address are refused.
+#[test]
+fn export_r1cs_and_wtns() {
+    let dir = tempfile::tempdir().unwrap();
+    let epoch = build_epoch(dir.path());
+    let slots = SHAPE.slots.to_string();
+    let depth = SHAPE.depth.to_string();
+    let r1cs = dir.path().join("claim.r1cs");
+    let wtns = dir.path().join("claim.wtns");
+    let said = ok(&[
+        "export",
+        "r1cs",
+        "--slots",
+        &slots,
+        "--depth",
+        &depth,
+        "--out",
+        s(&r1cs),
+    ]);
+    assert!(said.contains("constraints"), "{said}");
+    let bytes = std::fs::read(&r1cs).unwrap();
+    assert_eq!(&bytes[0..4], b"r1cs");
+    let node0 = node(0).to_string();
+    let export_wtns = |node: &str, out: &Path| {
+        vec![
+            "export".to_string(),
+            "wtns".into(),
+            "--epoch".into(),
+            s(&epoch).into(),
+            "--node".into(),
+            node.into(),
+            "--slots".into(),
+            slots.clone(),
+            "--depth".into(),
+            depth.clone(),
+            "--out".into(),
+            s(out).into(),
+        ]
+    };
+    let args = export_wtns(&node0, &wtns);
+    let said = ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(said.contains("values"), "{said}");
+    // Wire counts agree: the header's wire count is the witness's value count.
+    let wires = u32::from_le_bytes(
+        bytes[12 + 12 + 4 + 32..12 + 12 + 4 + 32 + 4]
+            .try_into()
+            .unwrap(),
+    );
+    let witness = std::fs::read(&wtns).unwrap();
+    assert_eq!(&witness[0..4], b"wtns");
+    let values = u32::from_le_bytes(
+        witness[12 + 12 + 4 + 32..12 + 12 + 4 + 32 + 4]
+            .try_into()
+            .unwrap(),
+    );
+    assert_eq!(wires, values);
+
+    let stranger = "0x00000000000000000000000000000000000000aa";
+    let args = export_wtns(stranger, &dir.path().join("none.wtns"));
+    let error = fails(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(error.contains("receipt"), "{error}");
+    let args = export_wtns("not-an-address", &dir.path().join("bad.wtns"));
+    assert!(fails(&args.iter().map(String::as_str).collect::<Vec<_>>()).contains("--node"));
+    assert!(fails(&[
+        "export",
+        "r1cs",
+        "--slots",
+        "0",
+        "--depth",
+        &depth,
+        "--out",
+        s(&r1cs)
+    ])
+    .contains("slot"));
+}

@@ -163,15 +163,7 @@ pub fn prove(
     progress.enable_steady_tick(Duration::from_millis(120));
     progress.set_message("loading the epoch");
     let bundle = files::load_epoch(epoch_dir)?;
-    let tree = bundle
-        .tree()
-        .with_context(|| epoch_dir.display().to_string())?;
-    if tree.root() != bundle.summary.root {
-        bail!(
-            "{}: the receipts do not give the bundle's root; run `proofmint audit` on it",
-            epoch_dir.display()
-        );
-    }
+    let tree = checked_tree(epoch_dir, &bundle)?;
     progress.inc(1);
     progress.set_message("loading the proving key");
     let key = files::load_proving_key(keys_dir)?;
@@ -224,6 +216,72 @@ pub fn prove(
         receipts,
         next_from_index,
     })
+}
+
+/// The bundle's epoch tree, refused unless its root is the bundle's.
+fn checked_tree(
+    epoch_dir: &Path,
+    bundle: &EpochBundle,
+) -> Result<proofmint_circuits::tree::EpochTree> {
+    let tree = bundle
+        .tree()
+        .with_context(|| epoch_dir.display().to_string())?;
+    if tree.root() != bundle.summary.root {
+        bail!(
+            "{}: the receipts do not give the bundle's root; run `proofmint audit` on it",
+            epoch_dir.display()
+        );
+    }
+    Ok(tree)
+}
+
+/// `proofmint export r1cs`: the claim circuit of a shape in circom's `.r1cs`
+/// format.
+pub fn export_r1cs(shape: ClaimShape, out: &Path) -> Result<()> {
+    let matrices = crate::matrices::claim_matrices(shape)?;
+    let mut bytes = Vec::new();
+    crate::circom::write_r1cs(&matrices, &mut bytes)?;
+    files::write(out, &bytes)?;
+    let (inputs, constraints, witnesses) = matrices.counts();
+    println!(
+        "wrote {} ({shape}: {constraints} constraints, {} wires, {} public inputs)",
+        out.display(),
+        inputs + witnesses,
+        inputs - 1
+    );
+    Ok(())
+}
+
+/// `proofmint export wtns`: a node's claim witness in circom's `.wtns`
+/// format, for the circuit `export r1cs` writes for the same shape.
+pub fn export_wtns(
+    epoch_dir: &Path,
+    node: Address,
+    shape: ClaimShape,
+    from_index: u64,
+    out: &Path,
+) -> Result<()> {
+    let bundle = files::load_epoch(epoch_dir)?;
+    let tree = checked_tree(epoch_dir, &bundle)?;
+    let circuit = ClaimWitness::build(
+        shape,
+        bundle.summary.epoch,
+        &bundle.receipts,
+        &tree,
+        node,
+        from_index,
+    )?;
+    let (instance, witness) = circuit.witness()?;
+    let mut bytes = Vec::new();
+    crate::circom::write_wtns(&instance, &witness, &mut bytes)?;
+    files::write(out, &bytes)?;
+    println!(
+        "wrote {} (node {node}, epoch {}, {} values)",
+        out.display(),
+        bundle.summary.epoch,
+        instance.len() + witness.len()
+    );
+    Ok(())
 }
 
 /// `proofmint verify claim`: check a proof directory against a key.

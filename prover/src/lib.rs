@@ -3,6 +3,7 @@
 //! line (whose `main.rs` only parses arguments and calls [`cli`]).
 
 pub mod chain;
+pub mod circom;
 pub mod cli;
 pub mod demo;
 pub mod files;

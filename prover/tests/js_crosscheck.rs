@@ -188,3 +188,83 @@ fn circomlibjs_poseidon_agrees_on_random_inputs_and_leaves() {
         );
     }
 }
+
+fn snarkjs(tools: &Path, args: &[&std::ffi::OsStr]) -> (bool, String) {
+    let out = Command::new("node")
+        .arg(tools.join("node_modules/snarkjs/cli.js"))
+        .args(args)
+        .output()
+        .expect("node runs");
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text)
+}
+
+/// Our `.r1cs` and `.wtns` files are circom's: snarkjs reads the circuit's
+/// counts as ours, finds our witness satisfies every constraint, and finds a
+/// witness with one value changed does not.
+#[test]
+fn snarkjs_checks_our_r1cs_and_witness() {
+    let Some(tools) = tools() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let circuit = claim_of(1, 0);
+    let matrices = proofmint_prover::matrices::claim_matrices(circuit.shape).unwrap();
+    let (inputs, constraints, witnesses) = matrices.counts();
+    let r1cs = dir.path().join("claim.r1cs");
+    let mut bytes = Vec::new();
+    proofmint_prover::circom::write_r1cs(&matrices, &mut bytes).unwrap();
+    std::fs::write(&r1cs, &bytes).unwrap();
+    let (instance, witness) = circuit.witness().unwrap();
+    assert_eq!((instance.len(), witness.len()), (inputs, witnesses));
+    let write_wtns = |name: &str, witness: &[Fr]| {
+        let path = dir.path().join(name);
+        let mut bytes = Vec::new();
+        proofmint_prover::circom::write_wtns(&instance, witness, &mut bytes).unwrap();
+        std::fs::write(&path, bytes).unwrap();
+        path
+    };
+    let good = write_wtns("claim.wtns", &witness);
+
+    let (ok, info) = snarkjs(
+        &tools,
+        &["r1cs".as_ref(), "info".as_ref(), r1cs.as_os_str()],
+    );
+    assert!(ok, "{info}");
+    assert!(
+        info.contains(&format!("# of Constraints: {constraints}")),
+        "{info}"
+    );
+    assert!(
+        info.contains(&format!("# of Wires: {}", inputs + witnesses)),
+        "{info}"
+    );
+    assert!(
+        info.contains(&format!("# of Public Inputs: {}", inputs - 1)),
+        "{info}"
+    );
+
+    let (ok, text) = snarkjs(
+        &tools,
+        &[
+            "wtns".as_ref(),
+            "check".as_ref(),
+            r1cs.as_os_str(),
+            good.as_os_str(),
+        ],
+    );
+    assert!(ok && text.contains("WITNESS IS CORRECT"), "{text}");
+
+    let mut altered = witness.clone();
+    altered[witness.len() / 2] += Fr::from(1u64);
+    let bad = write_wtns("altered.wtns", &altered);
+    let (ok, text) = snarkjs(
+        &tools,
+        &[
+            "wtns".as_ref(),
+            "check".as_ref(),
+            r1cs.as_os_str(),
+            bad.as_os_str(),
+        ],
+    );
+    assert!(!ok || !text.contains("WITNESS IS CORRECT"), "{text}");
+}
