@@ -12,6 +12,7 @@ pub mod keys;
 pub mod matrices;
 pub mod prove;
 pub mod sample;
+pub mod zkey;
 
 pub use keys::{setup_development, ProvingKeyFile};
 pub use prove::{prove_claim, ProveError};

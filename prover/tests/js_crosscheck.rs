@@ -268,3 +268,117 @@ fn snarkjs_checks_our_r1cs_and_witness() {
     );
     assert!(!ok || !text.contains("WITNESS IS CORRECT"), "{text}");
 }
+
+/// `x·y = z` (z public), `(x + 3y)·1 = w`, and with `extra` also `x·x = v`:
+/// a circuit small enough for a power-4 Powers of Tau.
+struct Toy {
+    extra: bool,
+}
+
+impl ark_relations::gr1cs::ConstraintSynthesizer<Fr> for Toy {
+    fn generate_constraints(
+        self,
+        cs: ark_relations::gr1cs::ConstraintSystemRef<Fr>,
+    ) -> Result<(), ark_relations::gr1cs::SynthesisError> {
+        use ark_relations::gr1cs::Variable;
+        use ark_relations::lc;
+        let (x, y) = (Fr::from(3u64), Fr::from(5u64));
+        let z = cs.new_input_variable(|| Ok(x * y))?;
+        let xv = cs.new_witness_variable(|| Ok(x))?;
+        let yv = cs.new_witness_variable(|| Ok(y))?;
+        let w = cs.new_witness_variable(|| Ok(x + y * Fr::from(3u64)))?;
+        cs.enforce_r1cs_constraint(|| lc![xv], || lc![yv], || lc![z])?;
+        cs.enforce_r1cs_constraint(
+            || lc![(Fr::from(1u64), xv), (Fr::from(3u64), yv)],
+            || lc![Variable::One],
+            || lc![w],
+        )?;
+        if self.extra {
+            let v = cs.new_witness_variable(|| Ok(x * x))?;
+            cs.enforce_r1cs_constraint(|| lc![xv], || lc![xv], || lc![v])?;
+        }
+        Ok(())
+    }
+}
+
+/// A key snarkjs makes for our `.r1cs` (`zkey new` on a power-4 Powers of
+/// Tau) reads and holds our matrices; a key for another circuit, or with a
+/// point damaged, is refused.
+#[test]
+fn snarkjs_zkey_for_our_r1cs_reads_and_matches() {
+    use proofmint_prover::groth16::ConstraintMatrices;
+    use proofmint_prover::zkey::{Zkey, ZkeyError};
+    let Some(tools) = tools() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name);
+    let toy = ConstraintMatrices::of(Toy { extra: false }).unwrap();
+    let other = ConstraintMatrices::of(Toy { extra: true }).unwrap();
+    let mut bytes = Vec::new();
+    proofmint_prover::circom::write_r1cs(&toy, &mut bytes).unwrap();
+    std::fs::write(path("toy.r1cs"), bytes).unwrap();
+    let run = |args: &[&std::ffi::OsStr]| {
+        let (ok, text) = snarkjs(&tools, args);
+        assert!(ok, "snarkjs {args:?}: {text}");
+    };
+    let os = |p: &std::path::PathBuf| p.as_os_str().to_owned();
+    run(&[
+        "powersoftau".as_ref(),
+        "new".as_ref(),
+        "bn128".as_ref(),
+        "4".as_ref(),
+        &os(&path("pot0.ptau")),
+    ]);
+    run(&[
+        "powersoftau".as_ref(),
+        "prepare".as_ref(),
+        "phase2".as_ref(),
+        &os(&path("pot0.ptau")),
+        &os(&path("pot.ptau")),
+    ]);
+    run(&[
+        "zkey".as_ref(),
+        "new".as_ref(),
+        &os(&path("toy.r1cs")),
+        &os(&path("pot.ptau")),
+        &os(&path("toy.zkey")),
+    ]);
+
+    let key = Zkey::open(&path("toy.zkey")).unwrap();
+    let (inputs, constraints, witnesses) = toy.counts();
+    assert_eq!(
+        (key.variables, key.public_inputs),
+        (inputs + witnesses, inputs - 1)
+    );
+    assert!(key.domain_size >= constraints + inputs);
+    assert_eq!(key.h_g1.len(), key.domain_size);
+    // snarkjs's keys have γ = 1.
+    assert_eq!(
+        key.gamma_g2,
+        <ark_bn254::G2Affine as ark_ec::AffineRepr>::generator()
+    );
+    key.check_circuit(&toy).unwrap();
+    let error = key.check_circuit(&other).unwrap_err();
+    assert!(matches!(error, ZkeyError::OtherCircuit(_)), "{error}");
+
+    // A damaged point of the A query is refused, naming the section.
+    let mut bytes = std::fs::read(path("toy.zkey")).unwrap();
+    let a_query = find_section(&bytes, 5);
+    bytes[a_query + 64 + 3] ^= 0x40; // the second point's x
+    let error = Zkey::read(&mut std::io::Cursor::new(&bytes)).unwrap_err();
+    assert!(error.to_string().contains("section 5"), "{error}");
+}
+
+/// Byte offset of section `id`'s contents in an iden3 container.
+fn find_section(bytes: &[u8], id: u32) -> usize {
+    let count = u32::from_le_bytes(bytes[8..12].try_into().unwrap());
+    let mut at = 12usize;
+    for _ in 0..count {
+        let section = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+        let size = u64::from_le_bytes(bytes[at + 4..at + 12].try_into().unwrap()) as usize;
+        if section == id {
+            return at + 12;
+        }
+        at += 12 + size;
+    }
+    panic!("no section {id}");
+}

@@ -13,6 +13,7 @@
 //! - [`points`]: checked (de)serialization of curve points, shared with the prover.
 
 pub mod audit;
+pub mod binfile;
 pub mod keys;
 pub mod points;
 pub mod poseidon_sol;

@@ -27,68 +27,38 @@
 //! then checks that the vectors really are powers of one τ (and α, β) with
 //! random linear combinations and a few pairings, not one pairing per point.
 
-use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom, Write};
 
-use ark_bn254::{Bn254, Fq, Fq2, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
+use ark_bn254::{Bn254, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
 use ark_ec::pairing::Pairing;
 use ark_ec::{AffineRepr, CurveGroup, VariableBaseMSM};
-use ark_ff::{BigInt, BigInteger, MontConfig, Zero};
+use ark_ff::{BigInteger, MontConfig, Zero};
 use rayon::prelude::*;
+
+use crate::binfile::{self, read_points, BinFile, BinFileError, G1_BYTES, G2_BYTES};
 
 /// The largest power a BN254 `.ptau` can have (the scalar field's two-adicity).
 pub const MAX_POWER: u32 = 28;
-/// Sections a `.ptau` may hold (snarkjs writes at most 16: 1-7, and 12-16
-/// after `prepare phase2`); a longer table is refused before it is walked.
-const MAX_SECTIONS: u32 = 64;
-const G1_BYTES: u64 = 64;
-const G2_BYTES: u64 = 128;
 
 /// Why a `.ptau` was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum PtauError {
-    #[error("reading the file: {0}")]
-    Io(#[from] std::io::Error),
-    #[error("not a .ptau file (magic bytes {0:?})")]
-    BadMagic([u8; 4]),
-    #[error(".ptau version {0} is not supported (only 1)")]
-    Version(u32),
-    #[error("the file declares {0} sections (at most {MAX_SECTIONS})")]
-    TooManySections(u32),
-    #[error("section {section} claims {size} bytes at offset {offset}, past the end of the file ({file} bytes)")]
-    SectionPastEnd {
-        section: u32,
-        offset: u64,
-        size: u64,
-        file: u64,
-    },
-    #[error("section {0} appears twice")]
-    DuplicateSection(u32),
-    #[error("section {0} ({1}) is missing")]
-    MissingSection(u32, &'static str),
+    #[error(transparent)]
+    File(#[from] BinFileError),
     #[error("header: {0}")]
     Header(String),
     #[error("the file is for another curve: its base field has {n8}-byte elements and modulus {modulus}, not BN254's")]
     OtherCurve { n8: u32, modulus: String },
     #[error("the file has power {have} (2^{have} points), but 2^{need} are needed: use a Powers of Tau file of power {need} or more")]
     PowerTooSmall { have: u32, need: u32 },
-    #[error("section {section} ({name}) has {found} bytes; power {power} needs {expected}")]
-    SectionSize {
-        section: u32,
-        name: &'static str,
-        expected: u64,
-        found: u64,
-        power: u32,
-    },
-    #[error("section {section} ({name}), point {index}: {reason}")]
-    BadPoint {
-        section: u32,
-        name: &'static str,
-        index: usize,
-        reason: &'static str,
-    },
     #[error("the powers are inconsistent: {0}")]
     Inconsistent(&'static str),
+}
+
+impl From<std::io::Error> for PtauError {
+    fn from(error: std::io::Error) -> Self {
+        Self::File(BinFileError::Io(error))
+    }
 }
 
 /// The part of a Powers of Tau a circuit of 2^`log_size` rows needs, read
@@ -114,126 +84,8 @@ pub struct Ptau {
     pub beta_g2: G2Affine,
 }
 
-/// Where each section's bytes lie: type → (offset, length).
-type Sections = BTreeMap<u32, (u64, u64)>;
-
 fn u32_at(bytes: &[u8], at: usize) -> u32 {
     u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"))
-}
-
-/// Walks the container's section table, bounding every section by the file.
-fn read_sections<R: Read + Seek>(file: &mut R) -> Result<Sections, PtauError> {
-    let length = file.seek(SeekFrom::End(0))?;
-    file.seek(SeekFrom::Start(0))?;
-    let mut head = [0u8; 12];
-    file.read_exact(&mut head)?;
-    let magic: [u8; 4] = head[0..4].try_into().expect("4 bytes");
-    if &magic != b"ptau" {
-        return Err(PtauError::BadMagic(magic));
-    }
-    let version = u32_at(&head, 4);
-    if version != 1 {
-        return Err(PtauError::Version(version));
-    }
-    let count = u32_at(&head, 8);
-    if count > MAX_SECTIONS {
-        return Err(PtauError::TooManySections(count));
-    }
-    let mut sections = Sections::new();
-    let mut at = 12u64;
-    for _ in 0..count {
-        let mut entry = [0u8; 12];
-        file.seek(SeekFrom::Start(at))?;
-        file.read_exact(&mut entry)?;
-        let section = u32_at(&entry, 0);
-        let size = u64::from_le_bytes(entry[4..12].try_into().expect("8 bytes"));
-        let offset = at + 12;
-        if offset.checked_add(size).is_none_or(|end| end > length) {
-            return Err(PtauError::SectionPastEnd {
-                section,
-                offset,
-                size,
-                file: length,
-            });
-        }
-        if sections.insert(section, (offset, size)).is_some() {
-            return Err(PtauError::DuplicateSection(section));
-        }
-        at = offset + size;
-    }
-    Ok(sections)
-}
-
-fn section(sections: &Sections, id: u32, name: &'static str) -> Result<(u64, u64), PtauError> {
-    sections
-        .get(&id)
-        .copied()
-        .ok_or(PtauError::MissingSection(id, name))
-}
-
-/// A coordinate in Montgomery form, refused unless canonical.
-fn coordinate(bytes: &[u8]) -> Option<Fq> {
-    let limbs: [u64; 4] =
-        std::array::from_fn(|i| u64::from_le_bytes(bytes[8 * i..8 * i + 8].try_into().unwrap()));
-    (BigInt(limbs) < <ark_bn254::FqConfig as MontConfig<4>>::MODULUS)
-        .then(|| Fq::new_unchecked(BigInt(limbs)))
-}
-
-fn g1_from(bytes: &[u8]) -> Result<G1Affine, &'static str> {
-    if bytes.iter().all(|b| *b == 0) {
-        return Err("the point at infinity");
-    }
-    let x = coordinate(&bytes[0..32]).ok_or("non-canonical x")?;
-    let y = coordinate(&bytes[32..64]).ok_or("non-canonical y")?;
-    let point = G1Affine::new_unchecked(x, y);
-    // G1 has cofactor 1: on the curve is in the group.
-    point
-        .is_on_curve()
-        .then_some(point)
-        .ok_or("not on the curve")
-}
-
-fn g2_from(bytes: &[u8]) -> Result<G2Affine, &'static str> {
-    if bytes.iter().all(|b| *b == 0) {
-        return Err("the point at infinity");
-    }
-    let c = |i: usize| coordinate(&bytes[32 * i..32 * i + 32]).ok_or("non-canonical coordinate");
-    let point = G2Affine::new_unchecked(Fq2::new(c(0)?, c(1)?), Fq2::new(c(2)?, c(3)?));
-    if !point.is_on_curve() {
-        return Err("not on the curve");
-    }
-    point
-        .is_in_correct_subgroup_assuming_on_curve()
-        .then_some(point)
-        .ok_or("not in the prime-order subgroup")
-}
-
-/// Reads the first `count` points of a section of `size`-byte points,
-/// checked in parallel; the count is already bounded by the section's length.
-fn read_points<R: Read + Seek, T: Send>(
-    file: &mut R,
-    (offset, _): (u64, u64),
-    id: u32,
-    name: &'static str,
-    count: usize,
-    size: u64,
-    parse: fn(&[u8]) -> Result<T, &'static str>,
-) -> Result<Vec<T>, PtauError> {
-    let mut bytes = vec![0u8; count * size as usize];
-    file.seek(SeekFrom::Start(offset))?;
-    file.read_exact(&mut bytes)?;
-    bytes
-        .par_chunks_exact(size as usize)
-        .enumerate()
-        .map(|(index, chunk)| {
-            parse(chunk).map_err(|reason| PtauError::BadPoint {
-                section: id,
-                name,
-                index,
-                reason,
-            })
-        })
-        .collect()
 }
 
 impl Ptau {
@@ -245,8 +97,8 @@ impl Ptau {
 
     /// [`Ptau::open`] on any seekable reader.
     pub fn read<R: Read + Seek>(file: &mut R, log_size: u32) -> Result<Self, PtauError> {
-        let sections = read_sections(file)?;
-        let (offset, size) = section(&sections, 1, "header")?;
+        let sections = BinFile::read(file, "ptau", |v| v == 1, "1")?;
+        let (offset, size) = sections.section(1, "header")?;
         if size != 4 + 32 + 4 + 4 {
             // Read n8 first: a file for a curve with 48-byte elements says so.
             file.seek(SeekFrom::Start(offset))?;
@@ -294,25 +146,12 @@ impl Ptau {
             });
         }
         let full = 1u64 << power;
-        let expect = |id: u32, name: &'static str, points: u64, bytes: u64| {
-            let (offset, size) = section(&sections, id, name)?;
-            if size != points * bytes {
-                return Err(PtauError::SectionSize {
-                    section: id,
-                    name,
-                    expected: points * bytes,
-                    found: size,
-                    power,
-                });
-            }
-            Ok((offset, size))
-        };
-        let tau_g1_at = expect(2, "tauG1", 2 * full - 1, G1_BYTES)?;
-        let tau_g2_at = expect(3, "tauG2", full, G2_BYTES)?;
-        let alpha_at = expect(4, "alphaTauG1", full, G1_BYTES)?;
-        let beta_at = expect(5, "betaTauG1", full, G1_BYTES)?;
-        let beta_g2_at = expect(6, "betaG2", 1, G2_BYTES)?;
-        let (contributions_at, contributions_size) = section(&sections, 7, "contributions")?;
+        let tau_g1_at = sections.sized(2, "tauG1", (2 * full - 1) * G1_BYTES)?.0;
+        let tau_g2_at = sections.sized(3, "tauG2", full * G2_BYTES)?.0;
+        let alpha_at = sections.sized(4, "alphaTauG1", full * G1_BYTES)?.0;
+        let beta_at = sections.sized(5, "betaTauG1", full * G1_BYTES)?.0;
+        let beta_g2_at = sections.sized(6, "betaG2", G2_BYTES)?.0;
+        let (contributions_at, contributions_size) = sections.section(7, "contributions")?;
         if contributions_size < 4 {
             return Err(PtauError::Header(
                 "section 7 (contributions) is too short for its count".into(),
@@ -327,11 +166,18 @@ impl Ptau {
             power,
             ceremony_power,
             contributions: u32::from_le_bytes(count),
-            tau_g1: read_points(file, tau_g1_at, 2, "tauG1", 2 * n - 1, G1_BYTES, g1_from)?,
-            tau_g2: read_points(file, tau_g2_at, 3, "tauG2", n, G2_BYTES, g2_from)?,
-            alpha_tau_g1: read_points(file, alpha_at, 4, "alphaTauG1", n, G1_BYTES, g1_from)?,
-            beta_tau_g1: read_points(file, beta_at, 5, "betaTauG1", n, G1_BYTES, g1_from)?,
-            beta_g2: read_points(file, beta_g2_at, 6, "betaG2", 1, G2_BYTES, g2_from)?[0],
+            tau_g1: read_points(
+                file,
+                tau_g1_at,
+                (2, "tauG1"),
+                2 * n - 1,
+                G1_BYTES,
+                binfile::g1,
+            )?,
+            tau_g2: read_points(file, tau_g2_at, (3, "tauG2"), n, G2_BYTES, binfile::g2)?,
+            alpha_tau_g1: read_points(file, alpha_at, (4, "alphaTauG1"), n, G1_BYTES, binfile::g1)?,
+            beta_tau_g1: read_points(file, beta_at, (5, "betaTauG1"), n, G1_BYTES, binfile::g1)?,
+            beta_g2: read_points(file, beta_g2_at, (6, "betaG2"), 1, G2_BYTES, binfile::g2)?[0],
         })
     }
 
@@ -451,16 +297,8 @@ impl Ptau {
                 && self.beta_tau_g1.len() == n,
             "a .ptau is written whole"
         );
-        let g1 = |p: &G1Affine, out: &mut Vec<u8>| {
-            for c in [p.x, p.y] {
-                out.extend_from_slice(&c.0.to_bytes_le());
-            }
-        };
-        let g2 = |p: &G2Affine, out: &mut Vec<u8>| {
-            for c in [p.x.c0, p.x.c1, p.y.c0, p.y.c1] {
-                out.extend_from_slice(&c.0.to_bytes_le());
-            }
-        };
+        let g1 = binfile::put_g1;
+        let g2 = binfile::put_g2;
         let mut sections: Vec<(u32, Vec<u8>)> = Vec::new();
         let mut header = Vec::new();
         header.extend_from_slice(&32u32.to_le_bytes());

@@ -7,6 +7,7 @@ use std::process::Command;
 
 use ark_bn254::{Fr, G1Affine};
 use ark_ec::{AffineRepr, CurveGroup};
+use proofmint_verifier::binfile::BinFileError;
 use proofmint_verifier::ptau::{Ptau, PtauError};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -83,24 +84,33 @@ fn damaged_files_are_refused_with_the_reason() {
 
     let mut magic = bytes.clone();
     magic[0] = b'z';
-    assert!(matches!(refused(&magic), PtauError::BadMagic(_)));
+    assert!(matches!(
+        refused(&magic),
+        PtauError::File(BinFileError::BadMagic { .. })
+    ));
 
     let mut version = bytes.clone();
     version[4] = 2;
-    assert!(matches!(refused(&version), PtauError::Version(2)));
+    assert!(matches!(
+        refused(&version),
+        PtauError::File(BinFileError::Version { found: 2, .. })
+    ));
 
     let mut sections = bytes.clone();
     sections[8..12].copy_from_slice(&1000u32.to_le_bytes());
     assert!(matches!(
         refused(&sections),
-        PtauError::TooManySections(1000)
+        PtauError::File(BinFileError::TooManySections(1000))
     ));
 
     // Cut anywhere: a section runs past the end, or one is missing.
     for cut in [20, 100, bytes.len() / 2, bytes.len() - 1] {
         let error = refused(&bytes[..cut]);
         assert!(
-            matches!(error, PtauError::SectionPastEnd { .. } | PtauError::Io(_)),
+            matches!(
+                error,
+                PtauError::File(BinFileError::SectionPastEnd { .. } | BinFileError::Io(_))
+            ),
             "cut at {cut}: {error}"
         );
     }
@@ -127,12 +137,12 @@ fn damaged_files_are_refused_with_the_reason() {
     assert!(
         matches!(
             error,
-            PtauError::BadPoint {
+            PtauError::File(BinFileError::BadPoint {
                 section: 2,
                 index: 5,
                 reason: "not on the curve",
                 ..
-            }
+            })
         ),
         "{error}"
     );
@@ -140,19 +150,19 @@ fn damaged_files_are_refused_with_the_reason() {
     zero[at..at + 64].fill(0);
     assert!(matches!(
         refused(&zero),
-        PtauError::BadPoint {
+        PtauError::File(BinFileError::BadPoint {
             reason: "the point at infinity",
             ..
-        }
+        })
     ));
     let mut big = bytes.clone();
     big[at..at + 32].fill(0xff);
     assert!(matches!(
         refused(&big),
-        PtauError::BadPoint {
+        PtauError::File(BinFileError::BadPoint {
             reason: "non-canonical x",
             ..
-        }
+        })
     ));
 }
 
