@@ -69,24 +69,30 @@ impl SparseMatrix {
     }
 }
 
+/// Matrix `m` (0, 1, 2 for A, B, C) times the assignment on the domain H of
+/// the constraints and the input rows; for A the input rows themselves,
+/// `A_{m+i} = x_i` (the constant first), which libsnark and snarkjs both
+/// append to keep the public inputs independent.
+fn on_domain(matrices: &ConstraintMatrices, assignment: &[Fr], m: usize) -> Vec<Fr> {
+    let (num_inputs, num_constraints, _) = matrices.counts();
+    let size = (num_constraints + num_inputs).next_power_of_two();
+    let mut values = vec![Fr::zero(); size];
+    matrices.evaluate(m, assignment, &mut values[..num_constraints]);
+    if m == 0 {
+        values[num_constraints..num_constraints + num_inputs]
+            .copy_from_slice(&assignment[..num_inputs]);
+    }
+    values
+}
+
 /// h's coefficients, through the backend's NTTs.
 pub fn witness_map(
     backend: &dyn Backend,
     matrices: &ConstraintMatrices,
     assignment: &[Fr],
 ) -> Result<Vec<Fr>, Groth16Error> {
-    let (num_inputs, num_constraints, _) = matrices.counts();
-    let size = (num_constraints + num_inputs).next_power_of_two();
-    let evaluate = |m: usize| -> Vec<Fr> {
-        let mut values = vec![Fr::zero(); size];
-        matrices.evaluate(m, assignment, &mut values[..num_constraints]);
-        values
-    };
-    let mut a = evaluate(0);
-    // The input-consistency rows libsnark appends: A_{m+i} = x_i.
-    a[num_constraints..num_constraints + num_inputs].copy_from_slice(&assignment[..num_inputs]);
-    let mut b = evaluate(1);
-    let mut c = evaluate(2);
+    let [mut a, mut b, mut c] = [0, 1, 2].map(|m| on_domain(matrices, assignment, m));
+    let size = a.len();
 
     let g = Fr::GENERATOR;
     for values in [&mut a, &mut b, &mut c] {
@@ -246,6 +252,22 @@ pub fn prove_assignment<R: RngCore + CryptoRng>(
     backend: &dyn Backend,
     rng: &mut R,
 ) -> Result<Proof<Bn254>, Groth16Error> {
+    prove_with_map(pk, matrices, instance, witness, backend, rng, witness_map)
+}
+
+/// The witness map for a key's form of the H query.
+type WitnessMap = fn(&dyn Backend, &ConstraintMatrices, &[Fr]) -> Result<Vec<Fr>, Groth16Error>;
+
+/// A proof from an assignment with the H query's witness map `map`.
+fn prove_with_map<R: RngCore + CryptoRng>(
+    pk: &ProvingKey<Bn254>,
+    matrices: &ConstraintMatrices,
+    instance: &[Fr],
+    witness: &[Fr],
+    backend: &dyn Backend,
+    rng: &mut R,
+    map: WitnessMap,
+) -> Result<Proof<Bn254>, Groth16Error> {
     if instance.len() != matrices.num_inputs || witness.len() != matrices.num_witnesses {
         return Err(Groth16Error::KeyMismatch(format!(
             "the circuit has {} inputs and {} witnesses, the matrices {} and {}",
@@ -258,8 +280,60 @@ pub fn prove_assignment<R: RngCore + CryptoRng>(
     let r = Fr::rand(rng);
     let s = Fr::rand(rng);
     let assignment: Vec<Fr> = [instance, witness].concat();
-    let h = witness_map(backend, matrices, &assignment)?;
+    let h = map(backend, matrices, &assignment)?;
     assemble(pk, backend, &assignment, witness, &h, r, s)
+}
+
+/// h's evaluations for keys in snarkjs's form (`.zkey`, and rapidsnark's and
+/// ark-circom's "circom reduction"): the A·z and B·z evaluations, with the
+/// input rows, are interpolated and evaluated on the coset ω_{2n}·H, the odd
+/// points of the domain of twice the size, where the vanishing polynomial is
+/// −2; C·z is taken as A·z ∘ B·z on H (the key has no C matrix). The key's H
+/// query absorbs the division, so h is `a·b − c` there, with no division
+/// and no final inverse transform.
+pub fn witness_map_circom(
+    backend: &dyn Backend,
+    matrices: &ConstraintMatrices,
+    assignment: &[Fr],
+) -> Result<Vec<Fr>, Groth16Error> {
+    let [mut a, mut b] = [0, 1].map(|m| on_domain(matrices, assignment, m));
+    let size = a.len();
+    let mut c: Vec<Fr> = a
+        .par_iter()
+        .zip(b.par_iter())
+        .map(|(a, b)| *a * b)
+        .collect();
+    let odd = Fr::get_root_of_unity(2 * size as u64)
+        .ok_or_else(|| Groth16Error::KeyMismatch(format!("no domain of size {}", 2 * size)))?;
+    for values in [&mut a, &mut b, &mut c] {
+        backend.ntt(values, NttDirection::Inverse)?;
+        backend.coset_ntt(values, odd, NttDirection::Forward)?;
+    }
+    a.par_iter_mut()
+        .zip(b.par_iter())
+        .zip(c.par_iter())
+        .for_each(|((a, b), c)| *a = *a * b - c);
+    Ok(a)
+}
+
+/// [`prove_assignment`] for a key in snarkjs's form ([`witness_map_circom`]).
+pub fn prove_assignment_circom<R: RngCore + CryptoRng>(
+    pk: &ProvingKey<Bn254>,
+    matrices: &ConstraintMatrices,
+    instance: &[Fr],
+    witness: &[Fr],
+    backend: &dyn Backend,
+    rng: &mut R,
+) -> Result<Proof<Bn254>, Groth16Error> {
+    prove_with_map(
+        pk,
+        matrices,
+        instance,
+        witness,
+        backend,
+        rng,
+        witness_map_circom,
+    )
 }
 
 /// [`prove`] with chosen blinding factors (r, s), for comparison with ark-groth16.

@@ -265,6 +265,28 @@ impl Zkey {
         })
     }
 
+    /// The key as arkworks' Groth16 proving key (γ is whatever the file says;
+    /// snarkjs's is 1). Its H query is in snarkjs's form: prove with
+    /// [`crate::groth16::prove_assignment_circom`].
+    pub fn proving_key(&self) -> ark_groth16::ProvingKey<ark_bn254::Bn254> {
+        ark_groth16::ProvingKey {
+            vk: ark_groth16::VerifyingKey {
+                alpha_g1: self.alpha_g1,
+                beta_g2: self.beta_g2,
+                gamma_g2: self.gamma_g2,
+                delta_g2: self.delta_g2,
+                gamma_abc_g1: self.ic.clone(),
+            },
+            beta_g1: self.beta_g1,
+            delta_g1: self.delta_g1,
+            a_query: self.a_g1.clone(),
+            b_g1_query: self.b_g1.clone(),
+            b_g2_query: self.b_g2.clone(),
+            h_query: self.h_g1.clone(),
+            l_query: self.c_g1.clone(),
+        }
+    }
+
     /// Refuses the key unless it is for `matrices`: the same variables and
     /// public inputs, a domain that holds the constraints and snarkjs's
     /// extra rows, and section 4 equal to the A and B matrices plus those

@@ -360,6 +360,66 @@ fn snarkjs_zkey_for_our_r1cs_reads_and_matches() {
     let error = key.check_circuit(&other).unwrap_err();
     assert!(matches!(error, ZkeyError::OtherCircuit(_)), "{error}");
 
+    // Our prover proves with snarkjs's key (its H query in snarkjs's form):
+    // arkworks' verifier and snarkjs's accept the proof, and not for another
+    // public input.
+    let pk = key.proving_key();
+    let instance = [Fr::from(1u64), Fr::from(15u64)];
+    let witness = [Fr::from(3u64), Fr::from(5u64), Fr::from(18u64)];
+    let proof = proofmint_prover::groth16::prove_assignment_circom(
+        &pk,
+        &toy,
+        &instance,
+        &witness,
+        &proofmint_gpu::CpuBackend::new(),
+        &mut rng(12),
+    )
+    .unwrap();
+    let prepared = ark_groth16::prepare_verifying_key(&pk.vk);
+    use ark_snark::SNARK;
+    assert!(
+        ark_groth16::Groth16::<ark_bn254::Bn254>::verify_with_processed_vk(
+            &prepared,
+            &[Fr::from(15u64)],
+            &proof
+        )
+        .unwrap()
+    );
+    assert!(
+        !ark_groth16::Groth16::<ark_bn254::Bn254>::verify_with_processed_vk(
+            &prepared,
+            &[Fr::from(16u64)],
+            &proof
+        )
+        .unwrap()
+    );
+    run(&[
+        "zkey".as_ref(),
+        "export".as_ref(),
+        "verificationkey".as_ref(),
+        &os(&path("toy.zkey")),
+        &os(&path("vk.json")),
+    ]);
+    std::fs::write(
+        path("proof.json"),
+        proofmint_verifier::snarkjs::proof_json(&proof).to_string(),
+    )
+    .unwrap();
+    std::fs::write(path("public.json"), r#"["15"]"#).unwrap();
+    std::fs::write(path("other.json"), r#"["16"]"#).unwrap();
+    assert!(snarkjs_verify(
+        &tools,
+        &path("vk.json"),
+        &path("public.json"),
+        &path("proof.json")
+    ));
+    assert!(!snarkjs_verify(
+        &tools,
+        &path("vk.json"),
+        &path("other.json"),
+        &path("proof.json")
+    ));
+
     // A damaged point of the A query is refused, naming the section.
     let mut bytes = std::fs::read(path("toy.zkey")).unwrap();
     let a_query = find_section(&bytes, 5);
