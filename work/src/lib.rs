@@ -7,5 +7,6 @@
 //! `.ptau` format ([`srs`]), the same files the Groth16 ceremony starts from.
 
 pub mod gemm;
+pub mod npy;
 pub mod proof;
 pub mod srs;
