@@ -265,9 +265,10 @@ impl Circuit<Fr> for GemmCircuit {
         )?;
         let Shape { m, k, n } = self.shape;
         let matrices = self.matrices.as_ref();
-        let a = |i: usize, t: usize| matrices.map(|(a, _, _)| field(a[i * k + t] as i64));
-        let b = |t: usize, j: usize| matrices.map(|(_, b, _)| field(b[t * n + j] as i64));
-        let c = |i: usize, j: usize| matrices.map(|(_, _, c)| field(c[i * n + j]));
+        let known = |value: Option<Fr>| value.map_or(Value::unknown(), Value::known);
+        let a = |i: usize, t: usize| known(matrices.map(|(a, _, _)| field(a[i * k + t] as i64)));
+        let b = |t: usize, j: usize| known(matrices.map(|(_, b, _)| field(b[t * n + j] as i64)));
+        let c = |i: usize, j: usize| known(matrices.map(|(_, _, c)| field(c[i * n + j])));
         let tamper = self.tamper;
 
         layouter.assign_region(
@@ -276,7 +277,7 @@ impl Circuit<Fr> for GemmCircuit {
                 // First-level runs, in order: B's rows (γ), A's columns (δ),
                 // C's rows (γ). Each entry: its value and the run's kind.
                 struct Run {
-                    entries: Vec<Option<Fr>>,
+                    entries: Vec<Value<Fr>>,
                     by_delta: bool,
                     range: bool,
                 }
@@ -303,6 +304,11 @@ impl Circuit<Fr> for GemmCircuit {
                     });
                 }
 
+                if tamper == Some(Tamper::WideEntry) {
+                    // A[0][0] heads A's first column run (run k).
+                    runs[k].entries[0] = runs[k].entries[0] + Value::known(Fr::from(256u64));
+                }
+
                 // Fixed columns and the first phase.
                 let mut row = 1; // row 0 is left out: runs read acc at row - 1
                 let mut starts = Vec::new();
@@ -322,14 +328,7 @@ impl Circuit<Fr> for GemmCircuit {
                         if run.range {
                             region.assign_fixed(config.q_range, at, Fr::one());
                         }
-                        let mut value = entry.map_or(Value::unknown(), Value::known);
-                        if tamper == Some(Tamper::WideEntry)
-                            && starts.get(k) == Some(&row)
-                            && offset == 0
-                        {
-                            value = value + Value::known(Fr::from(256u64));
-                        }
-                        region.assign_advice(config.x1, at, value);
+                        region.assign_advice(config.x1, at, *entry);
                     }
                     row += run.entries.len();
                 }
@@ -367,10 +366,7 @@ impl Circuit<Fr> for GemmCircuit {
                     let mut last = None;
                     for (offset, entry) in run.entries.iter().enumerate() {
                         let at = start + offset;
-                        let mut x = entry.map_or(Value::unknown(), Value::known);
-                        if tamper == Some(Tamper::WideEntry) && start == starts[k] && offset == 0 {
-                            x = x + Value::known(Fr::from(256u64));
-                        }
+                        let x = *entry;
                         let mut x2 = Value::known(Fr::zero());
                         if tamper == Some(Tamper::CancelWithX2)
                             && start == starts[2 * k]
