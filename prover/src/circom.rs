@@ -20,6 +20,8 @@ use std::io::Write;
 use ark_bn254::Fr;
 use ark_ff::{BigInteger, PrimeField};
 
+use proofmint_verifier::binfile;
+
 use crate::groth16::ConstraintMatrices;
 
 fn element(value: &Fr, out: &mut Vec<u8>) {
@@ -28,23 +30,6 @@ fn element(value: &Fr, out: &mut Vec<u8>) {
 
 fn prime() -> Vec<u8> {
     Fr::MODULUS.to_bytes_le()
-}
-
-fn container<W: Write>(
-    out: &mut W,
-    magic: &[u8; 4],
-    version: u32,
-    sections: &[(u32, Vec<u8>)],
-) -> std::io::Result<()> {
-    out.write_all(magic)?;
-    out.write_all(&version.to_le_bytes())?;
-    out.write_all(&(sections.len() as u32).to_le_bytes())?;
-    for (id, bytes) in sections {
-        out.write_all(&id.to_le_bytes())?;
-        out.write_all(&(bytes.len() as u64).to_le_bytes())?;
-        out.write_all(bytes)?;
-    }
-    Ok(())
 }
 
 /// Writes `matrices` as a circom `.r1cs` file.
@@ -72,7 +57,7 @@ pub fn write_r1cs<W: Write>(matrices: &ConstraintMatrices, out: &mut W) -> std::
         }
     }
     let labels: Vec<u8> = (0..wires as u64).flat_map(u64::to_le_bytes).collect();
-    container(out, b"r1cs", 1, &[(1, header), (2, body), (3, labels)])
+    binfile::write(out, b"r1cs", 1, &[(1, header), (2, body), (3, labels)])
 }
 
 /// Writes an assignment (arkworks' instance, starting with the constant 1,
@@ -86,5 +71,5 @@ pub fn write_wtns<W: Write>(instance: &[Fr], witness: &[Fr], out: &mut W) -> std
     for value in instance.iter().chain(witness) {
         element(value, &mut values);
     }
-    container(out, b"wtns", 2, &[(1, header), (2, values)])
+    binfile::write(out, b"wtns", 2, &[(1, header), (2, values)])
 }

@@ -25,7 +25,9 @@ use std::io::{Read, Seek, SeekFrom};
 
 use ark_bn254::{Fr, FrConfig, G1Affine, G2Affine};
 use ark_ff::{BigInt, BigInteger, Field, MontConfig, PrimeField};
-use proofmint_verifier::binfile::{self, read_points, BinFile, BinFileError, G1_BYTES, G2_BYTES};
+use proofmint_verifier::binfile::{
+    self, read_points, u32_at, BinFile, BinFileError, G1_BYTES, G2_BYTES,
+};
 
 use crate::groth16::ConstraintMatrices;
 
@@ -78,10 +80,6 @@ pub struct Zkey {
     pub b_g2: Vec<G2Affine>,
     pub c_g1: Vec<G1Affine>,
     pub h_g1: Vec<G1Affine>,
-}
-
-fn u32_at(bytes: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"))
 }
 
 /// `R^-2` in Fr, to undo the coefficients' double Montgomery form.

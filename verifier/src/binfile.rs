@@ -72,8 +72,27 @@ pub struct BinFile {
     sections: BTreeMap<u32, (u64, u64)>,
 }
 
-fn u32_at(bytes: &[u8], at: usize) -> u32 {
+/// The little-endian u32 at byte `at` (the caller has checked the length).
+pub fn u32_at(bytes: &[u8], at: usize) -> u32 {
     u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"))
+}
+
+/// Writes a container: `magic`, `version`, then each (type, bytes) section.
+pub fn write<W: std::io::Write>(
+    out: &mut W,
+    magic: &[u8; 4],
+    version: u32,
+    sections: &[(u32, Vec<u8>)],
+) -> std::io::Result<()> {
+    out.write_all(magic)?;
+    out.write_all(&version.to_le_bytes())?;
+    out.write_all(&(sections.len() as u32).to_le_bytes())?;
+    for (id, bytes) in sections {
+        out.write_all(&id.to_le_bytes())?;
+        out.write_all(&(bytes.len() as u64).to_le_bytes())?;
+        out.write_all(bytes)?;
+    }
+    Ok(())
 }
 
 impl BinFile {

@@ -35,7 +35,7 @@ use ark_ec::{AffineRepr, CurveGroup, VariableBaseMSM};
 use ark_ff::{BigInteger, MontConfig, Zero};
 use rayon::prelude::*;
 
-use crate::binfile::{self, read_points, BinFile, BinFileError, G1_BYTES, G2_BYTES};
+use crate::binfile::{self, read_points, u32_at, BinFile, BinFileError, G1_BYTES, G2_BYTES};
 
 /// The largest power a BN254 `.ptau` can have (the scalar field's two-adicity).
 pub const MAX_POWER: u32 = 28;
@@ -82,10 +82,6 @@ pub struct Ptau {
     pub beta_tau_g1: Vec<G1Affine>,
     /// `[β]G2`.
     pub beta_g2: G2Affine,
-}
-
-fn u32_at(bytes: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"))
 }
 
 impl Ptau {
@@ -318,14 +314,6 @@ impl Ptau {
         g2(&self.beta_g2, &mut bytes);
         sections.push((6, std::mem::take(&mut bytes)));
         sections.push((7, 0u32.to_le_bytes().to_vec()));
-        out.write_all(b"ptau")?;
-        out.write_all(&1u32.to_le_bytes())?;
-        out.write_all(&(sections.len() as u32).to_le_bytes())?;
-        for (id, bytes) in sections {
-            out.write_all(&id.to_le_bytes())?;
-            out.write_all(&(bytes.len() as u64).to_le_bytes())?;
-            out.write_all(&bytes)?;
-        }
-        Ok(())
+        binfile::write(out, b"ptau", 1, &sections)
     }
 }
