@@ -40,14 +40,15 @@ fn tools() -> Option<PathBuf> {
 }
 
 fn snarkjs_verify(tools: &Path, vk: &Path, public: &Path, proof: &Path) -> bool {
-    let out = Command::new("node")
-        .arg(tools.join("node_modules/snarkjs/cli.js"))
-        .args(["groth16", "verify"])
-        .args([vk, public, proof])
-        .output()
-        .expect("node runs");
-    let text = String::from_utf8_lossy(&out.stdout);
-    out.status.success() && text.contains("OK")
+    let args = [
+        "groth16".as_ref(),
+        "verify".as_ref(),
+        vk.as_os_str(),
+        public.as_os_str(),
+        proof.as_os_str(),
+    ];
+    let out = snarkjs_output(tools, &args);
+    out.status.success() && String::from_utf8_lossy(&out.stdout).contains("OK")
 }
 
 #[test]
@@ -99,15 +100,18 @@ fn snarkjs_solidity_calldata_matches_ours() {
     )
     .unwrap();
     files::write_proof(dir.path(), &claim).unwrap();
-    let out = Command::new("node")
-        .arg(tools.join("node_modules/snarkjs/cli.js"))
-        .args(["zkey", "export", "soliditycalldata"])
-        .args([
-            dir.path().join(files::PUBLIC_JSON),
-            dir.path().join(files::PROOF_JSON),
-        ])
-        .output()
-        .unwrap();
+    let (public, proof) = (
+        dir.path().join(files::PUBLIC_JSON),
+        dir.path().join(files::PROOF_JSON),
+    );
+    let args = [
+        "zkey".as_ref(),
+        "export".as_ref(),
+        "soliditycalldata".as_ref(),
+        public.as_os_str(),
+        proof.as_os_str(),
+    ];
+    let out = snarkjs_output(&tools, &args);
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     let words: Vec<[u8; 32]> =
@@ -189,12 +193,18 @@ fn circomlibjs_poseidon_agrees_on_random_inputs_and_leaves() {
     }
 }
 
-fn snarkjs(tools: &Path, args: &[&std::ffi::OsStr]) -> (bool, String) {
-    let out = Command::new("node")
+/// Runs snarkjs's command line with `args`.
+fn snarkjs_output(tools: &Path, args: &[&std::ffi::OsStr]) -> std::process::Output {
+    Command::new("node")
         .arg(tools.join("node_modules/snarkjs/cli.js"))
         .args(args)
         .output()
-        .expect("node runs");
+        .expect("node runs")
+}
+
+/// [`snarkjs_output`]: whether it succeeded, and its stdout and stderr together.
+fn snarkjs(tools: &Path, args: &[&std::ffi::OsStr]) -> (bool, String) {
+    let out = snarkjs_output(tools, args);
     let text =
         String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     (out.status.success(), text)
