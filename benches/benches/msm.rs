@@ -5,7 +5,8 @@
 //! what a CPU without IFMA runs, `proofmint-portable` for arkworks' products
 //! on any CPU). Then G2 MSM at 2^16
 //! and 2^18 (the prover's largest single MSM is in G2), and the G2 subgroup
-//! check of 2^16 points (most of a proving key's loading time) against
+//! check of 2^16 points (most of a proving key's loading time), batched and
+//! one by one (the path of CPUs without IFMA), against
 //! arkworks' per-point test, on all cores.
 //!
 //! With `PROOFMINT_ICICLE_DIR` naming an ICICLE install, ICICLE joins the group.
@@ -126,6 +127,9 @@ fn g2_subgroup(c: &mut Criterion) {
     group.throughput(Throughput::Elements(n as u64));
     group.bench_function(BenchmarkId::new("proofmint", "2^16"), |b| {
         b.iter(|| proofmint_gpu::subgroup::check_g2_subgroup(&points).unwrap())
+    });
+    group.bench_function(BenchmarkId::new("proofmint-one-by-one", "2^16"), |b| {
+        b.iter(|| proofmint_gpu::subgroup::check_g2_subgroup_portable(&points).unwrap())
     });
     group.bench_function(BenchmarkId::new("arkworks-per-point", "2^16"), |b| {
         b.iter(|| {

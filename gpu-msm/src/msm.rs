@@ -28,7 +28,7 @@
 
 use ark_bn254::{Fr, G1Affine, G1Projective, G2Affine, G2Projective};
 use ark_ec::short_weierstrass::{Affine, Projective, SWCurveConfig};
-use ark_ec::AffineRepr;
+use ark_ec::{AffineRepr, PrimeGroup};
 use ark_ff::{AdditiveGroup, Field, PrimeField, Zero};
 use rayon::prelude::*;
 
@@ -348,6 +348,70 @@ impl<P: SWCurveConfig, A: Products<P::BaseField>> Buckets<P, A> {
     }
 }
 
+impl<P: SWCurveConfig, A: Products<P::BaseField>> Buckets<P, A> {
+    /// Σ (j + 1)·bucket_j (spill included), with batch-affine additions.
+    ///
+    /// The running-sum reduction (running += bucket_j, sum += running, from
+    /// the top bucket down) is a chain of dependent additions, which cannot
+    /// share inversions. So the buckets are cut into G segments of L, each
+    /// reduced by its own chain, and the G chains advance together: every step
+    /// is two batches of G independent additions sharing an inversion each
+    /// (about 6 products per addition against 11 and 16 for the mixed and full
+    /// projective additions of [`weighted_sum`]). Segment g yields its weighted
+    /// sum S_g = Σ (j - gL + 1)·bucket_j and its total T_g; the whole is
+    /// Σ S_g + L·Σ g·T_g, the last G-term sum in projective form. The same
+    /// reduction as the IFMA path's.
+    fn reduce(&self) -> Projective<P> {
+        let count = self.sums.len();
+        let segments = (count / 16).min(BATCH / 2);
+        if segments < 16 {
+            return weighted_sum(&self.sums, &self.spill);
+        }
+        debug_assert!(count.is_power_of_two() && segments.is_power_of_two());
+        let length = count / segments;
+        // Chains: running totals at [0, G), sums at [G, 2G). No two additions
+        // of one batch share a target, so none waits, and a batch of G is
+        // applied in one flush.
+        let mut chains = Buckets::<P, A>::new(self.products, 2 * segments);
+        chains.limit = segments;
+        for t in 0..length {
+            for g in 0..segments {
+                let bucket = self.sums[(g + 1) * length - 1 - t];
+                if !bucket.is_zero() {
+                    chains.add(g, bucket);
+                }
+            }
+            chains.flush();
+            for g in 0..segments {
+                let running = chains.sums[g];
+                if !running.is_zero() {
+                    chains.add(segments + g, running);
+                }
+            }
+            chains.flush();
+        }
+        debug_assert!(chains.waiting.is_empty());
+        let mut total = Projective::<P>::zero();
+        let mut run = Projective::<P>::zero();
+        let mut weighted = Projective::<P>::zero();
+        for g in (0..segments).rev() {
+            total += chains.sums[segments + g];
+            if g > 0 {
+                run += chains.sums[g];
+                weighted += run;
+            }
+        }
+        for _ in 0..length.trailing_zeros() {
+            weighted.double_in_place();
+        }
+        total += weighted;
+        for (j, extra) in &self.spill {
+            total += extra.mul_bigint([*j as u64 + 1]);
+        }
+        total
+    }
+}
+
 /// Replaces every element by its inverse with one field inversion
 /// (Montgomery's trick), serially: the caller is already one of many threads.
 /// No element may be zero.
@@ -391,7 +455,7 @@ fn window_sum<P: SWCurveConfig, A: Products<P::BaseField>>(
         buckets.add(bucket, if digit < 0 { -*point } else { *point });
     }
     buckets.finish();
-    weighted_sum(&buckets.sums, &buckets.spill)
+    buckets.reduce()
 }
 
 #[cfg(test)]
