@@ -161,12 +161,30 @@ pub fn prove(
             .expect("valid template"),
     );
     progress.enable_steady_tick(Duration::from_millis(120));
-    progress.set_message("loading the epoch");
-    let bundle = files::load_epoch(epoch_dir)?;
-    let tree = checked_tree(epoch_dir, &bundle)?;
+    progress.set_message("loading the epoch and the proving key");
+    // A one-shot proof's start, overlapped: the epoch tree and the circuit's
+    // matrices (one thread each, for the shape `claim.vk` names) while the
+    // proving key is read and checked on the others.
+    let hinted_shape = files::load_verifying_key(keys_dir).ok().map(|k| k.shape);
+    let (epoch, matrices, key) = std::thread::scope(|scope| {
+        let epoch = scope.spawn(|| -> Result<_> {
+            let bundle = files::load_epoch(epoch_dir)?;
+            let tree = checked_tree(epoch_dir, &bundle)?;
+            Ok((bundle, tree))
+        });
+        let matrices = scope.spawn(|| {
+            let shape = hinted_shape?;
+            Some((shape, crate::matrices::claim_matrices(shape).ok()?))
+        });
+        let key = files::load_proving_key(keys_dir);
+        (joined(epoch), joined(matrices), key)
+    });
+    let (bundle, tree) = epoch?;
     progress.inc(1);
-    progress.set_message("loading the proving key");
-    let key = files::load_proving_key(keys_dir)?;
+    let key = key?;
+    if let Some((shape, matrices)) = matrices {
+        key.adopt_matrices(shape, matrices);
+    }
     warn_if_development(key.key.setup);
     progress.inc(1);
     progress.set_message("assembling the witness");
@@ -216,6 +234,13 @@ pub fn prove(
         receipts,
         next_from_index,
     })
+}
+
+/// A scoped thread's result; its panic, if it panicked, goes on in this thread.
+fn joined<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    handle
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 
 /// The bundle's epoch tree, refused unless its root is the bundle's.

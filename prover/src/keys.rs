@@ -72,6 +72,16 @@ impl ProvingKeyFile {
         self.key.shape
     }
 
+    /// Keeps matrices built elsewhere (on another thread while this key
+    /// loaded) if they are `shape`'s and this key's shape is `shape`: the
+    /// matrices are a function of the shape alone. Others are dropped, and
+    /// [`Self::matrices`] builds the right ones when first asked.
+    pub fn adopt_matrices(&self, shape: ClaimShape, matrices: ConstraintMatrices) {
+        if shape == self.shape() {
+            let _ = self.matrices.set(matrices);
+        }
+    }
+
     pub fn to_bytes(&self) -> Vec<u8> {
         let vk_bytes = self.key.to_bytes();
         let pk = &self.pk;
