@@ -22,15 +22,23 @@ fn main() {
     let b: Vec<i8> = (0..size * size).map(|_| rng.gen()).collect();
     let start = std::time::Instant::now();
     let params = ParamsKZG::<Bn256>::setup(k, &mut rng);
-    println!("{size}^3: 2^{k} rows, setup {:?}", start.elapsed());
+    println!(
+        "{size}^3: 2^{k} rows ({} for the check, {} for the commitments), setup {:?}",
+        shape.rows(),
+        shape.commitment_rows(),
+        start.elapsed()
+    );
     let circuit = GemmCircuit::new(shape, a, b);
+    let start = std::time::Instant::now();
+    let public = circuit.public_inputs().expect("a witness");
+    println!("commitments (native) {:?}", start.elapsed());
     let start = std::time::Instant::now();
     let key = proof::proving_key(&params, &circuit).expect("keygen");
     println!("keygen {:?}", start.elapsed());
     let start = std::time::Instant::now();
-    let made = proof::prove(&params, &key, &circuit, &[], &mut rng).expect("prove");
+    let made = proof::prove(&params, &key, &circuit, &[&public], &mut rng).expect("prove");
     println!("prove {:?}, {} bytes", start.elapsed(), made.len());
     let start = std::time::Instant::now();
-    assert!(proof::verify(&params, key.get_vk(), &[], &made));
+    assert!(proof::verify(&params, key.get_vk(), &[&public], &made));
     println!("verify {:?}", start.elapsed());
 }

@@ -21,18 +21,27 @@
 //!
 //! and the ends of (d) and (e) are constrained equal.
 //!
-//! Not yet here (see the issue): the Poseidon commitments to `A‖B` and `C`
-//! as public inputs, which bind the proof to a receipt. Until then a proof
-//! says that some int8 `A`, `B` and some `C` satisfy `C = A·B`, which is what
-//! the tests below check, including against witnesses tampered with directly.
+//! The public inputs are the Poseidon commitments to `A‖B` and to `C`
+//! ([`crate::commitment`]), computed in the circuit from the very cells the
+//! check runs on: a fourth first-phase column `pk` packs the entries as it
+//! goes (`pk = pk_prev·2^bits + x1 + 2^(bits-1)`, restarting every group),
+//! and the last `pk` of each group is copied into the Poseidon chain
+//! ([`crate::poseidon`]), whose last outputs are the instance's two values.
+//! The first-level runs come in commitment order: A's columns, B's rows, C's
+//! rows. Packing is injective because the digits are bounded: A and B by the
+//! int8 lookup, and C because it equals A·B (checked above), whose entries lie
+//! within ±k·2^14.
 
 use halo2_proofs::circuit::{Cell, Layouter, SimpleFloorPlanner, Value};
 use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::plonk::{
     Advice, Challenge, Circuit, Column, ConstraintSystem, Error, Expression, FirstPhase, Fixed,
-    SecondPhase, TableColumn,
+    Instance, SecondPhase, TableColumn,
 };
 use halo2_proofs::poly::Rotation;
+
+use crate::commitment::{self, Packing, INPUT_TAG, OUTPUT_TAG, RATE};
+use crate::poseidon;
 
 /// A matrix shape: `A` is m×k, `B` is k×n, `C` is m×n.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,15 +52,24 @@ pub struct Shape {
 }
 
 impl Shape {
-    /// Rows the layout uses: one per entry of A, B and C, plus m + k.
+    /// Rows the product's check uses: one per entry of A, B and C, plus m + k
+    /// (and row 0, left out).
     pub fn rows(&self) -> usize {
-        self.k * self.n + self.m * self.k + self.m * self.n + self.m + self.k
+        self.k * self.n + self.m * self.k + self.m * self.n + self.m + self.k + 1
+    }
+
+    /// Rows the two commitment chains use (in columns of their own, beside
+    /// the check's rows).
+    pub fn commitment_rows(&self) -> usize {
+        let input = Packing::INPUT.elements(self.m * self.k + self.k * self.n);
+        let output = Packing::output(self.k).elements(self.m * self.n);
+        (input.div_ceil(RATE) + output.div_ceil(RATE)) * poseidon::rows_per_permutation()
     }
 
     /// The smallest circuit size (log2 of rows) that holds this shape, the
     /// 256-row range table and halo2's blinding rows.
     pub fn circuit_log_size(&self) -> u32 {
-        let needed = self.rows().max(256) + 16;
+        let needed = self.rows().max(self.commitment_rows()).max(256) + 16;
         needed.next_power_of_two().trailing_zeros()
     }
 }
@@ -97,8 +115,17 @@ pub enum Tamper {
     BalanceWithX1,
     /// `A[0][0]` raised by 256 in the first-phase column (so no longer an
     /// int8), with `C` raised to match: the product holds in the field, the
-    /// range lookup must refuse it.
+    /// range lookup must refuse it. ([`GemmCircuit::public_inputs`] commits
+    /// to the raised entry, so that only the lookup stands in the way.)
     WideEntry,
+    /// The first packed element of the input one more than its entries
+    /// give, and the public input committing to that: a commitment to other
+    /// data than the entries checked (caught by the packing gate).
+    OtherPacking,
+    /// The input chain's last output one more than the permutation gives,
+    /// and the public input that value: a commitment the hash did not make
+    /// (caught by the Poseidon round gate).
+    ForgedCommitment,
 }
 
 /// The addend of [`Tamper::BalanceWithX1`].
@@ -134,6 +161,40 @@ impl GemmCircuit {
             tamper: None,
         }
     }
+
+    /// The first-phase entries as laid out, in commitment order: the input
+    /// sequence (A column-major, B row-major) and the output (C row-major),
+    /// with a test's tamper applied.
+    fn entries(&self) -> Option<(Vec<Fr>, Vec<Fr>)> {
+        let (a, b, c) = self.matrices.as_ref()?;
+        let mut input: Vec<Fr> = commitment::input_entries(self.shape, a, b)
+            .map(|e| field(e as i64))
+            .collect();
+        if self.tamper == Some(Tamper::WideEntry) {
+            input[0] += Fr::from(256u64); // A[0][0] comes first
+        }
+        Some((input, c.iter().map(|&e| field(e)).collect()))
+    }
+
+    /// The public inputs this witness proves: the commitments to its `A‖B`
+    /// and its `C` (for an honest product, [`commitment::input_commitment`]
+    /// and [`commitment::output_commitment`]); `None` without a witness.
+    pub fn public_inputs(&self) -> Option<[Fr; 2]> {
+        let (input, output) = self.entries()?;
+        let mut input = Packing::INPUT.pack(input);
+        if self.tamper == Some(Tamper::OtherPacking) {
+            input[0] += Fr::one();
+        }
+        let output = Packing::output(self.shape.k).pack(output);
+        let mut input = commitment::commit_packed(INPUT_TAG, self.shape, &input);
+        if self.tamper == Some(Tamper::ForgedCommitment) {
+            input += Fr::one();
+        }
+        Some([
+            input,
+            commitment::commit_packed(OUTPUT_TAG, self.shape, &output),
+        ])
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -159,6 +220,15 @@ pub struct GemmConfig {
     int8: TableColumn,
     gamma: Challenge,
     delta: Challenge,
+    /// Running packing of the entries for the commitments.
+    pk: Column<Advice>,
+    /// `2^bits` within a group, 0 at a group's first entry.
+    pack_shift: Column<Fixed>,
+    /// `2^(bits-1)`, the offset that makes every digit non-negative.
+    pack_offset: Column<Fixed>,
+    poseidon: poseidon::Chip,
+    /// The commitments to `A‖B` and to `C`, in that order.
+    instance: Column<Instance>,
 }
 
 impl Circuit<Fr> for GemmCircuit {
@@ -181,9 +251,16 @@ impl Circuit<Fr> for GemmCircuit {
         let [q_dot, q_start, q_pow, use_delta, q_first, q_second, q_range] =
             [(); 7].map(|_| meta.fixed_column());
         let int8 = meta.lookup_table_column();
-        for column in [x2, y, acc] {
+        let pk = meta.advice_column_in(FirstPhase);
+        let [pack_shift, pack_offset] = [(); 2].map(|_| meta.fixed_column());
+        let instance = meta.instance_column();
+        let constants = meta.fixed_column();
+        meta.enable_constant(constants);
+        for column in [x2, y, acc, pk] {
             meta.enable_equality(column);
         }
+        meta.enable_equality(instance);
+        let poseidon = poseidon::Chip::configure(meta);
         let one = || Expression::Constant(Fr::one());
 
         // Why: each run's sum is exactly Σ (x1 + x2)·y from its first row,
@@ -230,6 +307,17 @@ impl Circuit<Fr> for GemmCircuit {
             let x = meta.query_advice(x1, Rotation::cur());
             vec![(q * x, int8)]
         });
+        // Why: the commitments must be of the entries checked here, not of
+        // others; each group's last `pk` is the packed element the chain takes.
+        meta.create_gate("entries are packed as they are checked", |meta| {
+            let q = meta.query_fixed(q_first, Rotation::cur());
+            let shift = meta.query_fixed(pack_shift, Rotation::cur());
+            let offset = meta.query_fixed(pack_offset, Rotation::cur());
+            let pk_cur = meta.query_advice(pk, Rotation::cur());
+            let pk_prev = meta.query_advice(pk, Rotation::prev());
+            let x = meta.query_advice(x1, Rotation::cur());
+            vec![q * (pk_cur - pk_prev * shift - x - offset)]
+        });
         GemmConfig {
             x1,
             x2,
@@ -245,6 +333,11 @@ impl Circuit<Fr> for GemmCircuit {
             int8,
             gamma,
             delta,
+            pk,
+            pack_shift,
+            pack_offset,
+            poseidon,
+            instance,
         }
     }
 
@@ -265,17 +358,17 @@ impl Circuit<Fr> for GemmCircuit {
         )?;
         let Shape { m, k, n } = self.shape;
         let matrices = self.matrices.as_ref();
+        let entries = self.entries();
         let known = |value: Option<Fr>| value.map_or(Value::unknown(), Value::known);
-        let a = |i: usize, t: usize| known(matrices.map(|(a, _, _)| field(a[i * k + t] as i64)));
-        let b = |t: usize, j: usize| known(matrices.map(|(_, b, _)| field(b[t * n + j] as i64)));
-        let c = |i: usize, j: usize| known(matrices.map(|(_, _, c)| field(c[i * n + j])));
+        let input = |index: usize| known(entries.as_ref().map(|(input, _)| input[index]));
+        let output = |index: usize| known(entries.as_ref().map(|(_, output)| output[index]));
         let tamper = self.tamper;
 
-        layouter.assign_region(
+        let (input_elements, output_elements) = layouter.assign_region(
             || "gemm",
             |mut region| {
-                // First-level runs, in order: B's rows (γ), A's columns (δ),
-                // C's rows (γ). Each entry: its value and the run's kind.
+                // First-level runs, in commitment order: A's columns (δ), B's
+                // rows (γ), C's rows (γ). Each entry: its value and the run's kind.
                 struct Run {
                     entries: Vec<Value<Fr>>,
                     by_delta: bool,
@@ -284,38 +377,65 @@ impl Circuit<Fr> for GemmCircuit {
                 let mut runs = Vec::new();
                 for t in 0..k {
                     runs.push(Run {
-                        entries: (0..n).map(|j| b(t, j)).collect(),
-                        by_delta: false,
+                        entries: (0..m).map(|i| input(t * m + i)).collect(),
+                        by_delta: true,
                         range: true,
                     });
                 }
                 for t in 0..k {
                     runs.push(Run {
-                        entries: (0..m).map(|i| a(i, t)).collect(),
-                        by_delta: true,
+                        entries: (0..n).map(|j| input(m * k + t * n + j)).collect(),
+                        by_delta: false,
                         range: true,
                     });
                 }
                 for i in 0..m {
                     runs.push(Run {
-                        entries: (0..n).map(|j| c(i, j)).collect(),
+                        entries: (0..n).map(|j| output(i * n + j)).collect(),
                         by_delta: false,
                         range: false,
                     });
                 }
 
-                if tamper == Some(Tamper::WideEntry) {
-                    // A[0][0] heads A's first column run (run k).
-                    runs[k].entries[0] = runs[k].entries[0] + Value::known(Fr::from(256u64));
-                }
-
-                // Fixed columns and the first phase.
+                // Fixed columns and the first phase, packing as it goes: the
+                // input sequence is the first 2k runs, the output the rest.
                 let mut row = 1; // row 0 is left out: runs read acc at row - 1
                 let mut starts = Vec::new();
-                for run in &runs {
+                let mut packed: [Vec<(Cell, Value<Fr>)>; 2] = [Vec::new(), Vec::new()];
+                let mut pk = Value::known(Fr::zero());
+                let mut in_group = 0;
+                for (index, run) in runs.iter().enumerate() {
                     starts.push(row);
+                    let sequence = usize::from(index >= 2 * k);
+                    let packing = if sequence == 0 {
+                        Packing::INPUT
+                    } else {
+                        Packing::output(k)
+                    };
+                    let (base, offset_value) = (packing.base(), packing.offset());
+                    // The last run of a sequence closes its last group.
+                    let last_run = index + 1 == 2 * k || index + 1 == runs.len();
                     for (offset, entry) in run.entries.iter().enumerate() {
                         let at = row + offset;
+                        let shift = if in_group == 0 { Fr::zero() } else { base };
+                        region.assign_fixed(config.pack_shift, at, shift);
+                        region.assign_fixed(config.pack_offset, at, offset_value);
+                        pk = pk * Value::known(shift) + *entry + Value::known(offset_value);
+                        in_group += 1;
+                        let closes = in_group == packing.group
+                            || (last_run && offset + 1 == run.entries.len());
+                        if closes
+                            && tamper == Some(Tamper::OtherPacking)
+                            && sequence == 0
+                            && packed[0].is_empty()
+                        {
+                            pk = pk + Value::known(Fr::one());
+                        }
+                        let cell = region.assign_advice(config.pk, at, pk).cell();
+                        if closes {
+                            packed[sequence].push((cell, pk));
+                            in_group = 0;
+                        }
                         region.assign_fixed(config.q_dot, at, Fr::one());
                         region.assign_fixed(config.q_pow, at, Fr::one());
                         region.assign_fixed(config.q_first, at, Fr::one());
@@ -396,8 +516,8 @@ impl Circuit<Fr> for GemmCircuit {
                     }
                     ends.push((last.expect("runs are not empty"), sum));
                 }
-                let (u, rest) = ends.split_at(k);
-                let (d, w) = rest.split_at(k);
+                let (d, rest) = ends.split_at(k);
+                let (u, w) = rest.split_at(k);
 
                 // (d) Σ_i w_i·δ^i.
                 let mut weight = Value::known(Fr::one());
@@ -436,8 +556,37 @@ impl Circuit<Fr> for GemmCircuit {
                 }
                 // Why: this is Freivalds' equation sᵀ·C·r = (sᵀ·A)·(B·r).
                 region.constrain_equal(total_c_cell.expect("m > 0"), total_ab_cell.expect("k > 0"));
-                Ok(())
+                let [input, output] = packed;
+                Ok((input, output))
             },
-        )
+        )?;
+
+        let shape = self.shape;
+        let commitments = layouter.assign_region(
+            || "commitments",
+            |mut region| {
+                let (input, _, row) = config.poseidon.chain(
+                    &mut region,
+                    0,
+                    commitment::chain_start(INPUT_TAG, shape),
+                    &input_elements,
+                    tamper == Some(Tamper::ForgedCommitment),
+                )?;
+                let (output, _, _) = config.poseidon.chain(
+                    &mut region,
+                    row,
+                    commitment::chain_start(OUTPUT_TAG, shape),
+                    &output_elements,
+                    false,
+                )?;
+                Ok([input, output])
+            },
+        )?;
+        // Why: the public inputs are these commitments, so a proof speaks of
+        // the matrices a receipt commits to.
+        for (row, cell) in commitments.into_iter().enumerate() {
+            layouter.constrain_instance(cell, config.instance, row);
+        }
+        Ok(())
     }
 }

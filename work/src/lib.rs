@@ -6,7 +6,9 @@
 //! reference string taken from a public Powers of Tau file in snarkjs's
 //! `.ptau` format ([`srs`]), the same files the Groth16 ceremony starts from.
 
+pub mod commitment;
 pub mod gemm;
 pub mod npy;
+pub mod poseidon;
 pub mod proof;
 pub mod srs;

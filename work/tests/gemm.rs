@@ -1,14 +1,18 @@
 //! The GEMM kernel: honest products prove; a wrong product, an entry out of
-//! range, and witnesses tampered with directly (weights, addends in either
-//! phase) fail, each caught by the constraint meant for it; real proofs on
-//! parameters from a Powers of Tau verify, and fail for a wrong product or
-//! another shape.
+//! range, a commitment to other data, and witnesses tampered with directly
+//! (weights, addends in either phase, the packing) fail, each caught by the
+//! constraint meant for it; the public inputs are the documented commitments
+//! (and circomlibjs computes the same ones from the same matrices); real
+//! proofs on parameters from a Powers of Tau verify, and fail for a wrong
+//! product, other commitments or another shape.
 
 use ark_bn254::Fr as ArkFr;
-use halo2_proofs::dev::MockProver;
+use halo2_proofs::dev::{MockProver, VerifyFailure};
 use halo2_proofs::halo2curves::bn256::Bn256;
+use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use proofmint_verifier::ptau::Ptau;
+use proofmint_work::commitment::{input_commitment, output_commitment};
 use proofmint_work::gemm::{multiply, GemmCircuit, Shape, Tamper, BALANCE};
 use proofmint_work::proof;
 use proofmint_work::srs::params_from_ptau;
@@ -27,11 +31,34 @@ fn inputs(shape: Shape, seed: u64) -> (Vec<i8>, Vec<i8>) {
     )
 }
 
-/// MockProver's verdict: Ok, or the failures' text (naming the constraints).
+/// MockProver's verdict with the public inputs the witness commits to: Ok,
+/// or the failures' text (naming the constraints).
 fn mock(circuit: &GemmCircuit) -> Result<(), String> {
+    mock_with(circuit, circuit.public_inputs().unwrap())
+}
+
+/// MockProver's verdict with the given public inputs: Ok, or one line per
+/// kind of failure: `gate NAME`, `lookup NAME`, `copy` (an equality, with
+/// the instance or between cells), or the failure's own text.
+fn mock_with(circuit: &GemmCircuit, public: [Fr; 2]) -> Result<(), String> {
     let k = circuit.shape.circuit_log_size();
-    let prover = MockProver::run(k, circuit, vec![]).expect("synthesis runs");
-    prover.verify().map_err(|failures| format!("{failures:?}"))
+    let prover = MockProver::run(k, circuit, vec![public.to_vec()]).expect("synthesis runs");
+    prover.verify().map_err(|failures| {
+        let mut kinds: Vec<String> = failures
+            .iter()
+            .map(|failure| match failure {
+                VerifyFailure::ConstraintNotSatisfied { constraint, .. } => {
+                    format!("gate {constraint}")
+                }
+                VerifyFailure::Lookup { name, .. } => format!("lookup {name}"),
+                VerifyFailure::Permutation { .. } => "copy".to_string(),
+                other => other.to_string(),
+            })
+            .collect();
+        kinds.sort();
+        kinds.dedup();
+        kinds.join("\n")
+    })
 }
 
 const SHAPE: Shape = Shape { m: 3, k: 4, n: 5 };
@@ -44,8 +71,23 @@ fn honest_products_are_satisfied() {
         (Shape { m: 6, k: 2, n: 3 }, 3),
     ] {
         let (a, b) = inputs(shape, seed);
-        mock(&GemmCircuit::new(shape, a, b)).unwrap();
+        let circuit = GemmCircuit::new(shape, a.clone(), b.clone());
+        // The public inputs are the documented commitments of the matrices.
+        let c = multiply(shape, &a, &b);
+        assert_eq!(
+            circuit.public_inputs().unwrap(),
+            [
+                input_commitment(shape, &a, &b),
+                output_commitment(shape, &c)
+            ]
+        );
+        mock(&circuit).unwrap();
     }
+    // Groups of the packing that straddle runs and a last group that is full:
+    // A is 31 entries (one full group) and B 62.
+    let shape = Shape { m: 31, k: 1, n: 62 };
+    let (a, b) = inputs(shape, 9);
+    mock(&GemmCircuit::new(shape, a, b)).unwrap();
     // The extremes of int8: every product term is 2^14.
     let shape = Shape { m: 2, k: 8, n: 2 };
     let circuit = GemmCircuit::new(shape, vec![-128; 16], vec![-128; 16]);
@@ -92,7 +134,7 @@ fn zero_weights_are_refused() {
         "{failures}"
     );
     // The attack itself works: with zero weights Freivalds' equation holds.
-    assert!(!failures.contains("Permutation"), "{failures}");
+    assert!(!failures.contains("copy"), "{failures}");
 }
 
 #[test]
@@ -107,7 +149,7 @@ fn a_second_phase_addend_cannot_cancel_a_wrong_entry() {
         "{failures}"
     );
     // The attack itself works: the cancelled entry balances the equation.
-    assert!(!failures.contains("Permutation"), "{failures}");
+    assert!(!failures.contains("copy"), "{failures}");
 }
 
 #[test]
@@ -126,10 +168,7 @@ fn a_first_phase_addend_cannot_balance_a_wrong_row() {
         "{failures}"
     );
     // The attack itself works: the equation balances for the drawn challenges.
-    assert!(
-        !failures.contains("Permutation"),
-        "only that gate: {failures}"
-    );
+    assert!(!failures.contains("copy"), "only that gate: {failures}");
 }
 
 #[test]
@@ -142,14 +181,172 @@ fn an_entry_outside_int8_is_refused_even_when_the_product_matches() {
         c
     });
     let failures = mock(&circuit).unwrap_err();
+    assert_eq!(
+        failures, "lookup entries of A and B are int8",
+        "only the lookup"
+    );
+}
+
+/// Commitments to other matrices than the witness's: each public input on
+/// its own, another A, another B, another C, and the two swapped.
+#[test]
+fn commitments_to_other_data_are_refused() {
+    let (a, b) = inputs(SHAPE, 10);
+    let circuit = GemmCircuit::new(SHAPE, a.clone(), b.clone());
+    let [input, output] = circuit.public_inputs().unwrap();
+    let mut other_a = a.clone();
+    other_a[5] = other_a[5].wrapping_add(1);
+    let mut other_b = b.clone();
+    other_b[0] = other_b[0].wrapping_sub(1);
+    let mut other_c = multiply(SHAPE, &a, &b);
+    other_c[3] += 1;
+    for public in [
+        [input_commitment(SHAPE, &other_a, &b), output],
+        [input_commitment(SHAPE, &a, &other_b), output],
+        [input, output_commitment(SHAPE, &other_c)],
+        [output, input],
+        [input + Fr::one(), output],
+    ] {
+        let failures = mock_with(&circuit, public).unwrap_err();
+        assert_eq!(failures, "copy", "only the instance's equality");
+    }
+    // A‖B is not B‖A: swapping the matrices changes the input commitment.
+    let square = Shape { m: 3, k: 3, n: 3 };
+    let (a, b) = inputs(square, 11);
+    assert_ne!(
+        input_commitment(square, &a, &b),
+        input_commitment(square, &b, &a)
+    );
+}
+
+#[test]
+fn a_packing_of_other_entries_is_refused() {
+    let circuit = tampered(Tamper::OtherPacking, |_, _, c| c);
+    let failures = mock(&circuit).unwrap_err();
     assert!(
-        failures.contains("entries of A and B are int8"),
+        failures.contains("entries are packed as they are checked"),
         "{failures}"
     );
     assert!(
-        !failures.contains("ConstraintNotSatisfied"),
-        "only the lookup: {failures}"
+        !failures.contains("copy"),
+        "only the packing gate: {failures}"
     );
+    assert!(
+        !failures.contains("lookup"),
+        "only the packing gate: {failures}"
+    );
+}
+
+#[test]
+fn a_commitment_the_hash_did_not_make_is_refused() {
+    let circuit = tampered(Tamper::ForgedCommitment, |_, _, c| c);
+    let failures = mock(&circuit).unwrap_err();
+    assert!(failures.contains("poseidon full round"), "{failures}");
+    assert!(
+        !failures.contains("copy"),
+        "only the round gate: {failures}"
+    );
+}
+
+/// circomlibjs, through a client-side implementation of the documented
+/// sponge (`tools/js/work_commitment.mjs`), computes the same commitments.
+#[test]
+fn circomlibjs_computes_the_same_commitments() {
+    let tools = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tools/js");
+    let ready = tools.join("node_modules/circomlibjs").exists()
+        && std::process::Command::new("node")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success());
+    if !ready {
+        assert!(
+            std::env::var("PROOFMINT_REQUIRE_JS").as_deref() != Ok("1"),
+            "node or tools/js/node_modules missing, and PROOFMINT_REQUIRE_JS=1"
+        );
+        eprintln!("skipped: node and `npm ci --prefix tools/js` are needed for this cross-check");
+        return;
+    }
+    let shapes = [
+        (Shape { m: 1, k: 1, n: 1 }, 12),
+        (SHAPE, 13),
+        (Shape { m: 31, k: 1, n: 62 }, 14),
+        (Shape { m: 7, k: 40, n: 9 }, 15),
+        (
+            Shape {
+                m: 16,
+                k: 16,
+                n: 16,
+            },
+            16,
+        ),
+    ];
+    let mut cases = Vec::new();
+    let mut expected = Vec::new();
+    for (shape, seed) in shapes {
+        let (a, b) = inputs(shape, seed);
+        let c = multiply(shape, &a, &b);
+        expected.push([
+            input_commitment(shape, &a, &b),
+            output_commitment(shape, &c),
+        ]);
+        cases.push(format!(
+            r#"{{"m":{},"k":{},"n":{},"a":{:?},"b":{:?},"c":{:?}}}"#,
+            shape.m, shape.k, shape.n, a, b, c
+        ));
+    }
+    // The extremes too: every entry -128 (C at +k·2^14) and 127 against -128.
+    let shape = Shape { m: 2, k: 5, n: 3 };
+    for (x, y) in [(-128i8, -128i8), (127, -128)] {
+        let (a, b) = (vec![x; 10], vec![y; 15]);
+        let c = multiply(shape, &a, &b);
+        expected.push([
+            input_commitment(shape, &a, &b),
+            output_commitment(shape, &c),
+        ]);
+        cases.push(format!(
+            r#"{{"m":2,"k":5,"n":3,"a":{a:?},"b":{b:?},"c":{c:?}}}"#
+        ));
+    }
+    let mut child = std::process::Command::new("node")
+        .arg(tools.join("work_commitment.mjs"))
+        .current_dir(&tools)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("[{}]", cases.join(",")).as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let theirs: Vec<String> = text
+        .trim()
+        .trim_matches(|c| c == '[' || c == ']')
+        .split(',')
+        .map(|s| {
+            s.trim()
+                .trim_matches(|c| c == '[' || c == ']' || c == '"')
+                .to_string()
+        })
+        .collect();
+    let ours: Vec<String> = expected
+        .iter()
+        .flatten()
+        .map(|x| {
+            let mut bytes = x.to_bytes();
+            bytes.reverse();
+            format!(
+                "0x{}",
+                bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+            )
+        })
+        .collect();
+    assert_eq!(ours, theirs);
 }
 
 fn params(k: u32) -> ParamsKZG<Bn256> {
@@ -159,17 +356,25 @@ fn params(k: u32) -> ParamsKZG<Bn256> {
 
 fn prove(params: &ParamsKZG<Bn256>, circuit: &GemmCircuit) -> Vec<u8> {
     let key = proof::proving_key(params, circuit).unwrap();
-    proof::prove(params, &key, circuit, &[], ChaCha20Rng::seed_from_u64(7)).unwrap()
+    let public = circuit.public_inputs().unwrap();
+    proof::prove(
+        params,
+        &key,
+        circuit,
+        &[&public],
+        ChaCha20Rng::seed_from_u64(7),
+    )
+    .unwrap()
 }
 
-fn verifies(params: &ParamsKZG<Bn256>, shape: Shape, proof: &[u8]) -> bool {
+fn verifies(params: &ParamsKZG<Bn256>, shape: Shape, public: [Fr; 2], proof: &[u8]) -> bool {
     let blank = GemmCircuit {
         shape,
         matrices: None,
         tamper: None,
     };
     let key = proof::verifying_key(params, &blank).unwrap();
-    proof::verify(params, &key, &[], proof)
+    proof::verify(params, &key, &[&public], proof)
 }
 
 #[test]
@@ -179,21 +384,38 @@ fn real_proofs_verify_and_wrong_ones_do_not() {
     let k = shape.circuit_log_size().max(other.circuit_log_size());
     let params = params(k);
     let (a, b) = inputs(shape, 8);
+    let c = multiply(shape, &a, &b);
+    let public = [
+        input_commitment(shape, &a, &b),
+        output_commitment(shape, &c),
+    ];
     let proof = prove(&params, &GemmCircuit::new(shape, a.clone(), b.clone()));
-    assert!(verifies(&params, shape, &proof));
+    assert!(verifies(&params, shape, public, &proof));
     assert!(
-        !verifies(&params, other, &proof),
+        !verifies(&params, other, public, &proof),
         "a proof for another shape"
     );
+    let mut other_c = c.clone();
+    other_c[0] -= 1;
+    for wrong in [
+        [public[0], output_commitment(shape, &other_c)],
+        [public[1], public[0]],
+    ] {
+        assert!(
+            !verifies(&params, shape, wrong, &proof),
+            "other commitments"
+        );
+    }
     let mut damaged = proof.clone();
     let at = damaged.len() / 2;
     damaged[at] ^= 1;
-    assert!(!verifies(&params, shape, &damaged));
-    let mut c = multiply(shape, &a, &b);
+    assert!(!verifies(&params, shape, public, &damaged));
+    let mut c = c;
     c[5] += 1;
-    let wrong = prove(&params, &GemmCircuit::with_product(shape, a, b, c));
+    let circuit = GemmCircuit::with_product(shape, a, b, c.clone());
+    let wrong = prove(&params, &circuit);
     assert!(
-        !verifies(&params, shape, &wrong),
+        !verifies(&params, shape, circuit.public_inputs().unwrap(), &wrong),
         "a proof of a wrong product"
     );
 }
