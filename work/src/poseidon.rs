@@ -1,18 +1,21 @@
 //! circomlib's four-input Poseidon (width 5: 8 full rounds, 60 partial, x^5
 //! S-box) as a halo2 chip, for the commitment chains of [`crate::commitment`].
 //!
-//! One row per round holds the round's input state `s` and the squares
-//! `q = (s + rc)²` of the S-box inputs (all five in a full round, the first
-//! in a partial one); the next row holds the state after the S-boxes and the
-//! MDS mixing. Storing the squares keeps every gate at degree 4 (the S-box is
-//! `q²·(s + rc)`), below the degree 5 the GEMM circuit's lookup already
-//! needs, so the chip does not enlarge the evaluation domain. A permutation
-//! takes 68 round rows and one output row.
+//! A partial round takes one row: the round's input state `s` and, in a
+//! column of its own, the square `q = (s0 + rc0)²` of the one S-box input;
+//! the next row holds the state after the S-box (`q²·(s0 + rc0)`) and the MDS
+//! mixing. A full round takes two rows: the input state, then the five
+//! squares `(s_i + rc_i)²` in the state columns, then (the next round's first
+//! row) the mixed state. Storing the squares keeps every gate at degree 4,
+//! below the degree 5 the GEMM circuit's lookup already needs, so the chip
+//! does not enlarge the evaluation domain; and six advice columns (five
+//! state, one square) are what the chip adds to the proof, which costs about
+//! as much per column as per row. A permutation takes 8·2 + 60 rows and an
+//! output row.
 //!
 //! The constants are those of [`proofmint_circuits::poseidon::params`] (light-poseidon's
-//! circomlib parameters, checked there against circomlibjs), and
-//! [`Chip::permute`] computes the witness with them; the commitment tests
-//! check the chip's chains against the native [`crate::commitment::chain`].
+//! circomlib parameters, checked there against circomlibjs); the tests hold
+//! the chip's chains equal to the native [`crate::commitment::chain`].
 
 use halo2_proofs::circuit::{Cell, Region, Value};
 use halo2_proofs::halo2curves::bn256::Fr;
@@ -64,17 +67,19 @@ impl Constants {
     }
 }
 
-/// Rows one permutation takes: one per round and the output row.
+/// Rows one permutation takes: two per full round, one per partial round,
+/// and the output row.
 pub fn rows_per_permutation() -> usize {
     let p = proofmint_circuits::poseidon::params(WIDTH - 1);
-    p.full_rounds + p.partial_rounds + 1
+    2 * p.full_rounds + p.partial_rounds + 1
 }
 
 /// The chip's columns.
 #[derive(Debug, Clone)]
 pub struct Chip {
     state: [Column<Advice>; WIDTH],
-    squares: [Column<Advice>; WIDTH],
+    /// A partial round's one square.
+    square: Column<Advice>,
     round_constants: [Column<Fixed>; WIDTH],
     full: Column<Fixed>,
     partial: Column<Fixed>,
@@ -89,7 +94,7 @@ impl Chip {
     pub fn configure(meta: &mut ConstraintSystem<Fr>) -> Self {
         let constants = Constants::new();
         let state = [(); WIDTH].map(|_| meta.advice_column_in(SecondPhase));
-        let squares = [(); WIDTH].map(|_| meta.advice_column_in(SecondPhase));
+        let square = meta.advice_column_in(SecondPhase);
         let round_constants = [(); WIDTH].map(|_| meta.fixed_column());
         let full = meta.fixed_column();
         let partial = meta.fixed_column();
@@ -98,9 +103,9 @@ impl Chip {
         }
         let mds = constants.mds;
         let constant = Expression::Constant;
-        // Why: the S-box input of each element and its square, so that x^5 is
-        // q²·x at degree 3; the next row is the MDS mix of the S-box outputs,
-        // which is what one Poseidon round computes.
+        // Why: one Poseidon round: the S-box inputs x = s + rc, their squares
+        // on the second row (so that x^5 = q²·x stays at degree 3), and on
+        // the third the MDS mix of the S-box outputs.
         meta.create_gate("poseidon full round", |meta| {
             let on = meta.query_fixed(full, Rotation::cur());
             let x: Vec<Expression<Fr>> = (0..WIDTH)
@@ -110,7 +115,7 @@ impl Chip {
                 })
                 .collect();
             let q: Vec<Expression<Fr>> = (0..WIDTH)
-                .map(|i| meta.query_advice(squares[i], Rotation::cur()))
+                .map(|i| meta.query_advice(state[i], Rotation::next()))
                 .collect();
             let sbox: Vec<Expression<Fr>> = (0..WIDTH)
                 .map(|i| q[i].clone() * q[i].clone() * x[i].clone())
@@ -120,7 +125,7 @@ impl Chip {
                 constraints.push(on.clone() * (q[i].clone() - x[i].clone() * x[i].clone()));
             }
             for (i, row) in mds.iter().enumerate() {
-                let next = meta.query_advice(state[i], Rotation::next());
+                let next = meta.query_advice(state[i], Rotation(2));
                 let mixed = row
                     .iter()
                     .zip(&sbox)
@@ -140,7 +145,7 @@ impl Chip {
                         + meta.query_fixed(round_constants[i], Rotation::cur())
                 })
                 .collect();
-            let q0 = meta.query_advice(squares[0], Rotation::cur());
+            let q0 = meta.query_advice(square, Rotation::cur());
             let mut sbox = x.clone();
             sbox[0] = q0.clone() * q0.clone() * x[0].clone();
             let mut constraints = vec![on.clone() * (q0 - x[0].clone() * x[0].clone())];
@@ -158,7 +163,7 @@ impl Chip {
         });
         Self {
             state,
-            squares,
+            square,
             round_constants,
             full,
             partial,
@@ -178,8 +183,8 @@ impl Chip {
         let c = &self.constants;
         let mut state = input;
         let mut first = None;
+        let mut row = at;
         for round in 0..c.rounds() {
-            let row = at + round;
             let full = c.is_full(round);
             region.assign_fixed(if full { self.full } else { self.partial }, row, Fr::one());
             let mut sbox = state;
@@ -191,10 +196,13 @@ impl Chip {
                 let x = state[i].map(|s| s + rc);
                 if full || i == 0 {
                     let square = x.map(|x| x.square());
-                    region.assign_advice(self.squares[i], row, square);
+                    if full {
+                        region.assign_advice(self.state[i], row + 1, square);
+                    } else {
+                        region.assign_advice(self.square, row, square);
+                    }
                     sbox[i] = square.zip(x).map(|(q, x)| q.square() * x);
                 } else {
-                    region.assign_advice(self.squares[i], row, Value::known(Fr::zero()));
                     sbox[i] = x;
                 }
             }
@@ -209,16 +217,17 @@ impl Chip {
                         acc + s.map(|s| s * m)
                     })
             });
+            row += if full { 2 } else { 1 };
         }
-        let out_row = at + c.rounds();
         if forge {
             state[0] = state[0] + Value::known(Fr::one());
         }
         let mut out = None;
         for (i, value) in state.iter().enumerate() {
-            let cell = region.assign_advice(self.state[i], out_row, *value).cell();
+            let cell = region.assign_advice(self.state[i], row, *value).cell();
             out.get_or_insert(cell);
         }
+        debug_assert_eq!(row + 1 - at, rows_per_permutation());
         (
             first.expect("rounds > 0"),
             out.expect("WIDTH > 0"),
