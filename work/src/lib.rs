@@ -7,6 +7,7 @@
 //! `.ptau` format ([`srs`]), the same files the Groth16 ceremony starts from.
 
 pub mod commitment;
+pub mod evidence;
 pub mod gemm;
 pub mod npy;
 pub mod poseidon;

@@ -40,6 +40,8 @@ pub enum NpyError {
         "dtype {0} is not int8: convert with a.astype(np.int8) (values must fit in -128..=127)"
     )]
     Dtype(String),
+    #[error("dtype {0} is not little-endian int64 (<i8): convert with c.astype('<i8')")]
+    WideDtype(String),
     #[error("the array is in Fortran order: save np.ascontiguousarray(a) instead")]
     FortranOrder,
     #[error("shape {0} is not a matrix: it needs exactly two dimensions")]
@@ -85,76 +87,41 @@ fn field<'a>(header: &'a str, key: &str) -> Result<&'a str, NpyError> {
     Err(NpyError::Header(format!("'{key}' has no end")))
 }
 
+/// A `.npy` file's header, checked, and its data.
+struct Parsed<'a> {
+    descr: &'a str,
+    rows: usize,
+    columns: usize,
+    data: &'a [u8],
+}
+
+impl<'a> Parsed<'a> {
+    /// The data, which must be `size` bytes per entry.
+    fn data(&self, size: usize) -> Result<&'a [u8], NpyError> {
+        let expected = self.rows * self.columns * size;
+        if self.data.len() != expected {
+            return Err(NpyError::DataLength {
+                rows: self.rows,
+                columns: self.columns,
+                expected,
+                found: self.data.len(),
+            });
+        }
+        Ok(self.data)
+    }
+}
+
 impl Matrix {
     /// Parses a `.npy` file's bytes.
     pub fn from_npy(bytes: &[u8]) -> Result<Self, NpyError> {
-        if bytes.len() < 8 || &bytes[..6] != MAGIC {
-            return Err(NpyError::Magic);
+        let parsed = parse(bytes)?;
+        if !matches!(parsed.descr, "|i1" | "<i1" | ">i1" | "i1" | "b") {
+            return Err(NpyError::Dtype(parsed.descr.to_string()));
         }
-        let (major, minor) = (bytes[6], bytes[7]);
-        let (length, start) = match (major, minor) {
-            (1, 0) if bytes.len() >= 10 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
-            (2 | 3, 0) if bytes.len() >= 12 => (
-                u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes")) as usize,
-                12,
-            ),
-            (1..=3, 0) => return Err(NpyError::TruncatedHeader),
-            _ => return Err(NpyError::Version(major, minor)),
-        };
-        if length > MAX_HEADER || bytes.len() < start + length {
-            return Err(NpyError::TruncatedHeader);
-        }
-        let header = std::str::from_utf8(&bytes[start..start + length])
-            .map_err(|_| NpyError::Header("not text".into()))?;
-        let header = header.trim();
-        if !(header.starts_with('{') && header.ends_with('}')) {
-            return Err(NpyError::Header("not a dict".into()));
-        }
-        let descr = field(header, "descr")?.trim_matches(|c| c == '\'' || c == '"');
-        if !matches!(descr, "|i1" | "<i1" | ">i1" | "i1" | "b") {
-            return Err(NpyError::Dtype(descr.to_string()));
-        }
-        match field(header, "fortran_order")? {
-            "False" => {}
-            "True" => return Err(NpyError::FortranOrder),
-            other => return Err(NpyError::Header(format!("fortran_order is {other}"))),
-        }
-        let shape_text = field(header, "shape")?;
-        let inner = shape_text
-            .strip_prefix('(')
-            .and_then(|s| s.strip_suffix(')'))
-            .ok_or_else(|| NpyError::Header(format!("shape {shape_text} is not a tuple")))?;
-        let dimensions = inner
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(|s| {
-                s.trim_end_matches('L')
-                    .parse::<usize>()
-                    .map_err(|_| NpyError::Header(format!("shape {shape_text} has {s:?}")))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let [rows, columns] = dimensions[..] else {
-            return Err(NpyError::Shape(shape_text.to_string()));
-        };
-        for dimension in [rows, columns] {
-            if dimension == 0 || dimension > MAX_DIMENSION {
-                return Err(NpyError::Dimension(dimension));
-            }
-        }
-        let data = &bytes[start + length..];
-        let expected = rows * columns;
-        if data.len() != expected {
-            return Err(NpyError::DataLength {
-                rows,
-                columns,
-                expected,
-                found: data.len(),
-            });
-        }
+        let data = parsed.data(1)?;
         Ok(Self {
-            rows,
-            columns,
+            rows: parsed.rows,
+            columns: parsed.columns,
             entries: data.iter().map(|b| *b as i8).collect(),
         })
     }
@@ -166,22 +133,131 @@ impl Matrix {
             self.rows * self.columns,
             "a whole matrix"
         );
-        let mut header = format!(
-            "{{'descr': '|i1', 'fortran_order': False, 'shape': ({}, {}), }}",
-            self.rows, self.columns
-        );
-        // Pad so that magic, version, length and header end at a multiple of 64.
-        let unpadded = MAGIC.len() + 2 + 2 + header.len() + 1;
-        header.push_str(&" ".repeat(unpadded.next_multiple_of(64) - unpadded));
-        header.push('\n');
-        let mut out = Vec::with_capacity(10 + header.len() + self.entries.len());
-        out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&[1, 0]);
-        out.extend_from_slice(&(header.len() as u16).to_le_bytes());
-        out.extend_from_slice(header.as_bytes());
+        let mut out = header("|i1", self.rows, self.columns, self.entries.len());
         out.extend(self.entries.iter().map(|e| *e as u8));
         out
     }
+}
+
+/// A row-major int64 matrix (a product `C`, whose entries outgrow int8).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WideMatrix {
+    pub rows: usize,
+    pub columns: usize,
+    pub entries: Vec<i64>,
+}
+
+impl WideMatrix {
+    /// Parses a `.npy` file of little-endian int64 (`<i8`).
+    pub fn from_npy(bytes: &[u8]) -> Result<Self, NpyError> {
+        let parsed = parse(bytes)?;
+        if parsed.descr != "<i8" {
+            return Err(NpyError::WideDtype(parsed.descr.to_string()));
+        }
+        let data = parsed.data(8)?;
+        Ok(Self {
+            rows: parsed.rows,
+            columns: parsed.columns,
+            entries: data
+                .chunks_exact(8)
+                .map(|b| i64::from_le_bytes(b.try_into().expect("8 bytes")))
+                .collect(),
+        })
+    }
+
+    /// The matrix as a version 1.0 `.npy` file of `<i8`.
+    pub fn to_npy(&self) -> Vec<u8> {
+        assert_eq!(
+            self.entries.len(),
+            self.rows * self.columns,
+            "a whole matrix"
+        );
+        let mut out = header("<i8", self.rows, self.columns, 8 * self.entries.len());
+        for e in &self.entries {
+            out.extend_from_slice(&e.to_le_bytes());
+        }
+        out
+    }
+}
+
+/// A version 1.0 header for `descr` and a shape, padded as numpy pads it,
+/// in a buffer with room for `data` bytes more.
+fn header(descr: &str, rows: usize, columns: usize, data: usize) -> Vec<u8> {
+    let mut header =
+        format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': ({rows}, {columns}), }}");
+    // Pad so that magic, version, length and header end at a multiple of 64.
+    let unpadded = MAGIC.len() + 2 + 2 + header.len() + 1;
+    header.push_str(&" ".repeat(unpadded.next_multiple_of(64) - unpadded));
+    header.push('\n');
+    let mut out = Vec::with_capacity(10 + header.len() + data);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&[1, 0]);
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    out
+}
+
+/// Checks a `.npy` file's magic, version, header dict, order and shape (two
+/// dimensions, each within bounds); the dtype and data length are the
+/// caller's to check.
+fn parse(bytes: &[u8]) -> Result<Parsed<'_>, NpyError> {
+    if bytes.len() < 8 || &bytes[..6] != MAGIC {
+        return Err(NpyError::Magic);
+    }
+    let (major, minor) = (bytes[6], bytes[7]);
+    let (length, start) = match (major, minor) {
+        (1, 0) if bytes.len() >= 10 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
+        (2 | 3, 0) if bytes.len() >= 12 => (
+            u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes")) as usize,
+            12,
+        ),
+        (1..=3, 0) => return Err(NpyError::TruncatedHeader),
+        _ => return Err(NpyError::Version(major, minor)),
+    };
+    if length > MAX_HEADER || bytes.len() < start + length {
+        return Err(NpyError::TruncatedHeader);
+    }
+    let header = std::str::from_utf8(&bytes[start..start + length])
+        .map_err(|_| NpyError::Header("not text".into()))?;
+    let header = header.trim();
+    if !(header.starts_with('{') && header.ends_with('}')) {
+        return Err(NpyError::Header("not a dict".into()));
+    }
+    let descr = field(header, "descr")?.trim_matches(|c| c == '\'' || c == '"');
+    match field(header, "fortran_order")? {
+        "False" => {}
+        "True" => return Err(NpyError::FortranOrder),
+        other => return Err(NpyError::Header(format!("fortran_order is {other}"))),
+    }
+    let shape_text = field(header, "shape")?;
+    let inner = shape_text
+        .strip_prefix('(')
+        .and_then(|s| s.strip_suffix(')'))
+        .ok_or_else(|| NpyError::Header(format!("shape {shape_text} is not a tuple")))?;
+    let dimensions = inner
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.trim_end_matches('L')
+                .parse::<usize>()
+                .map_err(|_| NpyError::Header(format!("shape {shape_text} has {s:?}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let [rows, columns] = dimensions[..] else {
+        return Err(NpyError::Shape(shape_text.to_string()));
+    };
+    for dimension in [rows, columns] {
+        if dimension == 0 || dimension > MAX_DIMENSION {
+            return Err(NpyError::Dimension(dimension));
+        }
+    }
+    Ok(Parsed {
+        descr,
+        rows,
+        columns,
+        data: &bytes[start + length..],
+    })
 }
 
 #[cfg(test)]
@@ -199,6 +275,38 @@ mod tests {
         bytes.extend_from_slice(header.as_bytes());
         bytes.extend_from_slice(&[0xfd, 0xfe, 0xff, 0, 1, 2]);
         bytes
+    }
+
+    #[test]
+    fn wide_matrices_round_trip_and_other_dtypes_are_refused() {
+        let wide = WideMatrix {
+            rows: 2,
+            columns: 2,
+            entries: vec![-1, 1 << 40, i64::MIN, 7],
+        };
+        let bytes = wide.to_npy();
+        assert_eq!(WideMatrix::from_npy(&bytes), Ok(wide));
+        assert_eq!(
+            bytes.len() % 64,
+            32,
+            "header padded to 64, then 32 bytes of data"
+        );
+        assert!(matches!(
+            WideMatrix::from_npy(&numpy_file()),
+            Err(NpyError::WideDtype(d)) if d == "|i1"
+        ));
+        assert!(matches!(
+            Matrix::from_npy(&bytes),
+            Err(NpyError::Dtype(d)) if d == "<i8"
+        ));
+        assert!(matches!(
+            WideMatrix::from_npy(&bytes[..bytes.len() - 1]),
+            Err(NpyError::DataLength {
+                expected: 32,
+                found: 31,
+                ..
+            })
+        ));
     }
 
     #[test]

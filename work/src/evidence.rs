@@ -1,0 +1,238 @@
+//! A GEMM work proof as it travels with a receipt (kind 1): the shape, the
+//! two commitments that are its public inputs and the receipt's
+//! `inputCommitment` and `outputCommitment`, and the halo2 proof. Proving
+//! from int8 matrices, verifying against parameters from a Powers of Tau, and
+//! the binary file (`work.proof`, FORMATS.md).
+
+use halo2_proofs::halo2curves::bn256::{Bn256, Fr};
+use halo2_proofs::halo2curves::ff::PrimeField as _;
+use halo2_proofs::poly::kzg::commitment::ParamsKZG;
+
+use crate::commitment::{input_commitment, output_commitment};
+use crate::gemm::{GemmCircuit, Shape};
+use crate::npy::{Matrix, WideMatrix, MAX_DIMENSION};
+use crate::proof;
+
+/// The receipt kind of a matrix product.
+pub const KIND_GEMM: u32 = 1;
+const MAGIC: &[u8; 4] = b"PMWK";
+const VERSION: u8 = 1;
+/// Longest proof read (a GEMM proof is about 3 KB at every shape).
+pub const MAX_PROOF_BYTES: usize = 1 << 16;
+/// Largest circuit (log2 of rows) a work proof may need.
+pub const MAX_LOG_SIZE: u32 = crate::srs::MAX_K;
+
+/// Why a work proof was refused or could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkError {
+    #[error("not a work proof (no PMWK magic)")]
+    Magic,
+    #[error("work proof version {0} is not supported (1)")]
+    Version(u8),
+    #[error("work proof kind {0} is not a matrix product (1)")]
+    Kind(u32),
+    #[error("the work proof ends inside {0}")]
+    Truncated(&'static str),
+    #[error("{0} bytes after the work proof")]
+    Trailing(usize),
+    #[error("{0} is not a canonical field element")]
+    NonCanonical(&'static str),
+    #[error("the proof is {0} bytes, more than the {MAX_PROOF_BYTES} a work proof may have")]
+    ProofLength(usize),
+    #[error("shape {m}x{k}x{n} is outside the limits (each dimension 1..={MAX_DIMENSION}, at most 2^{MAX_LOG_SIZE} rows)", m = .0.m, k = .0.k, n = .0.n)]
+    Shape(Shape),
+    #[error("A is {0}x{1} and B is {2}x{3}: A's columns must be B's rows")]
+    Mismatch(usize, usize, usize, usize),
+    #[error("the parameters are for 2^{have} rows; this shape needs 2^{need}")]
+    Params { have: u32, need: u32 },
+    #[error("halo2: {0}")]
+    Halo2(String),
+    #[error("the proof does not verify against its commitments and shape")]
+    Invalid,
+}
+
+/// A product's work proof.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkProof {
+    pub shape: Shape,
+    /// The commitment to `A‖B` (the receipt's `inputCommitment`).
+    pub input: Fr,
+    /// The commitment to `C` (the receipt's `outputCommitment`).
+    pub output: Fr,
+    pub proof: Vec<u8>,
+}
+
+/// Whether `shape` is one a work proof may have; the circuit size it needs.
+pub fn check_shape(shape: Shape) -> Result<u32, WorkError> {
+    let dims = [shape.m, shape.k, shape.n];
+    if dims.iter().any(|&d| d == 0 || d > MAX_DIMENSION) {
+        return Err(WorkError::Shape(shape));
+    }
+    let k = shape.circuit_log_size();
+    if k > MAX_LOG_SIZE {
+        return Err(WorkError::Shape(shape));
+    }
+    Ok(k)
+}
+
+fn blank(shape: Shape) -> GemmCircuit {
+    GemmCircuit {
+        shape,
+        matrices: None,
+        tamper: None,
+    }
+}
+
+fn halo2(e: halo2_proofs::plonk::Error) -> WorkError {
+    WorkError::Halo2(e.to_string())
+}
+
+fn params_fit(params: &ParamsKZG<Bn256>, need: u32) -> Result<(), WorkError> {
+    use halo2_proofs::poly::commitment::Params;
+    if params.k() != need {
+        return Err(WorkError::Params {
+            have: params.k(),
+            need,
+        });
+    }
+    Ok(())
+}
+
+/// Computes `C = A·B` and proves it. `params` must be for the shape's
+/// circuit size ([`check_shape`]).
+pub fn prove_gemm(
+    params: &ParamsKZG<Bn256>,
+    a: &Matrix,
+    b: &Matrix,
+    rng: impl rand::RngCore,
+) -> Result<(WideMatrix, WorkProof), WorkError> {
+    if a.columns != b.rows {
+        return Err(WorkError::Mismatch(a.rows, a.columns, b.rows, b.columns));
+    }
+    let shape = Shape {
+        m: a.rows,
+        k: a.columns,
+        n: b.columns,
+    };
+    params_fit(params, check_shape(shape)?)?;
+    let circuit = GemmCircuit::new(shape, a.entries.clone(), b.entries.clone());
+    let c = circuit.matrices.as_ref().expect("a witness").2.clone();
+    let [input, output] = circuit.public_inputs().expect("a witness");
+    let key = proof::proving_key(params, &circuit).map_err(halo2)?;
+    let proof = proof::prove(params, &key, &circuit, &[&[input, output]], rng).map_err(halo2)?;
+    Ok((
+        WideMatrix {
+            rows: shape.m,
+            columns: shape.n,
+            entries: c,
+        },
+        WorkProof {
+            shape,
+            input,
+            output,
+            proof,
+        },
+    ))
+}
+
+impl WorkProof {
+    /// The receipt's `units` for this product: m·k·n multiply-adds.
+    pub fn units(&self) -> u64 {
+        (self.shape.m * self.shape.k * self.shape.n) as u64
+    }
+
+    /// Verifies the proof against its shape and commitments. `params` must
+    /// be for the shape's circuit size.
+    pub fn verify(&self, params: &ParamsKZG<Bn256>) -> Result<(), WorkError> {
+        params_fit(params, check_shape(self.shape)?)?;
+        let key = proof::verifying_key(params, &blank(self.shape)).map_err(halo2)?;
+        if proof::verify(params, &key, &[&[self.input, self.output]], &self.proof) {
+            Ok(())
+        } else {
+            Err(WorkError::Invalid)
+        }
+    }
+
+    /// Whether `a`, `b` and `c` are the matrices this proof commits to.
+    pub fn commits_to(&self, a: &Matrix, b: &Matrix, c: &WideMatrix) -> bool {
+        let Shape { m, k, n } = self.shape;
+        (a.rows, a.columns, b.rows, b.columns, c.rows, c.columns) == (m, k, k, n, m, n)
+            && input_commitment(self.shape, &a.entries, &b.entries) == self.input
+            && output_commitment(self.shape, &c.entries) == self.output
+    }
+
+    /// `PMWK`, version, kind (u32), m, k, n (u32 each), the input and output
+    /// commitments (32 bytes each, big-endian), the proof's length (u32) and
+    /// the proof; integers big-endian.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(4 + 1 + 16 + 64 + 4 + self.proof.len());
+        out.extend_from_slice(MAGIC);
+        out.push(VERSION);
+        out.extend_from_slice(&KIND_GEMM.to_be_bytes());
+        for d in [self.shape.m, self.shape.k, self.shape.n] {
+            out.extend_from_slice(&(d as u32).to_be_bytes());
+        }
+        for x in [self.input, self.output] {
+            let mut bytes = x.to_repr();
+            bytes.reverse();
+            out.extend_from_slice(&bytes);
+        }
+        out.extend_from_slice(&(self.proof.len() as u32).to_be_bytes());
+        out.extend_from_slice(&self.proof);
+        out
+    }
+
+    /// Reads [`Self::to_bytes`]'s layout, refusing anything else with the reason.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, WorkError> {
+        let mut at = 0usize;
+        let mut take = |len: usize, what: &'static str| -> Result<&[u8], WorkError> {
+            let part = bytes.get(at..at + len).ok_or(WorkError::Truncated(what))?;
+            at += len;
+            Ok(part)
+        };
+        if take(4, "the magic")? != MAGIC {
+            return Err(WorkError::Magic);
+        }
+        let version = take(1, "the version")?[0];
+        if version != VERSION {
+            return Err(WorkError::Version(version));
+        }
+        let mut u32_of = |what| -> Result<u32, WorkError> {
+            Ok(u32::from_be_bytes(
+                take(4, what)?.try_into().expect("4 bytes"),
+            ))
+        };
+        let kind = u32_of("the kind")?;
+        if kind != KIND_GEMM {
+            return Err(WorkError::Kind(kind));
+        }
+        let shape = Shape {
+            m: u32_of("the shape")? as usize,
+            k: u32_of("the shape")? as usize,
+            n: u32_of("the shape")? as usize,
+        };
+        check_shape(shape)?;
+        let mut fr = |what| -> Result<Fr, WorkError> {
+            let mut repr: [u8; 32] = take(32, what)?.try_into().expect("32 bytes");
+            repr.reverse();
+            Option::from(Fr::from_repr(repr)).ok_or(WorkError::NonCanonical(what))
+        };
+        let input = fr("the input commitment")?;
+        let output = fr("the output commitment")?;
+        let length =
+            u32::from_be_bytes(take(4, "the proof length")?.try_into().expect("4")) as usize;
+        if length > MAX_PROOF_BYTES {
+            return Err(WorkError::ProofLength(length));
+        }
+        let proof = take(length, "the proof")?.to_vec();
+        if at != bytes.len() {
+            return Err(WorkError::Trailing(bytes.len() - at));
+        }
+        Ok(Self {
+            shape,
+            input,
+            output,
+            proof,
+        })
+    }
+}
