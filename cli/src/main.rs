@@ -10,6 +10,7 @@ use proofmint_prover::cli::{self, BackendOptions};
 use proofmint_prover::demo::{self, DemoOptions};
 
 mod service_cmd;
+mod work_cmd;
 
 #[derive(Parser)]
 #[command(
@@ -104,6 +105,11 @@ enum Command {
     Verify {
         #[command(subcommand)]
         command: VerifyCommand,
+    },
+    /// Work proofs: prove a job's output is the function of its input (GEMM), and check them.
+    Work {
+        #[command(subcommand)]
+        command: work_cmd::WorkCommand,
     },
     /// Export keys for other systems.
     Export {
@@ -654,6 +660,7 @@ fn run(args: Args) -> anyhow::Result<()> {
                 &out,
             )
         }
+        Command::Work { command } => work_cmd::run(command),
         Command::Serve(args) => service_cmd::serve(args),
         Command::Apikey { command } => service_cmd::apikey(command),
         Command::Client { server, command } => service_cmd::client(&server, command),

@@ -2,44 +2,14 @@
 //! kind of bad input gets a message naming the file, line or field and a
 //! non-zero exit, never a panic.
 
+mod binary;
 #[path = "../../prover/tests/common/mod.rs"]
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
 
+use binary::*;
 use common::*;
-
-fn proofmint(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_proofmint"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = proofmint(args);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "proofmint {args:?} failed: {stderr}");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Runs a command that must fail; returns its stderr.
-fn fails(args: &[&str]) -> String {
-    let out = proofmint(args);
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "proofmint {args:?} should fail cleanly: {stderr}"
-    );
-    assert!(!stderr.contains("panicked"), "panic: {stderr}");
-    stderr
-}
-
-fn s(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
 
 fn write_receipts(path: &Path, lines: &[String]) {
     std::fs::write(path, lines.join("\n") + "\n").unwrap();

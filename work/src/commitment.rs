@@ -161,6 +161,15 @@ pub(crate) fn commit_packed(tag: u64, shape: Shape, elements: &[Fr]) -> Fr {
         .expect("a shape has at least one entry")
 }
 
+/// A field element as `0x` and 64 hex digits, big-endian (as receipts write
+/// their commitments).
+pub fn to_hex(x: &Fr) -> String {
+    let mut bytes = x.to_repr();
+    bytes.reverse();
+    let digits: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("0x{digits}")
+}
+
 /// halo2's BN254 scalar as arkworks' (the same field).
 pub fn to_ark(x: Fr) -> ark_bn254::Fr {
     ark_bn254::Fr::from_le_bytes_mod_order(&x.to_repr())
