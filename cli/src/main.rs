@@ -80,6 +80,10 @@ enum Command {
         /// The deployment's EpochRegistry: the bundle must be signed for it.
         #[arg(long)]
         registry: String,
+        /// The Powers of Tau file of the work proofs' parameters (needed when
+        /// the bundle holds matrix-product receipts, kind 1).
+        #[arg(long)]
+        ptau: Option<PathBuf>,
     },
     /// Make claim-circuit keys with a development setup (not for production).
     Setup {
@@ -373,6 +377,13 @@ enum EpochCommand {
         depth: usize,
         #[arg(long)]
         out: PathBuf,
+        /// Folder of work proofs (`<jobId>.proof`, as `proofmint work gemm`
+        /// writes `work.proof`) for the matrix-product receipts (kind 1).
+        #[arg(long)]
+        evidence: Option<PathBuf>,
+        /// The Powers of Tau file of the work proofs' parameters.
+        #[arg(long)]
+        ptau: Option<PathBuf>,
     },
 }
 
@@ -592,19 +603,26 @@ fn run(args: Args) -> anyhow::Result<()> {
                     registry,
                     depth,
                     out,
+                    evidence,
+                    ptau,
                 },
         } => {
             let domain = cli::parse_domain(chain_id, &registry)?;
-            cli::epoch_build(&receipts, &payments, epoch, domain, depth, &out).map(drop)
+            let evidence = cli::EvidenceOptions {
+                dir: evidence,
+                ptau,
+            };
+            cli::epoch_build(&receipts, &payments, epoch, domain, depth, &out, &evidence).map(drop)
         }
         Command::Audit {
             dir,
             payments,
             chain_id,
             registry,
+            ptau,
         } => {
             let domain = cli::parse_domain(chain_id, &registry)?;
-            cli::audit_dir(&dir, domain, &payments).map(drop)
+            cli::audit_dir(&dir, domain, &payments, ptau.as_deref()).map(drop)
         }
         Command::Setup {
             slots,

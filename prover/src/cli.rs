@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use proofmint_circuits::claim::{ClaimShape, ClaimWitness};
 use proofmint_circuits::epoch::{EpochBundle, ReceiptLines};
 use proofmint_circuits::field::{fr_to_address, fr_to_hex, parse_address};
-use proofmint_circuits::receipt::ReceiptDomain;
+use proofmint_circuits::receipt::{Receipt, ReceiptDomain};
 use proofmint_gpu::{select_backend, BackendChoice};
 use proofmint_verifier::verify::ClaimVerifier;
 use proofmint_verifier::{audit, AuditReport, ClaimProof, SetupKind, VerifyingKeyFile};
@@ -41,6 +41,18 @@ pub fn salt_flag(text: &str) -> Result<alloy_primitives::U256> {
 
 /// `proofmint epoch build`: admit a JSON Lines file of receipts as an epoch,
 /// each receipt backed by a payment in `payments` and signed for `domain`.
+/// Where the work proofs of matrix-product receipts (kind 1) come from.
+#[derive(Debug, Clone, Default)]
+pub struct EvidenceOptions {
+    /// A folder of `<jobId>.proof` files (`epoch build`); a bundle keeps its
+    /// own in `evidence/`.
+    pub dir: Option<std::path::PathBuf>,
+    /// The Powers of Tau file the work proofs' parameters come from.
+    pub ptau: Option<std::path::PathBuf>,
+}
+
+/// `proofmint epoch build`: check receipts against payments (and the work
+/// proofs of matrix-product receipts), build the tree, write the bundle.
 pub fn epoch_build(
     receipts: &Path,
     payments: &Path,
@@ -48,6 +60,7 @@ pub fn epoch_build(
     domain: ReceiptDomain,
     depth: usize,
     out: &Path,
+    evidence: &EvidenceOptions,
 ) -> Result<EpochBundle> {
     let paid = files::load_payments(payments)?;
     let max = if depth >= 32 {
@@ -57,9 +70,41 @@ pub fn epoch_build(
     };
     let mut lines = ReceiptLines::default();
     files::for_each_line(receipts, max, |line, text| lines.push(line, text))?;
+    let numbered: Vec<(usize, Receipt)> = lines
+        .receipts
+        .iter()
+        .map(|(line, signed)| (*line, signed.receipt))
+        .collect();
     let (bundle, _) = EpochBundle::build_parsed(epoch, domain, depth, lines, &paid)
         .with_context(|| receipts.display().to_string())?;
+    let proofs = crate::evidence::check_evidence(
+        &numbered,
+        evidence.dir.as_deref(),
+        evidence.ptau.as_deref(),
+        "line",
+    )
+    .map_err(|problems| {
+        anyhow::anyhow!(
+            "{}: {} receipt(s) without valid work proofs:\n  {}",
+            receipts.display(),
+            problems.len(),
+            problems.join("\n  ")
+        )
+    })?;
     files::write_epoch(out, &bundle)?;
+    if !proofs.is_empty() {
+        let dir = out.join(crate::evidence::EVIDENCE_DIR);
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+        for (name, bytes) in &proofs {
+            files::write(&dir.join(name), bytes)?;
+        }
+        println!(
+            "{} work proof(s) checked and kept in {}",
+            proofs.len(),
+            dir.display()
+        );
+    }
     let s = bundle.summary;
     println!(
         "epoch {} ({}): {} receipts, {} units, all paid on chain ({} units paid for the epoch)",
@@ -80,10 +125,40 @@ pub fn epoch_build(
 
 /// `proofmint audit`: re-check a bundle against the deployment it belongs to
 /// and the payments on chain.
-pub fn audit_dir(dir: &Path, domain: ReceiptDomain, payments: &Path) -> Result<AuditReport> {
+pub fn audit_dir(
+    dir: &Path,
+    domain: ReceiptDomain,
+    payments: &Path,
+    ptau: Option<&Path>,
+) -> Result<AuditReport> {
     let bundle = files::load_epoch(dir)?;
     let paid = files::load_payments(payments)?;
-    match audit(&bundle, &domain, &paid) {
+    let leaves: Vec<(usize, Receipt)> = bundle
+        .receipts
+        .iter()
+        .enumerate()
+        .map(|(leaf, signed)| (leaf, signed.receipt))
+        .collect();
+    let evidence = crate::evidence::check_evidence(
+        &leaves,
+        Some(&dir.join(crate::evidence::EVIDENCE_DIR)),
+        ptau,
+        "leaf",
+    )
+    .err()
+    .unwrap_or_default();
+    let audited = audit(&bundle, &domain, &paid);
+    let audited = match (audited, evidence.is_empty()) {
+        (Ok(report), true) => Ok(report),
+        (Ok(_), false) => Err(Vec::new()),
+        (Err(failures), _) => Err(failures),
+    };
+    let audited = audited.map_err(|failures| {
+        let mut lines: Vec<String> = failures.iter().map(|f| format!("  {f}")).collect();
+        lines.extend(evidence.iter().map(|e| format!("  {e}")));
+        lines
+    });
+    match audited {
         Ok(report) => {
             let s = report.summary;
             println!(
@@ -93,14 +168,16 @@ pub fn audit_dir(dir: &Path, domain: ReceiptDomain, payments: &Path) -> Result<A
                 s.total_units,
                 fr_to_hex(&s.root)
             );
+            if crate::evidence::needs_evidence(leaves.iter().map(|(_, r)| r)) {
+                println!("every work proof verifies and matches its receipt");
+            }
             Ok(report)
         }
-        Err(failures) => {
-            let lines: Vec<String> = failures.iter().map(|f| format!("  {f}")).collect();
+        Err(lines) => {
             bail!(
                 "{}: audit failed, {} problem(s):\n{}",
                 dir.display(),
-                failures.len(),
+                lines.len(),
                 lines.join("\n")
             )
         }

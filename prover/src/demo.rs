@@ -126,11 +126,12 @@ pub fn run(options: &DemoOptions) -> Result<()> {
             domain,
             o.depth,
             &epoch_dir,
+            &cli::EvidenceOptions::default(),
         )
     })?;
     steps.push(("operator builds the epoch tree".into(), took));
     let (_, took) = timed("auditing the epoch", || {
-        cli::audit_dir(&epoch_dir, domain, &payments_path)
+        cli::audit_dir(&epoch_dir, domain, &payments_path, None)
     })?;
     steps.push(("auditor re-checks the bundle".into(), took));
 

@@ -6,6 +6,7 @@ pub mod chain;
 pub mod circom;
 pub mod cli;
 pub mod demo;
+pub mod evidence;
 pub mod files;
 pub mod groth16;
 pub mod keys;

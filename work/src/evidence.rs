@@ -8,7 +8,20 @@ use halo2_proofs::halo2curves::bn256::{Bn256, Fr};
 use halo2_proofs::halo2curves::ff::PrimeField as _;
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 
-use crate::commitment::{input_commitment, output_commitment};
+use std::collections::{BTreeMap, HashMap};
+
+use halo2_proofs::halo2curves::bn256::G1Affine;
+use halo2_proofs::plonk::{verify_proof, VerifyingKey};
+use halo2_proofs::poly::commitment::ParamsProver;
+use halo2_proofs::poly::kzg::commitment::KZGCommitmentScheme;
+use halo2_proofs::poly::kzg::multiopen::VerifierSHPLONK;
+use halo2_proofs::poly::kzg::strategy::AccumulatorStrategy;
+use halo2_proofs::poly::VerificationStrategy;
+use halo2_proofs::transcript::{Blake2bRead, Challenge255, TranscriptReadBuffer};
+use proofmint_circuits::receipt::Receipt;
+use rayon::prelude::*;
+
+use crate::commitment::{from_ark, input_commitment, output_commitment};
 use crate::gemm::{GemmCircuit, Shape};
 use crate::npy::{Matrix, WideMatrix, MAX_DIMENSION};
 use crate::proof;
@@ -49,6 +62,14 @@ pub enum WorkError {
     Halo2(String),
     #[error("the proof does not verify against its commitments and shape")]
     Invalid,
+    #[error("no parameters for 2^{0} rows")]
+    NoParams(u32),
+    #[error("the receipt is of kind {0}, not a matrix product (1)")]
+    ReceiptKind(u32),
+    #[error("the receipt claims {receipt} units; the proven product is {proof} (m·k·n)")]
+    Units { receipt: u64, proof: u64 },
+    #[error("the receipt's {0} is not the work proof's")]
+    Commitment(&'static str),
 }
 
 /// A product's work proof.
@@ -153,6 +174,28 @@ impl WorkProof {
         }
     }
 
+    /// Whether this proof is the evidence of `receipt`: a matrix product
+    /// (kind 1) of the receipt's units, whose commitments are the receipt's.
+    /// (The proof itself is checked by [`Self::verify`] or [`verify_many`].)
+    pub fn matches_receipt(&self, receipt: &Receipt) -> Result<(), WorkError> {
+        if receipt.kind != KIND_GEMM {
+            return Err(WorkError::ReceiptKind(receipt.kind));
+        }
+        if receipt.units != self.units() {
+            return Err(WorkError::Units {
+                receipt: receipt.units,
+                proof: self.units(),
+            });
+        }
+        if from_ark(receipt.input_commitment) != self.input {
+            return Err(WorkError::Commitment("inputCommitment"));
+        }
+        if from_ark(receipt.output_commitment) != self.output {
+            return Err(WorkError::Commitment("outputCommitment"));
+        }
+        Ok(())
+    }
+
     /// Whether `a`, `b` and `c` are the matrices this proof commits to.
     pub fn commits_to(&self, a: &Matrix, b: &Matrix, c: &WideMatrix) -> bool {
         let Shape { m, k, n } = self.shape;
@@ -235,4 +278,102 @@ impl WorkProof {
             proof,
         })
     }
+}
+
+/// Proofs that share one final pairing check in [`verify_many`].
+const BATCH: usize = 16;
+
+/// Verifies many work proofs at once. Proofs of one circuit size are cut
+/// into batches that each end in a single pairing check (halo2's
+/// `AccumulatorStrategy`: every proof's contribution is scaled by a fresh
+/// random factor, so one bad proof fails its batch with overwhelming
+/// probability), and the batches run on every core; a batch that fails is
+/// checked again one proof at a time, to name the bad ones. `params` holds
+/// the parameters of each size (2^k rows, by k). Returns every failing
+/// proof's index with the reason, in index order.
+pub fn verify_many(
+    params: &BTreeMap<u32, ParamsKZG<Bn256>>,
+    proofs: &[WorkProof],
+) -> Vec<(usize, WorkError)> {
+    let mut failures = Vec::new();
+    // Sizes and verifying keys first (one key per shape, made in parallel).
+    let mut by_size: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
+    let mut shapes: Vec<(Shape, u32)> = Vec::new();
+    for (index, proof) in proofs.iter().enumerate() {
+        match check_shape(proof.shape) {
+            Err(e) => failures.push((index, e)),
+            Ok(k) if !params.contains_key(&k) => failures.push((index, WorkError::NoParams(k))),
+            Ok(k) => {
+                by_size.entry(k).or_default().push(index);
+                if !shapes.iter().any(|(s, _)| *s == proof.shape) {
+                    shapes.push((proof.shape, k));
+                }
+            }
+        }
+    }
+    let keys: HashMap<Shape, Result<VerifyingKey<G1Affine>, String>> = shapes
+        .par_iter()
+        .map(|&(shape, k)| {
+            let key = proof::verifying_key(&params[&k], &blank(shape)).map_err(|e| e.to_string());
+            (shape, key)
+        })
+        .collect();
+    let batches: Vec<(u32, &[usize])> = by_size
+        .iter()
+        .flat_map(|(&k, indices)| indices.chunks(BATCH).map(move |chunk| (k, chunk)))
+        .collect();
+    let batch_failures: Vec<(usize, WorkError)> = batches
+        .par_iter()
+        .flat_map_iter(|&(k, chunk)| {
+            let params = &params[&k];
+            if verify_batch(params, &keys, proofs, chunk) {
+                return Vec::new();
+            }
+            chunk
+                .iter()
+                .filter_map(|&index| {
+                    let ok = verify_batch(params, &keys, proofs, &[index]);
+                    (!ok).then(|| {
+                        let reason = match &keys[&proofs[index].shape] {
+                            Err(e) => WorkError::Halo2(e.clone()),
+                            Ok(_) => WorkError::Invalid,
+                        };
+                        (index, reason)
+                    })
+                })
+                .collect()
+        })
+        .collect();
+    failures.extend(batch_failures);
+    failures.sort_by_key(|(index, _)| *index);
+    failures
+}
+
+/// Whether every proof of `chunk` verifies, with one final pairing check.
+fn verify_batch(
+    params: &ParamsKZG<Bn256>,
+    keys: &HashMap<Shape, Result<VerifyingKey<G1Affine>, String>>,
+    proofs: &[WorkProof],
+    chunk: &[usize],
+) -> bool {
+    let mut strategy = AccumulatorStrategy::new(params.verifier_params());
+    for &index in chunk {
+        let proof = &proofs[index];
+        let Ok(key) = &keys[&proof.shape] else {
+            return false;
+        };
+        let mut transcript = Blake2bRead::<_, G1Affine, Challenge255<_>>::init(&proof.proof[..]);
+        let public: &[Fr] = &[proof.input, proof.output];
+        strategy = match verify_proof::<KZGCommitmentScheme<Bn256>, VerifierSHPLONK<_>, _, _, _>(
+            params.verifier_params(),
+            key,
+            strategy,
+            &[&[public]],
+            &mut transcript,
+        ) {
+            Ok(strategy) => strategy,
+            Err(_) => return false,
+        };
+    }
+    VerificationStrategy::<_, VerifierSHPLONK<_>>::finalize(strategy)
 }

@@ -44,7 +44,7 @@ use crate::commitment::{self, Packing, INPUT_TAG, OUTPUT_TAG, RATE};
 use crate::poseidon;
 
 /// A matrix shape: `A` is m×k, `B` is k×n, `C` is m×n.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Shape {
     pub m: usize,
     pub k: usize,

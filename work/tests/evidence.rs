@@ -7,7 +7,15 @@ use ark_bn254::Fr as ArkFr;
 use halo2_proofs::halo2curves::bn256::{Bn256, Fr};
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use proofmint_verifier::ptau::Ptau;
-use proofmint_work::evidence::{check_shape, prove_gemm, WorkError, WorkProof, KIND_GEMM};
+use std::collections::BTreeMap;
+
+use alloy_primitives::Address;
+use halo2_proofs::poly::commitment::Params;
+use proofmint_circuits::receipt::Receipt;
+use proofmint_work::commitment::to_ark;
+use proofmint_work::evidence::{
+    check_shape, prove_gemm, verify_many, WorkError, WorkProof, KIND_GEMM,
+};
 use proofmint_work::gemm::Shape;
 use proofmint_work::npy::{Matrix, WideMatrix};
 use proofmint_work::srs::params_from_ptau;
@@ -157,6 +165,70 @@ fn damaged_files_are_refused_with_the_reason() {
         patched(85, &(1u32 << 17).to_be_bytes()),
         Err(WorkError::ProofLength(_))
     ));
+}
+
+#[test]
+fn a_proof_is_the_evidence_of_its_receipt_only() {
+    let (_, _, _, _, proof) = proven();
+    let receipt = Receipt {
+        job_id: ArkFr::from(9u64),
+        node: Address::repeat_byte(1),
+        client: Address::repeat_byte(2),
+        epoch: 3,
+        units: proof.units(),
+        kind: KIND_GEMM,
+        input_commitment: to_ark(proof.input),
+        output_commitment: to_ark(proof.output),
+    };
+    proof.matches_receipt(&receipt).unwrap();
+    let mut other = receipt;
+    other.kind = 0;
+    assert!(matches!(
+        proof.matches_receipt(&other),
+        Err(WorkError::ReceiptKind(0))
+    ));
+    let mut inflated = receipt;
+    inflated.units += 1;
+    assert!(matches!(
+        proof.matches_receipt(&inflated),
+        Err(WorkError::Units { .. })
+    ));
+    let mut other_input = receipt;
+    other_input.input_commitment += ArkFr::from(1u64);
+    assert!(matches!(
+        proof.matches_receipt(&other_input),
+        Err(WorkError::Commitment("inputCommitment"))
+    ));
+    let mut other_output = receipt;
+    other_output.output_commitment = receipt.input_commitment;
+    assert!(matches!(
+        proof.matches_receipt(&other_output),
+        Err(WorkError::Commitment("outputCommitment"))
+    ));
+}
+
+#[test]
+fn many_proofs_verify_together_and_the_bad_ones_are_named() {
+    let (params, _, _, _, proof) = proven();
+    let mut sizes = BTreeMap::new();
+    sizes.insert(params.k(), params.clone());
+    // Twenty: a batch of sixteen and one of four.
+    let mut proofs = vec![proof.clone(); 20];
+    assert!(verify_many(&sizes, &proofs).is_empty());
+    proofs[3].output += Fr::one();
+    proofs[17].proof[200] ^= 1;
+    let mut big = proof.clone();
+    big.shape = Shape {
+        m: 64,
+        k: 64,
+        n: 64,
+    };
+    proofs.push(big);
+    let failures = verify_many(&sizes, &proofs);
+    let named: Vec<usize> = failures.iter().map(|(index, _)| *index).collect();
+    assert_eq!(named, vec![3, 17, 20]);
+    assert!(matches!(failures[0].1, WorkError::Invalid));
+    assert!(matches!(failures[2].1, WorkError::NoParams(_)));
 }
 
 proptest! {
