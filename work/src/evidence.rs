@@ -119,6 +119,16 @@ fn params_fit(params: &ParamsKZG<Bn256>, need: u32) -> Result<(), WorkError> {
     Ok(())
 }
 
+/// The verifying key of `shape`'s circuit (it depends on the shape and the
+/// parameters only). `params` must be for the shape's circuit size.
+pub fn verifying_key(
+    params: &ParamsKZG<Bn256>,
+    shape: Shape,
+) -> Result<VerifyingKey<G1Affine>, WorkError> {
+    params_fit(params, check_shape(shape)?)?;
+    proof::verifying_key(params, &blank(shape)).map_err(halo2)
+}
+
 /// Computes `C = A·B` and proves it. `params` must be for the shape's
 /// circuit size ([`check_shape`]).
 pub fn prove_gemm(
@@ -165,9 +175,18 @@ impl WorkProof {
     /// Verifies the proof against its shape and commitments. `params` must
     /// be for the shape's circuit size.
     pub fn verify(&self, params: &ParamsKZG<Bn256>) -> Result<(), WorkError> {
+        self.verify_with(params, &verifying_key(params, self.shape)?)
+    }
+
+    /// [`Self::verify`] with the shape's verifying key made before
+    /// ([`verifying_key`]), for a verifier that checks many proofs of a shape.
+    pub fn verify_with(
+        &self,
+        params: &ParamsKZG<Bn256>,
+        key: &VerifyingKey<G1Affine>,
+    ) -> Result<(), WorkError> {
         params_fit(params, check_shape(self.shape)?)?;
-        let key = proof::verifying_key(params, &blank(self.shape)).map_err(halo2)?;
-        if proof::verify(params, &key, &[&[self.input, self.output]], &self.proof) {
+        if proof::verify(params, key, &[&[self.input, self.output]], &self.proof) {
             Ok(())
         } else {
             Err(WorkError::Invalid)

@@ -13,3 +13,7 @@ pub mod npy;
 pub mod poseidon;
 pub mod proof;
 pub mod srs;
+
+/// The halo2 this crate proves with (Axiom's fork), for callers that make
+/// parameters or keys themselves.
+pub use halo2_proofs;
