@@ -1,4 +1,5 @@
-//! GEMM work proofs (commitments included): prove and verify for square
+//! GEMM work proofs (commitments included): prove (the shape's proving key
+//! made once, as a prover of many jobs of a shape does) and verify for square
 //! shapes (32, 64 and 128 unless `PROOFMINT_BENCH_GEMM` lists others,
 //! comma-separated), each beside re-executing the product, which is what a
 //! verifier without the proof would do (and which needs the inputs); then
@@ -11,7 +12,9 @@
 use std::collections::BTreeMap;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use proofmint_work::evidence::{prove_gemm, verify_many, verifying_key, WorkProof};
+use proofmint_work::evidence::{
+    prove_gemm, prove_gemm_with, proving_key, verify_many, verifying_key, WorkProof,
+};
 use proofmint_work::gemm::{multiply, Shape};
 use proofmint_work::halo2_proofs::halo2curves::bn256::Bn256;
 use proofmint_work::halo2_proofs::poly::kzg::commitment::ParamsKZG;
@@ -47,18 +50,21 @@ fn gemm(c: &mut Criterion) {
     for size in sizes() {
         let (shape, a, b) = square(size, &mut rng);
         let params = ParamsKZG::<Bn256>::setup(shape.circuit_log_size(), &mut rng);
-        let (_, proof) = prove_gemm(&params, &a, &b, &mut rng).expect("a proof");
+        let start = std::time::Instant::now();
+        let proving = proving_key(&params, shape).expect("a key");
+        let made = start.elapsed();
+        let (_, proof) = prove_gemm_with(&params, &proving, &a, &b, &mut rng).expect("a proof");
         let start = std::time::Instant::now();
         let key = verifying_key(&params, shape).expect("a key");
         println!(
-            "gemm {size}^3: 2^{} rows, proof {} bytes, verifying key made once in {:?}",
+            "gemm {size}^3: 2^{} rows, proof {} bytes; keys made once per shape: proving {made:?}, verifying {:?}",
             shape.circuit_log_size(),
             proof.proof.len(),
             start.elapsed()
         );
         let id = format!("{size}x{size}x{size}");
         group.bench_function(BenchmarkId::new("prove", &id), |bench| {
-            bench.iter(|| prove_gemm(&params, &a, &b, &mut rng).expect("a proof"))
+            bench.iter(|| prove_gemm_with(&params, &proving, &a, &b, &mut rng).expect("a proof"))
         });
         group.bench_function(BenchmarkId::new("verify", &id), |bench| {
             bench.iter(|| proof.verify_with(&params, &key).expect("valid"))

@@ -11,10 +11,9 @@ const cases = JSON.parse(Buffer.concat(chunks).toString());
 const poseidon = await buildPoseidon();
 const hex = (x) => "0x" + x.toString(16).padStart(64, "0");
 
-// Groups of `group` entries, digits entry + 2^(bits-1), most significant first.
-function pack(entries, bits, group) {
+// Groups of `group` entries, digits entry + offset, most significant first.
+function pack(entries, bits, offset, group) {
   const base = 1n << BigInt(bits);
-  const offset = 1n << BigInt(bits - 1);
   const out = [];
   for (let i = 0; i < entries.length; i += group) {
     let acc = 0n;
@@ -39,12 +38,12 @@ const out = cases.map(({ m, k, n, a, b, c }) => {
   const input = [];
   for (let t = 0; t < k; t++) for (let i = 0; i < m; i++) input.push(a[i * k + t]);
   input.push(...b);
-  const bound = BigInt(k) << 14n;
-  const bits = bound.toString(2).length + 1;
+  // Each product term lies in [-128·127, 128·128]: offset k·16256, width k·32640.
+  const bits = (BigInt(k) * 32640n).toString(2).length;
   const group = Math.floor(253 / bits);
   return [
-    hex(chain(1, m, k, n, pack(input, 8, 31))),
-    hex(chain(2, m, k, n, pack(c, bits, group))),
+    hex(chain(1, m, k, n, pack(input, 8, 128n, 31))),
+    hex(chain(2, m, k, n, pack(c, bits, BigInt(k) * 16256n, group))),
   ];
 });
 console.log(JSON.stringify(out));

@@ -9,12 +9,13 @@
 //!    row-major order (`B.ravel()`). Output: `C` in row-major order.
 //! 2. **Packing.** Entries are taken in groups of `group` (the last group may
 //!    be shorter); a group is the number whose base-`2^bits` digits, most
-//!    significant first, are its entries plus `2^(bits-1)`. Input entries are
-//!    int8: 8 bits, 31 to a group (248 bits). Output entries are bounded by
-//!    `|C_ij| ≤ k·2^14` (every term of a dot product is at most 128·128), so
-//!    `bits` is the bit length of `k·2^14` plus one (the digit is then in
-//!    `[0, 2^bits)`), and a group holds `⌊253 / bits⌋` of them. Every group is
-//!    below 2^253 < r, so packing is injective.
+//!    significant first, are its entries plus `offset`. Input entries are
+//!    int8: offset 128, 8 bits, 31 to a group (248 bits). An output entry is a
+//!    sum of k products of int8s, each in `[-16256, 16384]` (−128·127 and
+//!    (−128)²), so with offset `k·16256` its digit lies in `[0, k·32640]`:
+//!    `bits` is the bit length of `k·32640`, and a group holds `⌊253 / bits⌋`
+//!    of them. Every digit is below `2^bits` and every group below
+//!    2^253 < r, so packing is injective.
 //! 3. **Chain.** `h = tag·2^96 + m·2^64 + k·2^32 + n` (tag 1 for the input,
 //!    2 for the output); then for each run of three packed elements (the last
 //!    run padded with zeros) `h = Poseidon(h, e0, e1, e2)`, circomlib's
@@ -41,27 +42,35 @@ pub const OUTPUT_TAG: u64 = 2;
 pub struct Packing {
     /// Bits per digit.
     pub bits: u32,
+    /// Added to every entry, making its digit non-negative.
+    pub offset: u64,
     /// Entries per packed element.
     pub group: usize,
 }
 
 impl Packing {
     /// int8 entries of `A` and `B`: 31 bytes to an element.
-    pub const INPUT: Packing = Packing { bits: 8, group: 31 };
+    pub const INPUT: Packing = Packing {
+        bits: 8,
+        offset: 128,
+        group: 31,
+    };
 
     /// Entries of `C` for an inner dimension `k`.
     pub fn output(k: usize) -> Packing {
-        let bound = (k as u128) << 14;
-        let bits = 128 - bound.leading_zeros() + 1;
+        let k = k as u64;
+        let widest = k * 32_640; // k·16384 − (−k·16256)
+        let bits = 64 - widest.leading_zeros();
         Packing {
             bits,
+            offset: k * 16_256,
             group: (253 / bits) as usize,
         }
     }
 
-    /// The offset added to every entry: `2^(bits-1)`.
+    /// The offset added to every entry, in the field.
     pub fn offset(&self) -> Fr {
-        Fr::from(2).pow_vartime([u64::from(self.bits) - 1])
+        Fr::from(self.offset)
     }
 
     /// The base of the digits: `2^bits`.
@@ -191,29 +200,23 @@ mod tests {
 
     #[test]
     fn packing_bounds() {
-        assert_eq!(
-            Packing::output(128),
-            Packing {
-                bits: 23,
-                group: 11
-            }
-        );
-        assert_eq!(
-            Packing::output(1),
-            Packing {
-                bits: 16,
-                group: 15
-            }
-        );
-        // The extreme entries fit their digits: k·2^14 (all -128) and -k·128·127.
-        for k in [1usize, 3, 128, 1000, 1 << 20] {
-            let p = Packing::output(k);
-            let high = (k as u128) << 14;
-            let half = 1u128 << (p.bits - 1);
-            assert!(high < half, "k = {k}");
+        let p = Packing::output(128);
+        assert_eq!((p.bits, p.group, p.offset), (22, 11, 128 * 16_256));
+        assert_eq!(Packing::output(64).group, 12);
+        assert_eq!(Packing::output(1).bits, 15);
+        // The extreme entries fit their digits: k·16384 (all -128) and
+        // -k·16256 (-128 against 127).
+        for k in [1u64, 3, 64, 128, 1000, 1 << 16] {
+            let p = Packing::output(k as usize);
+            assert!(k * 16_384 + p.offset < 1 << p.bits, "k = {k}");
+            assert_eq!(p.offset, k * 16_256);
             assert!(p.bits as usize * p.group <= 253);
         }
-        let p = Packing { bits: 8, group: 2 };
+        let p = Packing {
+            bits: 8,
+            offset: 128,
+            group: 2,
+        };
         // Digits +128, most significant first: (1 + 128)·256 + (-1 + 128).
         assert_eq!(
             p.pack([field(1), field(-1), field(5)]),

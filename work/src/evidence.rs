@@ -11,7 +11,7 @@ use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use std::collections::{BTreeMap, HashMap};
 
 use halo2_proofs::halo2curves::bn256::G1Affine;
-use halo2_proofs::plonk::{verify_proof, VerifyingKey};
+use halo2_proofs::plonk::{verify_proof, ProvingKey, VerifyingKey};
 use halo2_proofs::poly::commitment::ParamsProver;
 use halo2_proofs::poly::kzg::commitment::KZGCommitmentScheme;
 use halo2_proofs::poly::kzg::multiopen::VerifierSHPLONK;
@@ -129,28 +129,55 @@ pub fn verifying_key(
     proof::verifying_key(params, &blank(shape)).map_err(halo2)
 }
 
-/// Computes `C = A·B` and proves it. `params` must be for the shape's
-/// circuit size ([`check_shape`]).
+/// The proving key of `shape`'s circuit (it depends on the shape and the
+/// parameters only): made once per shape by a prover that proves many
+/// products of it. `params` must be for the shape's circuit size.
+pub fn proving_key(
+    params: &ParamsKZG<Bn256>,
+    shape: Shape,
+) -> Result<ProvingKey<G1Affine>, WorkError> {
+    params_fit(params, check_shape(shape)?)?;
+    proof::proving_key(params, &blank(shape)).map_err(halo2)
+}
+
+/// The shape of `A·B`, refused unless A's columns are B's rows.
+pub fn product_shape(a: &Matrix, b: &Matrix) -> Result<Shape, WorkError> {
+    if a.columns != b.rows {
+        return Err(WorkError::Mismatch(a.rows, a.columns, b.rows, b.columns));
+    }
+    Ok(Shape {
+        m: a.rows,
+        k: a.columns,
+        n: b.columns,
+    })
+}
+
+/// Computes `C = A·B` and proves it, making the shape's proving key first.
+/// `params` must be for the shape's circuit size ([`check_shape`]).
 pub fn prove_gemm(
     params: &ParamsKZG<Bn256>,
     a: &Matrix,
     b: &Matrix,
     rng: impl rand::RngCore,
 ) -> Result<(WideMatrix, WorkProof), WorkError> {
-    if a.columns != b.rows {
-        return Err(WorkError::Mismatch(a.rows, a.columns, b.rows, b.columns));
-    }
-    let shape = Shape {
-        m: a.rows,
-        k: a.columns,
-        n: b.columns,
-    };
+    let key = proving_key(params, product_shape(a, b)?)?;
+    prove_gemm_with(params, &key, a, b, rng)
+}
+
+/// [`prove_gemm`] with the shape's proving key made before ([`proving_key`]).
+pub fn prove_gemm_with(
+    params: &ParamsKZG<Bn256>,
+    key: &ProvingKey<G1Affine>,
+    a: &Matrix,
+    b: &Matrix,
+    rng: impl rand::RngCore,
+) -> Result<(WideMatrix, WorkProof), WorkError> {
+    let shape = product_shape(a, b)?;
     params_fit(params, check_shape(shape)?)?;
     let circuit = GemmCircuit::new(shape, a.entries.clone(), b.entries.clone());
     let c = circuit.matrices.as_ref().expect("a witness").2.clone();
     let [input, output] = circuit.public_inputs().expect("a witness");
-    let key = proof::proving_key(params, &circuit).map_err(halo2)?;
-    let proof = proof::prove(params, &key, &circuit, &[&[input, output]], rng).map_err(halo2)?;
+    let proof = proof::prove(params, key, &circuit, &[&[input, output]], rng).map_err(halo2)?;
     Ok((
         WideMatrix {
             rows: shape.m,

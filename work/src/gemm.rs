@@ -24,13 +24,13 @@
 //! The public inputs are the Poseidon commitments to `A‖B` and to `C`
 //! ([`crate::commitment`]), computed in the circuit from the very cells the
 //! check runs on: a fourth first-phase column `pk` packs the entries as it
-//! goes (`pk = pk_prev·2^bits + x1 + 2^(bits-1)`, restarting every group),
+//! goes (`pk = pk_prev·2^bits + x1 + offset`, restarting every group),
 //! and the last `pk` of each group is copied into the Poseidon chain
 //! ([`crate::poseidon`]), whose last outputs are the instance's two values.
 //! The first-level runs come in commitment order: A's columns, B's rows, C's
 //! rows. Packing is injective because the digits are bounded: A and B by the
 //! int8 lookup, and C because it equals A·B (checked above), whose entries lie
-//! within ±k·2^14.
+//! within [−k·16256, k·16384].
 
 use halo2_proofs::circuit::{Cell, Layouter, SimpleFloorPlanner, Value};
 use halo2_proofs::halo2curves::bn256::Fr;
@@ -224,7 +224,7 @@ pub struct GemmConfig {
     pk: Column<Advice>,
     /// `2^bits` within a group, 0 at a group's first entry.
     pack_shift: Column<Fixed>,
-    /// `2^(bits-1)`, the offset that makes every digit non-negative.
+    /// The packing's offset, which makes every digit non-negative.
     pack_offset: Column<Fixed>,
     poseidon: poseidon::Chip,
     /// The commitments to `A‖B` and to `C`, in that order.
