@@ -3,8 +3,8 @@
 //! shapes (32, 64 and 128 unless `PROOFMINT_BENCH_GEMM` lists others,
 //! comma-separated), each beside re-executing the product, which is what a
 //! verifier without the proof would do (and which needs the inputs); then
-//! 64 proofs verified one by one (with the shape's verifying key made once)
-//! against `verify_many`'s batches (which make the key in each call). Parameters
+//! 64 proofs verified one by one against `WorkVerifier::verify_many`'s
+//! batches (the shape's verifying key made once for both). Parameters
 //! from a development setup of the same size as a Powers of Tau's.
 //!
 //! `cargo bench -p proofmint-benches --bench work`
@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use proofmint_work::evidence::{
-    prove_gemm, prove_gemm_with, proving_key, verify_many, verifying_key, WorkProof,
+    prove_gemm, prove_gemm_with, proving_key, verifying_key, WorkProof, WorkVerifier,
 };
 use proofmint_work::gemm::{multiply, Shape};
 use proofmint_work::halo2_proofs::halo2curves::bn256::Bn256;
@@ -91,7 +91,11 @@ fn batch(c: &mut Criterion) {
     let mut sizes = BTreeMap::new();
     sizes.insert(k, params.clone());
     let key = verifying_key(&params, shape).expect("a key");
-    // One by one with the key made once; verify_many makes its key each call.
+    let verifier = WorkVerifier::new(sizes);
+    assert!(
+        verifier.verify_many(&proofs).is_empty(),
+        "and the key is made"
+    );
     group.bench_function("one-by-one", |bench| {
         bench.iter(|| {
             for proof in &proofs {
@@ -100,7 +104,7 @@ fn batch(c: &mut Criterion) {
         })
     });
     group.bench_function("verify_many", |bench| {
-        bench.iter(|| assert!(verify_many(&sizes, &proofs).is_empty()))
+        bench.iter(|| assert!(verifier.verify_many(&proofs).is_empty()))
     });
     group.finish();
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use proofmint_circuits::field::fr_to_hex;
 use proofmint_circuits::receipt::Receipt;
-use proofmint_work::evidence::{check_shape, verify_many, WorkProof, KIND_GEMM};
+use proofmint_work::evidence::{check_shape, WorkProof, WorkVerifier, KIND_GEMM};
 use proofmint_work::srs::params_from_file;
 
 /// The bundle's folder of work proofs.
@@ -109,7 +109,7 @@ pub fn check_evidence(
             }
         }
     }
-    for (index, e) in verify_many(&params, &proofs) {
+    for (index, e) in WorkVerifier::new(params).verify_many(&proofs) {
         problems.push((
             numbers[index],
             format!("the work proof does not verify: {e}"),

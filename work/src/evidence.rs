@@ -222,7 +222,8 @@ impl WorkProof {
 
     /// Whether this proof is the evidence of `receipt`: a matrix product
     /// (kind 1) of the receipt's units, whose commitments are the receipt's.
-    /// (The proof itself is checked by [`Self::verify`] or [`verify_many`].)
+    /// (The proof itself is checked by [`Self::verify`] or
+    /// [`WorkVerifier::verify_many`].)
     pub fn matches_receipt(&self, receipt: &Receipt) -> Result<(), WorkError> {
         if receipt.kind != KIND_GEMM {
             return Err(WorkError::ReceiptKind(receipt.kind));
@@ -326,86 +327,113 @@ impl WorkProof {
     }
 }
 
-/// Proofs that share one final pairing check in [`verify_many`].
+/// Proofs that share one final pairing check in [`WorkVerifier::verify_many`].
 const BATCH: usize = 16;
 
-/// Verifies many work proofs at once. Proofs of one circuit size are cut
-/// into batches that each end in a single pairing check (halo2's
-/// `AccumulatorStrategy`: every proof's contribution is scaled by a fresh
-/// random factor, so one bad proof fails its batch with overwhelming
-/// probability), and the batches run on every core; a batch that fails is
-/// checked again one proof at a time, to name the bad ones. `params` holds
-/// the parameters of each size (2^k rows, by k). Returns every failing
-/// proof's index with the reason, in index order.
-pub fn verify_many(
-    params: &BTreeMap<u32, ParamsKZG<Bn256>>,
-    proofs: &[WorkProof],
-) -> Vec<(usize, WorkError)> {
-    let mut failures = Vec::new();
-    // Sizes and verifying keys first (one key per shape, made in parallel).
-    let mut by_size: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
-    let mut shapes: Vec<(Shape, u32)> = Vec::new();
-    for (index, proof) in proofs.iter().enumerate() {
-        match check_shape(proof.shape) {
-            Err(e) => failures.push((index, e)),
-            Ok(k) if !params.contains_key(&k) => failures.push((index, WorkError::NoParams(k))),
-            Ok(k) => {
-                by_size.entry(k).or_default().push(index);
-                if !shapes.iter().any(|(s, _)| *s == proof.shape) {
-                    shapes.push((proof.shape, k));
+/// A verifying key, or why the shape's key could not be made.
+type Key = std::sync::Arc<Result<VerifyingKey<G1Affine>, String>>;
+
+/// What a checker of many work proofs keeps: the parameters of each circuit
+/// size (2^k rows, by k) and the verifying key of every shape it has met,
+/// each made once.
+pub struct WorkVerifier {
+    params: BTreeMap<u32, ParamsKZG<Bn256>>,
+    keys: std::sync::Mutex<HashMap<Shape, Key>>,
+}
+
+impl WorkVerifier {
+    pub fn new(params: BTreeMap<u32, ParamsKZG<Bn256>>) -> Self {
+        Self {
+            params,
+            keys: std::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The keys of `shapes` (each with its circuit size), making the missing
+    /// ones in parallel.
+    fn keys(&self, shapes: &[(Shape, u32)]) -> HashMap<Shape, Key> {
+        let known = self.keys.lock().expect("no panic holds the lock").clone();
+        let made: Vec<(Shape, Key)> = shapes
+            .par_iter()
+            .filter(|(shape, _)| !known.contains_key(shape))
+            .map(|&(shape, k)| {
+                let key = proof::verifying_key(&self.params[&k], &blank(shape))
+                    .map_err(|e| e.to_string());
+                (shape, std::sync::Arc::new(key))
+            })
+            .collect();
+        let mut keys = self.keys.lock().expect("no panic holds the lock");
+        keys.extend(made);
+        keys.clone()
+    }
+
+    /// Verifies many work proofs at once. Proofs of one circuit size are cut
+    /// into batches that each end in a single pairing check (halo2's
+    /// `AccumulatorStrategy`: every proof's contribution is scaled by a fresh
+    /// random factor, so one bad proof fails its batch with overwhelming
+    /// probability), and the batches run on every core; a batch that fails
+    /// is checked again one proof at a time, to name the bad ones. Returns
+    /// every failing proof's index with the reason, in index order.
+    pub fn verify_many(&self, proofs: &[WorkProof]) -> Vec<(usize, WorkError)> {
+        let mut failures = Vec::new();
+        let mut by_size: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
+        let mut shapes: Vec<(Shape, u32)> = Vec::new();
+        for (index, proof) in proofs.iter().enumerate() {
+            match check_shape(proof.shape) {
+                Err(e) => failures.push((index, e)),
+                Ok(k) if !self.params.contains_key(&k) => {
+                    failures.push((index, WorkError::NoParams(k)))
+                }
+                Ok(k) => {
+                    by_size.entry(k).or_default().push(index);
+                    if !shapes.iter().any(|(s, _)| *s == proof.shape) {
+                        shapes.push((proof.shape, k));
+                    }
                 }
             }
         }
-    }
-    let keys: HashMap<Shape, Result<VerifyingKey<G1Affine>, String>> = shapes
-        .par_iter()
-        .map(|&(shape, k)| {
-            let key = proof::verifying_key(&params[&k], &blank(shape)).map_err(|e| e.to_string());
-            (shape, key)
-        })
-        .collect();
-    let batches: Vec<(u32, &[usize])> = by_size
-        .iter()
-        .flat_map(|(&k, indices)| indices.chunks(BATCH).map(move |chunk| (k, chunk)))
-        .collect();
-    let batch_failures: Vec<(usize, WorkError)> = batches
-        .par_iter()
-        .flat_map_iter(|&(k, chunk)| {
-            let params = &params[&k];
-            if verify_batch(params, &keys, proofs, chunk) {
-                return Vec::new();
-            }
-            chunk
-                .iter()
-                .filter_map(|&index| {
-                    let ok = verify_batch(params, &keys, proofs, &[index]);
-                    (!ok).then(|| {
-                        let reason = match &keys[&proofs[index].shape] {
+        let keys = self.keys(&shapes);
+        let batches: Vec<(u32, &[usize])> = by_size
+            .iter()
+            .flat_map(|(&k, indices)| indices.chunks(BATCH).map(move |chunk| (k, chunk)))
+            .collect();
+        let batch_failures: Vec<(usize, WorkError)> = batches
+            .par_iter()
+            .flat_map_iter(|&(k, chunk)| {
+                let params = &self.params[&k];
+                if verify_batch(params, &keys, proofs, chunk) {
+                    return Vec::new();
+                }
+                chunk
+                    .iter()
+                    .filter(|&&index| !verify_batch(params, &keys, proofs, &[index]))
+                    .map(|&index| {
+                        let reason = match keys[&proofs[index].shape].as_ref() {
                             Err(e) => WorkError::Halo2(e.clone()),
                             Ok(_) => WorkError::Invalid,
                         };
                         (index, reason)
                     })
-                })
-                .collect()
-        })
-        .collect();
-    failures.extend(batch_failures);
-    failures.sort_by_key(|(index, _)| *index);
-    failures
+                    .collect()
+            })
+            .collect();
+        failures.extend(batch_failures);
+        failures.sort_by_key(|(index, _)| *index);
+        failures
+    }
 }
 
 /// Whether every proof of `chunk` verifies, with one final pairing check.
 fn verify_batch(
     params: &ParamsKZG<Bn256>,
-    keys: &HashMap<Shape, Result<VerifyingKey<G1Affine>, String>>,
+    keys: &HashMap<Shape, Key>,
     proofs: &[WorkProof],
     chunk: &[usize],
 ) -> bool {
     let mut strategy = AccumulatorStrategy::new(params.verifier_params());
     for &index in chunk {
         let proof = &proofs[index];
-        let Ok(key) = &keys[&proof.shape] else {
+        let Ok(key) = keys[&proof.shape].as_ref() else {
             return false;
         };
         let mut transcript = Blake2bRead::<_, G1Affine, Challenge255<_>>::init(&proof.proof[..]);

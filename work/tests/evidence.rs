@@ -14,7 +14,7 @@ use halo2_proofs::poly::commitment::Params;
 use proofmint_circuits::receipt::Receipt;
 use proofmint_work::commitment::to_ark;
 use proofmint_work::evidence::{
-    check_shape, prove_gemm, verify_many, WorkError, WorkProof, KIND_GEMM,
+    check_shape, prove_gemm, WorkError, WorkProof, WorkVerifier, KIND_GEMM,
 };
 use proofmint_work::gemm::Shape;
 use proofmint_work::npy::{Matrix, WideMatrix};
@@ -213,8 +213,9 @@ fn many_proofs_verify_together_and_the_bad_ones_are_named() {
     let mut sizes = BTreeMap::new();
     sizes.insert(params.k(), params.clone());
     // Twenty: a batch of sixteen and one of four.
+    let verifier = WorkVerifier::new(sizes);
     let mut proofs = vec![proof.clone(); 20];
-    assert!(verify_many(&sizes, &proofs).is_empty());
+    assert!(verifier.verify_many(&proofs).is_empty());
     proofs[3].output += Fr::one();
     proofs[17].proof[200] ^= 1;
     let mut big = proof.clone();
@@ -224,7 +225,7 @@ fn many_proofs_verify_together_and_the_bad_ones_are_named() {
         n: 64,
     };
     proofs.push(big);
-    let failures = verify_many(&sizes, &proofs);
+    let failures = verifier.verify_many(&proofs);
     let named: Vec<usize> = failures.iter().map(|(index, _)| *index).collect();
     assert_eq!(named, vec![3, 17, 20]);
     assert!(matches!(failures[0].1, WorkError::Invalid));
