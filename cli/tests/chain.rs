@@ -134,7 +134,7 @@ impl World {
                     client: account(CLIENT),
                     epoch,
                     units: u,
-                    kind: 1,
+                    kind: 0,
                     input_commitment: Fr::from(salt),
                     output_commitment: Fr::from(salt + 1),
                 }
