@@ -2,8 +2,10 @@
 //! prepare. Clients and nodes get keys, clients pay and sign receipts, the operator
 //! builds and audits the epoch, keys are set up, one node proves its claim
 //! (in as many batches as its receipts need) and every proof is verified.
+//! One job is a matrix product (receipt kind 1) whose node proves it did the
+//! work: the operator admits its receipt only with that work proof.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use alloy_primitives::{Address, U256};
@@ -11,8 +13,15 @@ use anyhow::Result;
 use ark_bn254::Fr;
 use ark_ff::UniformRand;
 use k256::ecdsa::SigningKey;
+use proofmint_circuits::field::fr_to_hex;
 use proofmint_circuits::payment::{job_id_of, Payment, Payments};
 use proofmint_circuits::receipt::{address_of, Receipt, ReceiptDomain};
+use proofmint_verifier::ptau::Ptau;
+use proofmint_work::commitment::to_ark;
+use proofmint_work::evidence::{check_shape, prove_gemm, WorkProof, KIND_GEMM};
+use proofmint_work::gemm::Shape;
+use proofmint_work::npy::Matrix;
+use proofmint_work::srs::params_from_ptau;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
@@ -52,6 +61,54 @@ impl Default for DemoOptions {
             backend: BackendOptions::default(),
         }
     }
+}
+
+/// The side of the demo's matrix product.
+const GEMM: usize = 16;
+/// Where the demo keeps its work proofs (`<jobId>.proof`) for the operator.
+const WORK_DIR: &str = "work-proofs";
+/// The demo's Powers of Tau: a development one, made here.
+const WORK_PTAU: &str = "work-dev.ptau";
+
+/// The demo's matrix-product job: random int8 A and B, C = A·B proven on a
+/// development Powers of Tau (its secrets are drawn here and dropped: NOT
+/// FOR PRODUCTION, where a public ceremony's file is used), the proof kept
+/// for the operator under the job's id. Returns the proof and the time the
+/// node spent proving.
+fn gemm_job(rng: &mut ChaCha20Rng, out: &Path, job_id: Fr) -> Result<(WorkProof, Duration)> {
+    let shape = Shape {
+        m: GEMM,
+        k: GEMM,
+        n: GEMM,
+    };
+    let k = check_shape(shape)?;
+    let ptau = Ptau::from_secrets(k, Fr::rand(rng), Fr::rand(rng), Fr::rand(rng));
+    let mut bytes = Vec::new();
+    ptau.write(&mut bytes)?;
+    files::write(&out.join(WORK_PTAU), &bytes)?;
+    let matrix = |rng: &mut ChaCha20Rng| Matrix {
+        rows: GEMM,
+        columns: GEMM,
+        entries: (0..GEMM * GEMM).map(|_| rng.gen()).collect(),
+    };
+    let (a, b) = (matrix(rng), matrix(rng));
+    let params = params_from_ptau(&ptau, k)?;
+    let start = std::time::Instant::now();
+    let (_, proof) = prove_gemm(&params, &a, &b, ChaCha20Rng::from_rng(&mut *rng)?)?;
+    let took = start.elapsed();
+    let dir = out.join(WORK_DIR);
+    std::fs::create_dir_all(&dir)?;
+    files::write(
+        &dir.join(format!("{}.proof", fr_to_hex(&job_id))),
+        &proof.to_bytes(),
+    )?;
+    println!(
+        "a node proved C = A·B for {GEMM}x{GEMM}x{GEMM} int8 matrices in {:.2} s ({} units, receipt kind 1; development Powers of Tau in {})",
+        took.as_secs_f64(),
+        proof.units(),
+        out.join(WORK_PTAU).display()
+    );
+    Ok((proof, took))
 }
 
 fn random_key(rng: &mut ChaCha20Rng) -> SigningKey {
@@ -102,6 +159,23 @@ pub fn run(options: &DemoOptions) -> Result<()> {
             lines.push_str(&receipt.sign(&domain, client).to_json_line());
             lines.push('\n');
         }
+        // One more job for the first node: a matrix product it proves.
+        let client = &clients[0];
+        let job_id = job_id_of(address_of(client), U256::from(o.receipts));
+        let (proof, gemm_took) = gemm_job(&mut rng, &o.out, job_id)?;
+        let receipt = Receipt {
+            job_id,
+            node: nodes[0],
+            client: address_of(client),
+            epoch: o.epoch,
+            units: proof.units(),
+            kind: KIND_GEMM,
+            input_commitment: to_ark(proof.input),
+            output_commitment: to_ark(proof.output),
+        };
+        paid.push(Payment::for_receipt(&receipt));
+        lines.push_str(&receipt.sign(&domain, client).to_json_line());
+        lines.push('\n');
         let path = o.out.join("receipts.jsonl");
         files::write(&path, lines.as_bytes())?;
         let payments = Payments::new(paid).map_err(anyhow::Error::msg)?;
@@ -109,14 +183,22 @@ pub fn run(options: &DemoOptions) -> Result<()> {
         files::write(&payments_path, payments.to_jsonl().as_bytes())?;
         println!(
             "clients paid for {} jobs ({}) and signed their receipts (EIP-712) into {}",
-            o.receipts,
+            o.receipts + 1,
             payments_path.display(),
             path.display()
         );
-        Ok((path, payments_path, nodes[0]))
+        Ok((path, payments_path, nodes[0], gemm_took))
     })?;
-    steps.push(("clients pay and sign receipts".into(), took));
-    let (receipts_path, payments_path, node) = jsonl;
+    let (receipts_path, payments_path, node, gemm_took) = jsonl;
+    steps.push((
+        format!("node proves a {GEMM}x{GEMM}x{GEMM} product (kind 1)"),
+        gemm_took,
+    ));
+    steps.push(("clients pay and sign receipts".into(), took - gemm_took));
+    let evidence = cli::EvidenceOptions {
+        dir: Some(o.out.join(WORK_DIR)),
+        ptau: Some(o.out.join(WORK_PTAU)),
+    };
     let domain = ReceiptDomain::new(o.chain_id, o.registry);
 
     let epoch_dir = o.out.join("epoch");
@@ -128,12 +210,12 @@ pub fn run(options: &DemoOptions) -> Result<()> {
             domain,
             o.depth,
             &epoch_dir,
-            &cli::EvidenceOptions::default(),
+            &evidence,
         )
     })?;
     steps.push(("operator builds the epoch tree".into(), took));
     let (_, took) = timed("auditing the epoch", || {
-        cli::audit_dir(&epoch_dir, domain, &payments_path, None)
+        cli::audit_dir(&epoch_dir, domain, &payments_path, evidence.ptau.as_deref())
     })?;
     steps.push(("auditor re-checks the bundle".into(), took));
 
