@@ -194,9 +194,15 @@ enum ExportCommand {
 #[allow(clippy::large_enum_variant)] // parsed once per run
 enum ChainCommand {
     /// Deploy the whole system for the keys in --keys; writes the deployment file.
+    /// Keys from a development setup are refused (whoever ran the setup could mint
+    /// at will) unless --allow-development-keys, on a local development chain.
     Deploy {
         #[arg(long)]
         keys: PathBuf,
+        /// Deploy keys from `proofmint setup` anyway: only on a local development
+        /// chain (chain id 31337 or 1337).
+        #[arg(long = "allow-development-keys")]
+        allow_development_keys: bool,
         /// Where to write the deployment file.
         #[arg(long, default_value = "deployment.json")]
         out: PathBuf,
@@ -433,6 +439,7 @@ fn run_chain(rpc: String, key_file: Option<PathBuf>, command: ChainCommand) -> a
     match command {
         ChainCommand::Deploy {
             keys,
+            allow_development_keys,
             out,
             operator,
             proposer,
@@ -471,7 +478,7 @@ fn run_chain(rpc: String, key_file: Option<PathBuf>, command: ChainCommand) -> a
                 answer_window,
                 dispute_deposit: parse_amount(&dispute_deposit)?,
             };
-            chain::deploy(&conn, &keys, params, &out).map(drop)
+            chain::deploy(&conn, &keys, params, &out, allow_development_keys).map(drop)
         }
         ChainCommand::Transfer {
             deployment,

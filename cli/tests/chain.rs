@@ -232,25 +232,37 @@ fn the_protocol_end_to_end_on_anvil_and_its_attacks_as_real_transactions() {
             "3",
         ],
     );
-    let deployed = world.ok(
-        DEPLOYER,
-        &[
-            "chain",
-            "deploy",
-            "--keys",
-            keys.to_str().unwrap(),
-            "--out",
-            world.path("deployment.json").to_str().unwrap(),
-            "--operator",
-            &account(OPERATOR).to_string(),
-            "--proposer",
-            &account(DEPLOYER).to_string(),
-            "--genesis-holder",
-            &account(CLIENT).to_string(),
-            "--challenge-window",
-            &WINDOW.to_string(),
-        ],
+    let deployment = world.path("deployment.json");
+    let (operator, proposer, holder, window) = (
+        account(OPERATOR).to_string(),
+        account(DEPLOYER).to_string(),
+        account(CLIENT).to_string(),
+        WINDOW.to_string(),
     );
+    let deploy: Vec<&str> = vec![
+        "chain",
+        "deploy",
+        "--keys",
+        keys.to_str().unwrap(),
+        "--out",
+        deployment.to_str().unwrap(),
+        "--operator",
+        &operator,
+        "--proposer",
+        &proposer,
+        "--genesis-holder",
+        &holder,
+        "--challenge-window",
+        &window,
+    ];
+    // Development keys let whoever made them mint at will: refused unless
+    // allowed, on a development chain (anvil's 31337 is one).
+    let refused = world.fails(DEPLOYER, &deploy);
+    assert!(refused.contains("development setup"), "{refused}");
+    assert!(!deployment.exists(), "nothing deployed");
+    let mut allowed = deploy.clone();
+    allowed.push("--allow-development-keys");
+    let deployed = world.ok(DEPLOYER, &allowed);
     assert!(deployed.contains("registry"), "{deployed}");
     let d = world.deployment();
     assert_eq!(d.chain_id, 31337);

@@ -22,7 +22,7 @@ use proofmint_contracts::deploy::{deploy_all, Deployment, Params};
 use proofmint_contracts::rpc::{load_signer, RpcChain};
 use proofmint_contracts::{compile, describe_revert, sources, ChainError, Transact};
 use proofmint_verifier::solidity::{claim_verifier, proof_words};
-use proofmint_verifier::ClaimProof;
+use proofmint_verifier::{ClaimProof, SetupKind};
 use serde_json::{json, Value};
 
 use crate::files;
@@ -147,16 +147,55 @@ fn tx<T>(what: &str, result: Result<T, ChainError>) -> Result<T> {
     result.map_err(|e| anyhow::anyhow!("{what}: {}", describe_revert(&e)))
 }
 
+/// Chain ids of local development nodes (anvil and hardhat, geth's and
+/// ganache's dev mode): the only chains development keys may be deployed on.
+pub const DEVELOPMENT_CHAINS: [u64; 2] = [31337, 1337];
+
+/// Whether keys of `setup` may be deployed on chain `chain_id`. Keys from a
+/// development setup let whoever ran it forge any claim, so mint at will:
+/// they are refused unless `allow_development` is given, and even then
+/// anywhere but a local development chain.
+pub fn check_keys_for_chain(
+    setup: SetupKind,
+    allow_development: bool,
+    chain_id: u64,
+) -> Result<()> {
+    if setup != SetupKind::Development {
+        return Ok(());
+    }
+    if !allow_development {
+        bail!(
+            "these keys come from a {}: deploy ceremony keys, or pass --allow-development-keys on a local development chain",
+            setup.label()
+        );
+    }
+    if !DEVELOPMENT_CHAINS.contains(&chain_id) {
+        bail!(
+            "chain {chain_id} is not a local development chain ({DEVELOPMENT_CHAINS:?}): development keys are refused there even with --allow-development-keys"
+        );
+    }
+    eprintln!(
+        "warning: deploying keys from a {} on development chain {chain_id}",
+        setup.label()
+    );
+    Ok(())
+}
+
 /// `proofmint chain deploy`: compiles the contracts with the verifier for the
 /// keys in `keys_dir`, deploys everything, and writes the deployment file.
+/// Development keys only with `allow_development`, on a development chain
+/// ([`check_keys_for_chain`]).
 pub fn deploy(
     conn: &Connection,
     keys_dir: &Path,
     mut params: Params,
     out: &Path,
+    allow_development: bool,
 ) -> Result<DeploymentFile> {
     let key = files::load_verifying_key(keys_dir)?;
     let mut chain = conn.open()?;
+    check_keys_for_chain(key.setup, allow_development, chain.chain_id())
+        .with_context(|| keys_dir.display().to_string())?;
     params.deployer = chain.account();
     params.tree_depth = u8::try_from(key.shape.depth).context("tree depth")?;
     let scratch = tempfile_dir()?;
@@ -596,4 +635,32 @@ pub fn challenge(
         other => println!("challenged epoch {epoch} ({other:?}, {gas} gas): the epoch is voided and half the bond is credited to {me}"),
     }
     Ok(offence)
+}
+
+#[cfg(test)]
+mod key_policy_tests {
+    use super::*;
+
+    #[test]
+    fn development_keys_only_where_allowed_and_on_development_chains() {
+        let dev = SetupKind::Development;
+        let refused = check_keys_for_chain(dev, false, 31337)
+            .unwrap_err()
+            .to_string();
+        assert!(refused.contains("--allow-development-keys"), "{refused}");
+        check_keys_for_chain(dev, true, 31337).unwrap();
+        check_keys_for_chain(dev, true, 1337).unwrap();
+        for chain in [1u64, 10, 8453, 11155111] {
+            let refused = check_keys_for_chain(dev, true, chain)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                refused.contains("not a local development chain"),
+                "{refused}"
+            );
+        }
+        for chain in [1u64, 31337] {
+            check_keys_for_chain(SetupKind::Ceremony, false, chain).unwrap();
+        }
+    }
 }
