@@ -91,8 +91,26 @@ impl Ptau {
         Self::read(&mut file, log_size)
     }
 
+    /// What KZG commitments to polynomials of 2^`log_size` coefficients
+    /// need from a `.ptau` file: `[τ^i]G1` for i < 2^log_size and `[τ]G2`,
+    /// checked like [`Ptau::open`]'s; α and β are not read (`alpha_tau_g1`
+    /// and `beta_tau_g1` are empty), nor the other G2 powers, whose subgroup
+    /// checks are most of a full read's time.
+    pub fn open_kzg(path: &std::path::Path, log_size: u32) -> Result<Self, PtauError> {
+        let mut file = std::io::BufReader::new(std::fs::File::open(path)?);
+        Self::read_with(&mut file, log_size, true)
+    }
+
     /// [`Ptau::open`] on any seekable reader.
     pub fn read<R: Read + Seek>(file: &mut R, log_size: u32) -> Result<Self, PtauError> {
+        Self::read_with(file, log_size, false)
+    }
+
+    fn read_with<R: Read + Seek>(
+        file: &mut R,
+        log_size: u32,
+        kzg_only: bool,
+    ) -> Result<Self, PtauError> {
         let sections = BinFile::read(file, "ptau", |v| v == 1, "1")?;
         let (offset, size) = sections.section(1, "header")?;
         if size != 4 + 32 + 4 + 4 {
@@ -158,6 +176,11 @@ impl Ptau {
         file.read_exact(&mut count)?;
 
         let n = 1usize << log_size;
+        let (g1_count, g2_count, others) = if kzg_only {
+            (n, n.min(2), 0)
+        } else {
+            (2 * n - 1, n, n)
+        };
         Ok(Self {
             power,
             ceremony_power,
@@ -166,13 +189,34 @@ impl Ptau {
                 file,
                 tau_g1_at,
                 (2, "tauG1"),
-                2 * n - 1,
+                g1_count,
                 G1_BYTES,
                 binfile::g1,
             )?,
-            tau_g2: read_points(file, tau_g2_at, (3, "tauG2"), n, G2_BYTES, binfile::g2)?,
-            alpha_tau_g1: read_points(file, alpha_at, (4, "alphaTauG1"), n, G1_BYTES, binfile::g1)?,
-            beta_tau_g1: read_points(file, beta_at, (5, "betaTauG1"), n, G1_BYTES, binfile::g1)?,
+            tau_g2: read_points(
+                file,
+                tau_g2_at,
+                (3, "tauG2"),
+                g2_count,
+                G2_BYTES,
+                binfile::g2,
+            )?,
+            alpha_tau_g1: read_points(
+                file,
+                alpha_at,
+                (4, "alphaTauG1"),
+                others,
+                G1_BYTES,
+                binfile::g1,
+            )?,
+            beta_tau_g1: read_points(
+                file,
+                beta_at,
+                (5, "betaTauG1"),
+                others,
+                G1_BYTES,
+                binfile::g1,
+            )?,
             beta_g2: read_points(file, beta_g2_at, (6, "betaG2"), 1, G2_BYTES, binfile::g2)?[0],
         })
     }
@@ -197,11 +241,11 @@ impl Ptau {
         let pair_equal = |a: G1Projective, b: G2Affine, c: G1Projective, d: G2Affine| {
             Bn254::multi_pairing([a.into_affine(), -c.into_affine()], [b, d]).is_zero()
         };
-        let Some(beta_g1) = self.beta_tau_g1.first() else {
-            return Err(PtauError::Inconsistent("[β]G1 is missing"));
-        };
-        if !pair_equal(beta_g1.into_group(), g2, g1.into_group(), self.beta_g2) {
-            return Err(PtauError::Inconsistent("[β]G1 and [β]G2 differ"));
+        // β is checked where it was read (not in a KZG-only read).
+        if let Some(beta_g1) = self.beta_tau_g1.first() {
+            if !pair_equal(beta_g1.into_group(), g2, g1.into_group(), self.beta_g2) {
+                return Err(PtauError::Inconsistent("[β]G1 and [β]G2 differ"));
+            }
         }
         let (Some(tau_g1), Some(tau_g2)) = (self.tau_g1.get(1), self.tau_g2.get(1)) else {
             // One point each (log_size 0): nothing to compare.

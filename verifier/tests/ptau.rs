@@ -66,6 +66,41 @@ fn our_file_round_trips_and_checks_out() {
     );
 }
 
+/// A KZG-only read takes 2^k powers of τ in G1 and [τ]G2 and nothing else:
+/// checked the same, and blind to damage in what it does not read.
+#[test]
+fn a_kzg_read_takes_only_the_powers_of_tau_it_needs() {
+    let (ptau, bytes) = small();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("small.ptau");
+    std::fs::write(&path, &bytes).unwrap();
+    let kzg = Ptau::open_kzg(&path, 3).unwrap();
+    assert_eq!(kzg.tau_g1, ptau.tau_g1[..8]);
+    assert_eq!(kzg.tau_g2, ptau.tau_g2[..2]);
+    assert!(kzg.alpha_tau_g1.is_empty() && kzg.beta_tau_g1.is_empty());
+    kzg.check_consistency(&mut rng()).unwrap();
+    // α's section damaged: a full read refuses it, a KZG read never looks.
+    let mut damaged = bytes.clone();
+    damaged[g1_offset(4, 1)] ^= 1;
+    assert!(read(&damaged, 3).is_err());
+    std::fs::write(&path, &damaged).unwrap();
+    Ptau::open_kzg(&path, 3).unwrap();
+    // [τ]G1 swapped for another valid point: the consistency check refuses it.
+    let mut swapped = bytes.clone();
+    let (one, two) = (g1_offset(2, 1), g1_offset(2, 2));
+    let second: Vec<u8> = swapped[two..two + 64].to_vec();
+    swapped[one..one + 64].copy_from_slice(&second);
+    std::fs::write(&path, &swapped).unwrap();
+    let kzg = Ptau::open_kzg(&path, 3).unwrap();
+    assert!(kzg.check_consistency(&mut rng()).is_err());
+    // Too small a file names the power it needs here too.
+    std::fs::write(&path, &bytes).unwrap();
+    assert!(matches!(
+        Ptau::open_kzg(&path, 4),
+        Err(PtauError::PowerTooSmall { have: 3, need: 4 })
+    ));
+}
+
 #[test]
 fn too_small_a_file_names_the_power_it_needs() {
     let (_, bytes) = small();

@@ -83,9 +83,10 @@ pub fn params_from_ptau(ptau: &Ptau, k: u32) -> Result<ParamsKZG<Bn256>, SrsErro
 }
 
 /// [`params_from_ptau`] straight from a `.ptau` file: reads the powers a
-/// circuit of 2^k rows needs, checks them for consistency, converts.
+/// circuit of 2^k rows needs (2^k powers of τ in G1 and [τ]G2, not the rest:
+/// [`Ptau::open_kzg`]), checks them for consistency, converts.
 pub fn params_from_file(path: &std::path::Path, k: u32) -> Result<ParamsKZG<Bn256>, SrsError> {
-    let ptau = Ptau::open(path, k)?;
+    let ptau = Ptau::open_kzg(path, k)?;
     ptau.check_consistency(&mut rand::rngs::OsRng)?;
     params_from_ptau(&ptau, k)
 }
