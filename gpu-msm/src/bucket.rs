@@ -4,7 +4,7 @@
 //! lower tier both build on; neither imports the other.
 
 use ark_ec::short_weierstrass::{Affine, Projective, SWCurveConfig};
-use ark_ec::AffineRepr;
+use ark_ec::{AffineRepr, PrimeGroup};
 use ark_ff::{AdditiveGroup, PrimeField, Zero};
 use rayon::prelude::*;
 
@@ -105,6 +105,50 @@ pub(crate) fn weighted_sum<P: SWCurveConfig>(
         sum += running;
     }
     sum
+}
+
+/// How the segmented batch-affine bucket reduction (both paths' `reduce`)
+/// cuts `count` buckets: `(segments, length)`, or `None` when there are too
+/// few buckets for it to pay ([`weighted_sum`] then). Segments advance
+/// together, so each step is a batch of `segments` independent additions.
+pub(crate) fn reduction_segments(count: usize) -> Option<(usize, usize)> {
+    let segments = (count / 16).min(BATCH / 2);
+    if segments < 16 {
+        return None;
+    }
+    debug_assert!(count.is_power_of_two() && segments.is_power_of_two());
+    Some((segments, count / segments))
+}
+
+/// The end of the segmented reduction: segment g (of `length` buckets) has
+/// its running total T_g = `total(g)` and its weighted sum S_g = `sum(g)`;
+/// the whole is Σ S_g + L·Σ g·T_g (the last G-term sum in projective form),
+/// plus (j + 1)·P for each `spill` entry (j, P).
+pub(crate) fn combine_segments<P: SWCurveConfig>(
+    segments: usize,
+    length: usize,
+    total: impl Fn(usize) -> Affine<P>,
+    sum: impl Fn(usize) -> Affine<P>,
+    spill: &[(usize, Projective<P>)],
+) -> Projective<P> {
+    let mut whole = Projective::<P>::zero();
+    let mut run = Projective::<P>::zero();
+    let mut weighted = Projective::<P>::zero();
+    for g in (0..segments).rev() {
+        whole += sum(g);
+        if g > 0 {
+            run += total(g);
+            weighted += run;
+        }
+    }
+    for _ in 0..length.trailing_zeros() {
+        weighted.double_in_place();
+    }
+    whole += weighted;
+    for (j, extra) in spill {
+        whole += extra.mul_bigint([*j as u64 + 1]);
+    }
+    whole
 }
 
 /// Asks the CPU to start loading `value`'s cache line (a hint; no effect on results).

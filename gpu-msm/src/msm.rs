@@ -28,12 +28,14 @@
 
 use ark_bn254::{Fr, G1Affine, G1Projective, G2Affine, G2Projective};
 use ark_ec::short_weierstrass::{Affine, Projective, SWCurveConfig};
-use ark_ec::{AffineRepr, PrimeGroup};
+use ark_ec::AffineRepr;
 use ark_ff::{AdditiveGroup, Field, PrimeField, Zero};
 use rayon::prelude::*;
 
 pub use crate::bucket::signed_digits;
-use crate::bucket::{batch_limit, horner, prefetch, weighted_sum, BATCH, SMALL};
+use crate::bucket::{
+    batch_limit, combine_segments, horner, prefetch, reduction_segments, weighted_sum, BATCH, SMALL,
+};
 use crate::products::{Generic, Products};
 use crate::{Arithmetic, Scalar};
 
@@ -362,13 +364,9 @@ impl<P: SWCurveConfig, A: Products<P::BaseField>> Buckets<P, A> {
     /// Σ S_g + L·Σ g·T_g, the last G-term sum in projective form. The same
     /// reduction as the IFMA path's.
     fn reduce(&self) -> Projective<P> {
-        let count = self.sums.len();
-        let segments = (count / 16).min(BATCH / 2);
-        if segments < 16 {
+        let Some((segments, length)) = reduction_segments(self.sums.len()) else {
             return weighted_sum(&self.sums, &self.spill);
-        }
-        debug_assert!(count.is_power_of_two() && segments.is_power_of_two());
-        let length = count / segments;
+        };
         // Chains: running totals at [0, G), sums at [G, 2G). No two additions
         // of one batch share a target, so none waits, and a batch of G is
         // applied in one flush.
@@ -391,24 +389,13 @@ impl<P: SWCurveConfig, A: Products<P::BaseField>> Buckets<P, A> {
             chains.flush();
         }
         debug_assert!(chains.waiting.is_empty());
-        let mut total = Projective::<P>::zero();
-        let mut run = Projective::<P>::zero();
-        let mut weighted = Projective::<P>::zero();
-        for g in (0..segments).rev() {
-            total += chains.sums[segments + g];
-            if g > 0 {
-                run += chains.sums[g];
-                weighted += run;
-            }
-        }
-        for _ in 0..length.trailing_zeros() {
-            weighted.double_in_place();
-        }
-        total += weighted;
-        for (j, extra) in &self.spill {
-            total += extra.mul_bigint([*j as u64 + 1]);
-        }
-        total
+        combine_segments(
+            segments,
+            length,
+            |g| chains.sums[g],
+            |g| chains.sums[segments + g],
+            &self.spill,
+        )
     }
 }
 

@@ -17,12 +17,15 @@
 
 use ark_bn254::{Fq, FqConfig, Fr};
 use ark_ec::short_weierstrass::{Affine, Projective, SWCurveConfig};
-use ark_ec::{AffineRepr, PrimeGroup};
-use ark_ff::{AdditiveGroup, Field, MontConfig, Zero};
+use ark_ec::AffineRepr;
+use ark_ff::{Field, MontConfig, Zero};
 use rayon::prelude::*;
 use std::arch::x86_64::__mmask8;
 
-use crate::bucket::{batch_limit, horner, prefetch, signed_digits, weighted_sum, BATCH};
+use crate::bucket::{
+    batch_limit, combine_segments, horner, prefetch, reduction_segments, signed_digits,
+    weighted_sum,
+};
 use crate::curve_ifma::{affine_from_52, negate_limbs, Coordinate};
 use crate::ifma::{self, Consts8, Field52, LANES, LIMBS};
 
@@ -341,13 +344,9 @@ where
     /// Σ S_g + L·Σ g·T_g, the last G-term sum in projective form.
     #[target_feature(enable = "avx512f,avx512ifma")]
     fn reduce(&self) -> Projective<P> {
-        let count = self.state.len();
-        let segments = (count / 16).min(BATCH / 2);
-        if segments < 16 {
+        let Some((segments, length)) = reduction_segments(self.state.len()) else {
             return weighted_sum(&self.to_affine(), &self.spill);
-        }
-        debug_assert!(count.is_power_of_two() && segments.is_power_of_two());
-        let length = count / segments;
+        };
         // Chains: running totals at [0, G), sums at [G, 2G); no two additions
         // of one batch share a target, so a batch never waits.
         let mut chains = Buckets::<P, C>::new(2 * segments, segments, self.field);
@@ -369,24 +368,13 @@ where
             chains.flush();
         }
         debug_assert!(chains.waiting.is_empty());
-        let mut total = Projective::<P>::zero();
-        let mut run = Projective::<P>::zero();
-        let mut weighted = Projective::<P>::zero();
-        for g in (0..segments).rev() {
-            total += chains.get(segments + g);
-            if g > 0 {
-                run += chains.get(g);
-                weighted += run;
-            }
-        }
-        for _ in 0..length.trailing_zeros() {
-            weighted.double_in_place();
-        }
-        total += weighted;
-        for (j, extra) in &self.spill {
-            total += extra.mul_bigint([*j as u64 + 1]);
-        }
-        total
+        combine_segments(
+            segments,
+            length,
+            |g| chains.get(g),
+            |g| chains.get(segments + g),
+            &self.spill,
+        )
     }
 
     /// The buckets in arkworks' form, for the reduction.
