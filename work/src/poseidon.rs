@@ -20,7 +20,7 @@
 use halo2_proofs::circuit::{Cell, Region, Value};
 use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::plonk::{
-    Advice, Column, ConstraintSystem, Error, Expression, Fixed, SecondPhase,
+    Advice, Column, ConstraintSystem, Error, Expression, Fixed, SecondPhase, VirtualCells,
 };
 use halo2_proofs::poly::Rotation;
 
@@ -67,6 +67,44 @@ impl Constants {
     }
 }
 
+/// The S-box inputs of a round row: its state plus its round constants.
+fn sbox_inputs(
+    meta: &mut VirtualCells<'_, Fr>,
+    state: &[Column<Advice>; WIDTH],
+    round_constants: &[Column<Fixed>; WIDTH],
+) -> Vec<Expression<Fr>> {
+    (0..WIDTH)
+        .map(|i| {
+            meta.query_advice(state[i], Rotation::cur())
+                + meta.query_fixed(round_constants[i], Rotation::cur())
+        })
+        .collect()
+}
+
+/// `on·(s_i(at) − Σ_j M_ij·sbox_j)` for each i: the state at row `at` is the
+/// MDS mix of the S-box outputs.
+fn mixed(
+    meta: &mut VirtualCells<'_, Fr>,
+    on: &Expression<Fr>,
+    state: &[Column<Advice>; WIDTH],
+    at: Rotation,
+    mds: &[[Fr; WIDTH]; WIDTH],
+    sbox: &[Expression<Fr>],
+) -> Vec<Expression<Fr>> {
+    mds.iter()
+        .enumerate()
+        .map(|(i, row)| {
+            let mix = row
+                .iter()
+                .zip(sbox)
+                .fold(Expression::Constant(Fr::zero()), |acc, (m, s)| {
+                    acc + Expression::Constant(*m) * s.clone()
+                });
+            on.clone() * (meta.query_advice(state[i], at) - mix)
+        })
+        .collect()
+}
+
 /// Rows one permutation takes: two per full round, one per partial round,
 /// and the output row.
 pub fn rows_per_permutation() -> usize {
@@ -102,63 +140,33 @@ impl Chip {
             meta.enable_equality(column);
         }
         let mds = constants.mds;
-        let constant = Expression::Constant;
         // Why: one Poseidon round: the S-box inputs x = s + rc, their squares
         // on the second row (so that x^5 = q²·x stays at degree 3), and on
         // the third the MDS mix of the S-box outputs.
         meta.create_gate("poseidon full round", |meta| {
             let on = meta.query_fixed(full, Rotation::cur());
-            let x: Vec<Expression<Fr>> = (0..WIDTH)
-                .map(|i| {
-                    meta.query_advice(state[i], Rotation::cur())
-                        + meta.query_fixed(round_constants[i], Rotation::cur())
-                })
-                .collect();
+            let x = sbox_inputs(meta, &state, &round_constants);
             let q: Vec<Expression<Fr>> = (0..WIDTH)
                 .map(|i| meta.query_advice(state[i], Rotation::next()))
                 .collect();
             let sbox: Vec<Expression<Fr>> = (0..WIDTH)
                 .map(|i| q[i].clone() * q[i].clone() * x[i].clone())
                 .collect();
-            let mut constraints = Vec::new();
-            for i in 0..WIDTH {
-                constraints.push(on.clone() * (q[i].clone() - x[i].clone() * x[i].clone()));
-            }
-            for (i, row) in mds.iter().enumerate() {
-                let next = meta.query_advice(state[i], Rotation(2));
-                let mixed = row
-                    .iter()
-                    .zip(&sbox)
-                    .fold(constant(Fr::zero()), |acc, (m, s)| {
-                        acc + constant(*m) * s.clone()
-                    });
-                constraints.push(on.clone() * (next - mixed));
-            }
+            let mut constraints: Vec<Expression<Fr>> = (0..WIDTH)
+                .map(|i| on.clone() * (q[i].clone() - x[i].clone() * x[i].clone()))
+                .collect();
+            constraints.extend(mixed(meta, &on, &state, Rotation(2), &mds, &sbox));
             constraints
         });
         // Why: as the full round, with the S-box on the first element only.
         meta.create_gate("poseidon partial round", |meta| {
             let on = meta.query_fixed(partial, Rotation::cur());
-            let x: Vec<Expression<Fr>> = (0..WIDTH)
-                .map(|i| {
-                    meta.query_advice(state[i], Rotation::cur())
-                        + meta.query_fixed(round_constants[i], Rotation::cur())
-                })
-                .collect();
+            let x = sbox_inputs(meta, &state, &round_constants);
             let q0 = meta.query_advice(square, Rotation::cur());
             let mut sbox = x.clone();
             sbox[0] = q0.clone() * q0.clone() * x[0].clone();
             let mut constraints = vec![on.clone() * (q0 - x[0].clone() * x[0].clone())];
-            for (i, row) in mds.iter().enumerate() {
-                let next = meta.query_advice(state[i], Rotation::next());
-                let mixed = row
-                    .iter()
-                    .zip(&sbox)
-                    .fold(constant(Fr::zero()), |acc, (m, s)| {
-                        acc + constant(*m) * s.clone()
-                    });
-                constraints.push(on.clone() * (next - mixed));
-            }
+            constraints.extend(mixed(meta, &on, &state, Rotation::next(), &mds, &sbox));
             constraints
         });
         Self {
