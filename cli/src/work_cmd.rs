@@ -6,8 +6,8 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
-use proofmint_work::commitment::{input_commitment, output_commitment, to_hex};
-use proofmint_work::evidence::{check_shape, prove_gemm, WorkProof, KIND_GEMM};
+use proofmint_work::commitment::to_hex;
+use proofmint_work::evidence::{check_shape, product_shape, prove_gemm, WorkProof, KIND_GEMM};
 use proofmint_work::gemm::Shape;
 use proofmint_work::npy::{Matrix, WideMatrix};
 use proofmint_work::srs::params_from_file;
@@ -70,20 +70,7 @@ fn matrix(path: &Path) -> Result<Matrix> {
 
 fn gemm(a: &Path, b: &Path, ptau: &Path, out: &Path) -> Result<()> {
     let (a, b) = (matrix(a)?, matrix(b)?);
-    if a.columns != b.rows {
-        bail!(
-            "A is {}x{} and B is {}x{}: A's columns must be B's rows",
-            a.rows,
-            a.columns,
-            b.rows,
-            b.columns
-        );
-    }
-    let shape = Shape {
-        m: a.rows,
-        k: a.columns,
-        n: b.columns,
-    };
+    let shape = product_shape(&a, &b)?;
     let k = check_shape(shape)?;
     let params = params_from_file(ptau, k).with_context(|| ptau.display().to_string())?;
     let start = Instant::now();
@@ -135,8 +122,7 @@ fn verify(dir: &Path, ptau: &Path, a: Option<&Path>, b: Option<&Path>) -> Result
     if product.exists() {
         let c = WideMatrix::from_npy(&read(&product)?)
             .with_context(|| product.display().to_string())?;
-        let committed = output_commitment(proof.shape, &c.entries);
-        if (c.rows, c.columns) != (m, n) || committed != proof.output {
+        if !proof.commits_to_product(&c) {
             bail!(
                 "{} is not the product the proof commits to",
                 product.display()
@@ -146,9 +132,7 @@ fn verify(dir: &Path, ptau: &Path, a: Option<&Path>, b: Option<&Path>) -> Result
     match (a, b) {
         (Some(a_path), Some(b_path)) => {
             let (a, b) = (matrix(a_path)?, matrix(b_path)?);
-            let committed = (a.rows, a.columns, b.rows, b.columns) == (m, inner, inner, n)
-                && input_commitment(proof.shape, &a.entries, &b.entries) == proof.input;
-            if !committed {
+            if !proof.commits_to_inputs(&a, &b) {
                 bail!(
                     "{} and {} are not the matrices the proof commits to",
                     a_path.display(),

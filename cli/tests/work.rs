@@ -57,14 +57,24 @@ fn write_ptau(path: &Path, power: u32) {
     std::fs::write(path, bytes).unwrap();
 }
 
+/// A folder with A (m×k) and B (k2×n) as `.npy` files and a power-10
+/// development `.ptau`; their paths, and that of an output folder `job`.
+fn fixture(
+    (m, k): (usize, usize),
+    (k2, n): (usize, usize),
+) -> (tempfile::TempDir, [std::path::PathBuf; 4]) {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = ["A.npy", "B.npy", "pot.ptau", "job"].map(|name| dir.path().join(name));
+    write_matrix(&paths[0], m, k, 1);
+    write_matrix(&paths[1], k2, n, 2);
+    write_ptau(&paths[2], 10);
+    (dir, paths)
+}
+
 #[test]
 fn a_product_is_proven_verified_and_its_receipt_fields_written() {
-    let dir = tempfile::tempdir().unwrap();
+    let (dir, [a, b, ptau, out]) = fixture((6, 5), (5, 7));
     let d = dir.path();
-    let [a, b, ptau, out] = ["A.npy", "B.npy", "pot.ptau", "job"].map(|name| d.join(name));
-    write_matrix(&a, 6, 5, 1);
-    write_matrix(&b, 5, 7, 2);
-    write_ptau(&ptau, 10);
     let printed = ok(&gemm_args(&a, &b, &ptau, &out));
     assert!(printed.contains("6x5x7"), "{printed}");
     assert!(
@@ -138,12 +148,7 @@ fn a_product_is_proven_verified_and_its_receipt_fields_written() {
 
 #[test]
 fn bad_inputs_are_refused_with_one_line() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let [a, b, ptau, out] = ["A.npy", "B.npy", "pot.ptau", "job"].map(|name| d.join(name));
-    write_matrix(&a, 4, 3, 1);
-    write_matrix(&b, 4, 2, 2);
-    write_ptau(&ptau, 10);
+    let (_dir, [a, b, ptau, out]) = fixture((4, 3), (4, 2));
     let gemm = |a: &Path, b: &Path, ptau: &Path| fails(&gemm_args(a, b, ptau, &out));
     assert!(gemm(&a, &b, &ptau).contains("A's columns must be B's rows"));
     // A float array, and a file that is not .npy at all.
@@ -203,13 +208,9 @@ fn epoch_with_product(
 
 #[test]
 fn an_epoch_counts_a_product_receipt_only_with_its_work_proof() {
-    let dir = tempfile::tempdir().unwrap();
+    let (dir, [a, b, ptau, job]) = fixture((3, 4), (4, 2));
     let d = dir.path();
-    let [a, b, ptau, job, evidence] =
-        ["A.npy", "B.npy", "pot.ptau", "job", "evidence"].map(|name| d.join(name));
-    write_matrix(&a, 3, 4, 1);
-    write_matrix(&b, 4, 2, 2);
-    write_ptau(&ptau, 10);
+    let evidence = d.join("evidence");
     ok(&gemm_args(&a, &b, &ptau, &job));
     let proof = WorkProof::from_bytes(&std::fs::read(job.join("work.proof")).unwrap()).unwrap();
     let (receipts, payments, product) = epoch_with_product(d, &proof, proof.units());

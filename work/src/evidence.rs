@@ -245,9 +245,19 @@ impl WorkProof {
 
     /// Whether `a`, `b` and `c` are the matrices this proof commits to.
     pub fn commits_to(&self, a: &Matrix, b: &Matrix, c: &WideMatrix) -> bool {
+        self.commits_to_inputs(a, b) && self.commits_to_product(c)
+    }
+
+    /// Whether `a` and `b` are the input matrices this proof commits to.
+    pub fn commits_to_inputs(&self, a: &Matrix, b: &Matrix) -> bool {
         let Shape { m, k, n } = self.shape;
-        (a.rows, a.columns, b.rows, b.columns, c.rows, c.columns) == (m, k, k, n, m, n)
+        (a.rows, a.columns, b.rows, b.columns) == (m, k, k, n)
             && input_commitment(self.shape, &a.entries, &b.entries) == self.input
+    }
+
+    /// Whether `c` is the product this proof commits to.
+    pub fn commits_to_product(&self, c: &WideMatrix) -> bool {
+        (c.rows, c.columns) == (self.shape.m, self.shape.n)
             && output_commitment(self.shape, &c.entries) == self.output
     }
 
