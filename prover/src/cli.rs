@@ -147,19 +147,13 @@ pub fn audit_dir(
     )
     .err()
     .unwrap_or_default();
-    let audited = audit(&bundle, &domain, &paid);
-    let audited = match (audited, evidence.is_empty()) {
-        (Ok(report), true) => Ok(report),
-        (Ok(_), false) => Err(Vec::new()),
-        (Err(failures), _) => Err(failures),
+    let (report, mut problems) = match audit(&bundle, &domain, &paid) {
+        Ok(report) => (Some(report), Vec::new()),
+        Err(failures) => (None, failures.iter().map(|f| f.to_string()).collect()),
     };
-    let audited = audited.map_err(|failures| {
-        let mut lines: Vec<String> = failures.iter().map(|f| format!("  {f}")).collect();
-        lines.extend(evidence.iter().map(|e| format!("  {e}")));
-        lines
-    });
-    match audited {
-        Ok(report) => {
+    problems.extend(evidence);
+    match report {
+        Some(report) if problems.is_empty() => {
             let s = report.summary;
             println!(
                 "epoch {} audited: {} receipts, {} units, root {} — every signature, payment, leaf, total and the root check out",
@@ -173,14 +167,12 @@ pub fn audit_dir(
             }
             Ok(report)
         }
-        Err(lines) => {
-            bail!(
-                "{}: audit failed, {} problem(s):\n{}",
-                dir.display(),
-                lines.len(),
-                lines.join("\n")
-            )
-        }
+        _ => bail!(
+            "{}: audit failed, {} problem(s):\n  {}",
+            dir.display(),
+            problems.len(),
+            problems.join("\n  ")
+        ),
     }
 }
 
