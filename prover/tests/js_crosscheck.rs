@@ -7,37 +7,19 @@
 //! `PROOFMINT_REQUIRE_JS=1` (set by the test script), when absence fails.
 
 mod common;
+mod js;
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 
 use ark_bn254::Fr;
 use ark_ff::UniformRand;
 use common::*;
+use js::{run_script, tools};
 use proofmint_circuits::field::{fr_from_decimal, fr_from_hex, fr_to_decimal, fr_to_hex};
 use proofmint_circuits::poseidon;
 use proofmint_prover::{files, prove_claim};
 use proofmint_verifier::solidity::proof_words;
-
-fn tools() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tools/js");
-    let ready =
-        dir.join("node_modules/snarkjs").exists() && dir.join("node_modules/circomlibjs").exists();
-    let node = Command::new("node")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if ready && node {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var("PROOFMINT_REQUIRE_JS").as_deref() != Ok("1"),
-        "node or tools/js/node_modules missing, and PROOFMINT_REQUIRE_JS=1"
-    );
-    eprintln!("skipped: node and `npm ci --prefix tools/js` are needed for this cross-check");
-    None
-}
 
 fn snarkjs_verify(tools: &Path, vk: &Path, public: &Path, proof: &Path) -> bool {
     let args = [
@@ -166,22 +148,12 @@ fn circomlibjs_poseidon_agrees_on_random_inputs_and_leaves() {
         .iter()
         .map(|c| c.iter().map(fr_to_hex).collect())
         .collect();
-    let mut child = Command::new("node")
-        .arg(tools.join("poseidon.mjs"))
-        .current_dir(&tools)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(serde_json::to_string(&request).unwrap().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
-    let hashes: Vec<String> = serde_json::from_slice(&out.stdout).unwrap();
+    let out = run_script(
+        &tools,
+        "poseidon.mjs",
+        &serde_json::to_string(&request).unwrap(),
+    );
+    let hashes: Vec<String> = serde_json::from_slice(&out).unwrap();
     assert_eq!(hashes.len(), cases.len());
     for (inputs, expected) in cases.iter().zip(hashes) {
         assert_eq!(

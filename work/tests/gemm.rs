@@ -6,13 +6,16 @@
 //! proofs on parameters from a Powers of Tau verify, and fail for a wrong
 //! product, other commitments or another shape.
 
+#[path = "../../prover/tests/js/mod.rs"]
+mod js;
+
 use ark_bn254::Fr as ArkFr;
 use halo2_proofs::dev::{MockProver, VerifyFailure};
 use halo2_proofs::halo2curves::bn256::Bn256;
 use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use proofmint_verifier::ptau::Ptau;
-use proofmint_work::commitment::{input_commitment, output_commitment};
+use proofmint_work::commitment::{input_commitment, output_commitment, to_hex};
 use proofmint_work::gemm::{multiply, GemmCircuit, Shape, Tamper, BALANCE};
 use proofmint_work::proof;
 use proofmint_work::srs::params_from_ptau;
@@ -252,20 +255,7 @@ fn a_commitment_the_hash_did_not_make_is_refused() {
 /// sponge (`tools/js/work_commitment.mjs`), computes the same commitments.
 #[test]
 fn circomlibjs_computes_the_same_commitments() {
-    let tools = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tools/js");
-    let ready = tools.join("node_modules/circomlibjs").exists()
-        && std::process::Command::new("node")
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success());
-    if !ready {
-        assert!(
-            std::env::var("PROOFMINT_REQUIRE_JS").as_deref() != Ok("1"),
-            "node or tools/js/node_modules missing, and PROOFMINT_REQUIRE_JS=1"
-        );
-        eprintln!("skipped: node and `npm ci --prefix tools/js` are needed for this cross-check");
-        return;
-    }
+    let Some(tools) = js::tools() else { return };
     let shapes = [
         (Shape { m: 1, k: 1, n: 1 }, 12),
         (SHAPE, 13),
@@ -307,45 +297,17 @@ fn circomlibjs_computes_the_same_commitments() {
             r#"{{"m":2,"k":5,"n":3,"a":{a:?},"b":{b:?},"c":{c:?}}}"#
         ));
     }
-    let mut child = std::process::Command::new("node")
-        .arg(tools.join("work_commitment.mjs"))
-        .current_dir(&tools)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
+    let out = js::run_script(
+        &tools,
+        "work_commitment.mjs",
+        &format!("[{}]", cases.join(",")),
+    );
+    let theirs: Vec<String> = serde_json::from_slice::<Vec<[String; 2]>>(&out)
         .unwrap()
-        .write_all(format!("[{}]", cases.join(",")).as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
-    let text = String::from_utf8(out.stdout).unwrap();
-    let theirs: Vec<String> = text
-        .trim()
-        .trim_matches(|c| c == '[' || c == ']')
-        .split(',')
-        .map(|s| {
-            s.trim()
-                .trim_matches(|c| c == '[' || c == ']' || c == '"')
-                .to_string()
-        })
-        .collect();
-    let ours: Vec<String> = expected
-        .iter()
+        .into_iter()
         .flatten()
-        .map(|x| {
-            let mut bytes = x.to_bytes();
-            bytes.reverse();
-            format!(
-                "0x{}",
-                bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
-            )
-        })
         .collect();
+    let ours: Vec<String> = expected.iter().flatten().map(to_hex).collect();
     assert_eq!(ours, theirs);
 }
 

@@ -1,0 +1,54 @@
+//! The pinned JavaScript tools of `tools/js` for cross-check tests (also
+//! included by other crates' tests through `#[path]`): where they are, and
+//! running one of their scripts on a JSON request.
+//!
+//! Where node or `npm ci --prefix tools/js` is missing the tests say so and
+//! pass, unless `PROOFMINT_REQUIRE_JS=1` (set by the test script), when
+//! absence fails.
+
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// `tools/js`, if node and its packages are installed.
+pub fn tools() -> Option<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tools/js");
+    let ready =
+        dir.join("node_modules/snarkjs").exists() && dir.join("node_modules/circomlibjs").exists();
+    let node = Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ready && node {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var("PROOFMINT_REQUIRE_JS").as_deref() != Ok("1"),
+        "node or tools/js/node_modules missing, and PROOFMINT_REQUIRE_JS=1"
+    );
+    eprintln!("skipped: node and `npm ci --prefix tools/js` are needed for this cross-check");
+    None
+}
+
+/// Runs `tools/js/<script>` with `request` on its standard input; its
+/// standard output, which it must succeed to give.
+pub fn run_script(tools: &Path, script: &str, request: &str) -> Vec<u8> {
+    let mut child = Command::new("node")
+        .arg(tools.join(script))
+        .current_dir(tools)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("node runs");
+    child
+        .stdin
+        .take()
+        .expect("a piped stdin")
+        .write_all(request.as_bytes())
+        .expect("the request is written");
+    let out = child.wait_with_output().expect("node ends");
+    assert!(out.status.success(), "{script} failed");
+    out.stdout
+}
