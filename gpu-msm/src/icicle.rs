@@ -25,13 +25,16 @@
 //!   such, with what to do.
 
 use std::ffi::{c_char, c_int, c_void, CString};
+use std::marker::PhantomData;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use ark_bn254::{Fq, Fq2, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
 use ark_ec::AffineRepr;
 use ark_ff::{BigInt, FftField, Field, PrimeField, Zero};
 use libloading::Library;
+use rayon::prelude::*;
 
 use crate::{check_lengths, ntt, Backend, BackendError, NttDirection};
 
@@ -165,9 +168,54 @@ type NttInitDomain = unsafe extern "C" fn(*const [u64; 4], *const NttInitDomainC
 type Ntt =
     unsafe extern "C" fn(*const [u64; 4], c_int, c_int, *const NttConfig, *mut [u64; 4]) -> c_int;
 type NttReleaseDomain = unsafe extern "C" fn() -> c_int;
+type Malloc = unsafe extern "C" fn(*mut *mut c_void, usize) -> c_int;
+type Free = unsafe extern "C" fn(*mut c_void) -> c_int;
+type CopyMemory = unsafe extern "C" fn(*mut c_void, *const c_void, usize) -> c_int;
+type VectorOp = unsafe extern "C" fn(
+    *const [u64; 4],
+    *const [u64; 4],
+    u64,
+    *const VecOpsConfig,
+    *mut [u64; 4],
+) -> c_int;
+type ConvertMontgomery =
+    unsafe extern "C" fn(*const [u64; 4], u64, bool, *const VecOpsConfig, *mut [u64; 4]) -> c_int;
 
-/// ICICLE's libraries, loaded, with the device we run on.
-pub struct IcicleBackend {
+/// `icicle::VecOpsConfig`.
+#[repr(C)]
+struct VecOpsConfig {
+    stream: *mut c_void,
+    is_a_on_device: bool,
+    is_b_on_device: bool,
+    is_result_on_device: bool,
+    is_async: bool,
+    batch_size: c_int,
+    columns_batch: bool,
+    ext: *mut c_void,
+}
+
+const _: () = assert!(std::mem::size_of::<VecOpsConfig>() == 32);
+
+impl VecOpsConfig {
+    /// `a` (a vector, or the scalar of `scalar_mul_vec`), `b` and the result
+    /// where the flags say; synchronous, one batch.
+    fn new(a_on_device: bool, b_on_device: bool) -> Self {
+        Self {
+            stream: std::ptr::null_mut(),
+            is_a_on_device: a_on_device,
+            is_b_on_device: b_on_device,
+            is_result_on_device: true,
+            is_async: false,
+            batch_size: 1,
+            columns_batch: false,
+            ext: std::ptr::null_mut(),
+        }
+    }
+}
+
+/// ICICLE's entry points and the libraries they live in, shared by the
+/// backend and every buffer it allocated (a buffer is freed through them).
+struct Api {
     is_device_available: DeviceCall,
     set_device: DeviceCall,
     msm_g1: Msm,
@@ -175,6 +223,14 @@ pub struct IcicleBackend {
     ntt_init_domain: NttInitDomain,
     ntt: Ntt,
     ntt_release_domain: NttReleaseDomain,
+    malloc: Malloc,
+    free: Free,
+    copy_to_device: CopyMemory,
+    copy_to_host: CopyMemory,
+    vector_mul: VectorOp,
+    vector_sub: VectorOp,
+    scalar_mul_vec: VectorOp,
+    convert_montgomery: ConvertMontgomery,
     device: &'static str,
     /// log2 of the NTT domain initialised so far.
     domain: Mutex<Option<u32>>,
@@ -182,10 +238,28 @@ pub struct IcicleBackend {
     _libraries: Vec<Library>,
 }
 
+/// ICICLE's libraries, loaded, with the device we run on. Cloning shares
+/// them (and the NTT domain, and the coset powers).
+#[derive(Clone)]
+pub struct IcicleBackend {
+    api: Arc<Api>,
+    /// Powers `base^i` on the device for coset NTTs, by (base, length): made
+    /// once, kept for every later transform (at most [`COSETS_KEPT`]).
+    /// Outside `Api`, since each buffer holds the `Api`.
+    cosets: Arc<Mutex<Vec<CosetPowers>>>,
+}
+
+/// `base^i` for i below the length, on the device: (base, length, powers).
+type CosetPowers = (Fr, usize, Arc<DeviceBuffer<Scalar>>);
+
+/// How many coset power vectors a backend keeps (a prover needs two: the
+/// forward and inverse powers of its coset at its domain size).
+const COSETS_KEPT: usize = 4;
+
 // SAFETY: ICICLE's C API may be called from any thread once the device is set
 // on that thread (done before every call); the domain is guarded by a mutex.
-unsafe impl Send for IcicleBackend {}
-unsafe impl Sync for IcicleBackend {}
+unsafe impl Send for Api {}
+unsafe impl Sync for Api {}
 
 fn open(dir: &Path, name: &str) -> Result<Library, BackendError> {
     open_library(&dir.join("lib").join(name))
@@ -256,6 +330,21 @@ pub fn open_backend_libraries(dir: &Path) -> Result<Vec<Library>, BackendError> 
     }
 }
 
+fn device_available(is_device_available: DeviceCall, kind: &str) -> bool {
+    let device = Device::new(kind);
+    // SAFETY: a valid Device; this call never throws for unknown types.
+    unsafe { is_device_available(&device) == 0 }
+}
+
+impl Api {
+    /// Sets our device on the calling thread (ICICLE's device is per thread).
+    fn activate(&self) -> Result<(), BackendError> {
+        let device = Device::new(self.device);
+        // SAFETY: the device type was checked available in `load`.
+        check("icicle_set_device", unsafe { (self.set_device)(&device) })
+    }
+}
+
 fn symbol<T: Copy>(library: &Library, name: &str) -> Result<T, BackendError> {
     // SAFETY: the type T is the one ICICLE's header declares for `name`.
     unsafe { library.get::<T>(name.as_bytes()) }
@@ -268,6 +357,29 @@ pub fn install_dir(given: Option<&Path>) -> Option<PathBuf> {
     given
         .map(Path::to_path_buf)
         .or_else(|| std::env::var_os(ICICLE_DIR_ENV).map(PathBuf::from))
+}
+
+/// The environment variable that makes [`for_tests`] fail where ICICLE is
+/// not installed, instead of skipping (for runs on a GPU machine).
+pub const REQUIRE_ICICLE_ENV: &str = "PROOFMINT_REQUIRE_ICICLE";
+
+/// ICICLE for a test: loaded from [`ICICLE_DIR_ENV`], or `None` (saying the
+/// test was skipped) where that is not set, unless [`REQUIRE_ICICLE_ENV`] is
+/// `1`. Panics where ICICLE is required or named but does not load: a test
+/// helper, not for servers.
+pub fn for_tests() -> Option<IcicleBackend> {
+    let Some(dir) = install_dir(None) else {
+        assert!(
+            std::env::var(REQUIRE_ICICLE_ENV).as_deref() != Ok("1"),
+            "{ICICLE_DIR_ENV} is not set"
+        );
+        eprintln!("skipped: no ICICLE installed (set {ICICLE_DIR_ENV} to run the ICICLE tests)");
+        return None;
+    };
+    match IcicleBackend::load(&dir) {
+        Ok(backend) => Some(backend),
+        Err(e) => panic!("ICICLE does not load from {}: {e}", dir.display()),
+    }
 }
 
 impl IcicleBackend {
@@ -302,27 +414,40 @@ impl IcicleBackend {
                 check("icicle_load_backend_from_env_or_default", code)?;
             }
         }
-        let mut backend = Self {
-            is_device_available: symbol(&device_lib, "icicle_is_device_available")?,
+        let is_device_available: DeviceCall = symbol(&device_lib, "icicle_is_device_available")?;
+        let device = if device_available(is_device_available, "CUDA") {
+            "CUDA"
+        } else if device_available(is_device_available, "CPU") {
+            "CPU"
+        } else {
+            return Err(device_error("neither a CUDA nor a CPU device is loaded"));
+        };
+        let api = Api {
+            is_device_available,
             set_device: symbol(&device_lib, "icicle_set_device")?,
             msm_g1: symbol(&curve_lib, "bn254_msm")?,
             msm_g2: symbol(&curve_lib, "bn254_g2_msm")?,
             ntt_init_domain: symbol(&field_lib, "bn254_ntt_init_domain")?,
             ntt: symbol(&field_lib, "bn254_ntt")?,
             ntt_release_domain: symbol(&field_lib, "bn254_ntt_release_domain")?,
-            device: "CPU",
+            malloc: symbol(&device_lib, "icicle_malloc")?,
+            free: symbol(&device_lib, "icicle_free")?,
+            copy_to_device: symbol(&device_lib, "icicle_copy_to_device")?,
+            copy_to_host: symbol(&device_lib, "icicle_copy_to_host")?,
+            vector_mul: symbol(&field_lib, "bn254_vector_mul")?,
+            vector_sub: symbol(&field_lib, "bn254_vector_sub")?,
+            scalar_mul_vec: symbol(&field_lib, "bn254_scalar_mul_vec")?,
+            convert_montgomery: symbol(&field_lib, "bn254_scalar_convert_montgomery")?,
+            device,
             domain: Mutex::new(None),
             _libraries: {
                 libraries.extend([curve_lib, field_lib, device_lib]);
                 libraries
             },
         };
-        backend.device = if backend.available("CUDA") {
-            "CUDA"
-        } else if backend.available("CPU") {
-            "CPU"
-        } else {
-            return Err(device_error("neither a CUDA nor a CPU device is loaded"));
+        let backend = Self {
+            api: Arc::new(api),
+            cosets: Arc::default(),
         };
         backend.activate()?;
         Ok(backend)
@@ -330,33 +455,35 @@ impl IcicleBackend {
 
     /// Whether ICICLE has a device of this type loaded.
     pub fn available(&self, kind: &str) -> bool {
-        let device = Device::new(kind);
-        // SAFETY: a valid Device; this call never throws for unknown types.
-        unsafe { (self.is_device_available)(&device) == 0 }
+        device_available(self.api.is_device_available, kind)
     }
 
     /// "CUDA" or "CPU".
     pub fn device(&self) -> &'static str {
-        self.device
+        self.api.device
+    }
+
+    /// Whether `other` is this backend (or a clone of it): device buffers
+    /// of one are usable by the other.
+    pub fn same_as(&self, other: &IcicleBackend) -> bool {
+        Arc::ptr_eq(&self.api, &other.api)
     }
 
     /// Sets our device on the calling thread (ICICLE's device is per thread).
     fn activate(&self) -> Result<(), BackendError> {
-        let device = Device::new(self.device);
-        // SAFETY: the device type was checked available in `load`.
-        check("icicle_set_device", unsafe { (self.set_device)(&device) })
+        self.api.activate()
     }
 
     /// Initialises (or grows) the NTT domain to hold 2^log_size.
     fn ensure_domain(&self, log_size: u32) -> Result<(), BackendError> {
-        let mut domain = self.domain.lock().unwrap_or_else(|p| p.into_inner());
+        let mut domain = self.api.domain.lock().unwrap_or_else(|p| p.into_inner());
         if domain.is_some_and(|current| current >= log_size) {
             return Ok(());
         }
         if domain.is_some() {
             // SAFETY: no arguments; a domain exists.
             check("bn254_ntt_release_domain", unsafe {
-                (self.ntt_release_domain)()
+                (self.api.ntt_release_domain)()
             })?;
             *domain = None;
         }
@@ -372,10 +499,48 @@ impl IcicleBackend {
         };
         // SAFETY: pointers to live values of the declared layouts.
         check("bn254_ntt_init_domain", unsafe {
-            (self.ntt_init_domain)(&root, &config)
+            (self.api.ntt_init_domain)(&root, &config)
         })?;
         *domain = Some(log_size);
         Ok(())
+    }
+
+    /// One NTT of `size` elements from `input` to `output` (distinct), each
+    /// on the host or the device as the flags say, canonical limbs.
+    #[allow(clippy::too_many_arguments)]
+    fn ntt_raw(
+        &self,
+        input: *const [u64; 4],
+        inputs_on_device: bool,
+        output: *mut [u64; 4],
+        outputs_on_device: bool,
+        size: usize,
+        offset: Fr,
+        direction: NttDirection,
+    ) -> Result<(), BackendError> {
+        let log_size = ntt::log_size_of(size)?;
+        self.activate()?;
+        self.ensure_domain(log_size)?;
+        let config = NttConfig {
+            stream: std::ptr::null_mut(),
+            coset_gen: limbs32(&offset.into_bigint().0),
+            batch_size: 1,
+            columns_batch: false,
+            ordering: ORDERING_NN,
+            are_inputs_on_device: inputs_on_device,
+            are_outputs_on_device: outputs_on_device,
+            is_async: false,
+            ext: std::ptr::null_mut(),
+        };
+        let dir = match direction {
+            NttDirection::Forward => NTT_FORWARD,
+            NttDirection::Inverse => NTT_INVERSE,
+        };
+        // SAFETY: the caller passes `size` elements at `input` and room for
+        // `size` at `output`, where the flags say.
+        check("bn254_ntt", unsafe {
+            (self.api.ntt)(input, size as c_int, dir, &config, output)
+        })
     }
 
     fn run_ntt(
@@ -385,36 +550,17 @@ impl IcicleBackend {
         direction: NttDirection,
     ) -> Result<(), BackendError> {
         let n = values.len();
-        let log_size = ntt::log_size_of(n)?;
-        self.activate()?;
-        self.ensure_domain(log_size)?;
         let input: Vec<[u64; 4]> = values.iter().map(|v| v.into_bigint().0).collect();
         let mut output = vec![[0u64; 4]; n];
-        let config = NttConfig {
-            stream: std::ptr::null_mut(),
-            coset_gen: limbs32(&offset.into_bigint().0),
-            batch_size: 1,
-            columns_batch: false,
-            ordering: ORDERING_NN,
-            are_inputs_on_device: false,
-            are_outputs_on_device: false,
-            is_async: false,
-            ext: std::ptr::null_mut(),
-        };
-        let dir = match direction {
-            NttDirection::Forward => NTT_FORWARD,
-            NttDirection::Inverse => NTT_INVERSE,
-        };
-        // SAFETY: input and output hold n elements of 4 limbs each.
-        check("bn254_ntt", unsafe {
-            (self.ntt)(
-                input.as_ptr(),
-                n as c_int,
-                dir,
-                &config,
-                output.as_mut_ptr(),
-            )
-        })?;
+        self.ntt_raw(
+            input.as_ptr(),
+            false,
+            output.as_mut_ptr(),
+            false,
+            n,
+            offset,
+            direction,
+        )?;
         for (value, limbs) in values.iter_mut().zip(&output) {
             *value = Fr::from_bigint(BigInt::new(*limbs))
                 .ok_or_else(|| device_error("bn254_ntt returned a non-canonical element"))?;
@@ -422,54 +568,534 @@ impl IcicleBackend {
         Ok(())
     }
 
-    /// Runs one MSM: `points` holds `scalars.len()` points in ICICLE's affine
-    /// layout, and `out` has room for one projective result.
-    fn call_msm(
+    /// Runs one MSM of `size` points at `points` and scalars at `scalars`
+    /// (canonical), each on the host or the device as the flags say, into
+    /// room for one projective result on the host at `out`.
+    #[allow(clippy::too_many_arguments)]
+    fn msm_raw(
         &self,
         call: &str,
         msm: Msm,
         points: *const c_void,
-        scalars: &[Fr],
+        points_on_device: bool,
+        scalars: *const c_void,
+        scalars_on_device: bool,
+        size: usize,
         out: *mut c_void,
     ) -> Result<(), BackendError> {
         self.activate()?;
-        let size = c_int::try_from(scalars.len()).map_err(|_| {
-            device_error(format!(
-                "{} points exceed ICICLE's int sizes",
-                scalars.len()
-            ))
-        })?;
-        let scalars: Vec<[u64; 4]> = scalars.iter().map(|s| s.into_bigint().0).collect();
-        // SAFETY: the caller passes `size` points and room for one result; the
-        // scalars are `size` canonical elements of 4 limbs.
-        check(call, unsafe {
-            msm(
-                scalars.as_ptr().cast(),
-                points,
-                size,
-                &Self::msm_config(),
-                out,
-            )
-        })
-    }
-
-    fn msm_config() -> MsmConfig {
-        MsmConfig {
+        let size = c_int::try_from(size)
+            .map_err(|_| device_error(format!("{size} points exceed ICICLE's int sizes")))?;
+        let config = MsmConfig {
             stream: std::ptr::null_mut(),
             precompute_factor: 1,
             c: 0,
             bitsize: 0,
             batch_size: 1,
             are_points_shared_in_batch: true,
-            are_scalars_on_device: false,
+            are_scalars_on_device: scalars_on_device,
             are_scalars_montgomery_form: false,
-            are_points_on_device: false,
+            are_points_on_device: points_on_device,
             are_points_montgomery_form: false,
             are_results_on_device: false,
             is_async: false,
             ext: std::ptr::null_mut(),
+        };
+        // SAFETY: the caller passes `size` points and scalars where the flags
+        // say, and room for one result on the host.
+        check(call, unsafe { msm(scalars, points, size, &config, out) })
+    }
+
+    /// Allocates room for `len` elements of `T` on the device.
+    pub fn allocate<T: DeviceLayout>(&self, len: usize) -> Result<DeviceBuffer<T>, BackendError> {
+        self.activate()?;
+        let mut ptr = std::ptr::null_mut();
+        if len > 0 {
+            let bytes = len.checked_mul(T::BYTES).ok_or_else(|| {
+                device_error(format!("{len} elements overflow the address space"))
+            })?;
+            // SAFETY: `ptr` is a valid out-pointer.
+            check("icicle_malloc", unsafe {
+                (self.api.malloc)(&mut ptr, bytes)
+            })?;
+        }
+        Ok(DeviceBuffer {
+            ptr,
+            len,
+            api: self.api.clone(),
+            _layout: PhantomData,
+        })
+    }
+
+    /// Copies `limbs` (whole elements of `T`'s layout, 32 bytes a limb
+    /// group) to a new device buffer.
+    fn copy_in<T: DeviceLayout>(
+        &self,
+        limbs: &[[u64; 4]],
+    ) -> Result<DeviceBuffer<T>, BackendError> {
+        let bytes = std::mem::size_of_val(limbs);
+        debug_assert_eq!(bytes % T::BYTES, 0, "whole elements");
+        let buffer = self.allocate::<T>(bytes / T::BYTES)?;
+        if bytes > 0 {
+            // SAFETY: the buffer holds `bytes` bytes, as does `limbs`.
+            check("icicle_copy_to_device", unsafe {
+                (self.api.copy_to_device)(buffer.ptr, limbs.as_ptr().cast(), bytes)
+            })?;
+        }
+        Ok(buffer)
+    }
+
+    /// Uploads scalars: their Montgomery limbs cross as they are (no work on
+    /// the host), and the device takes them out of Montgomery form, so that
+    /// the buffer holds canonical elements, as ICICLE's MSM and NTT take them.
+    pub fn upload_scalars(&self, values: &[Fr]) -> Result<DeviceBuffer<Scalar>, BackendError> {
+        let mut buffer = self.copy_in::<Scalar>(montgomery_limbs(values))?;
+        self.convert_montgomery(&mut buffer, false)?;
+        Ok(buffer)
+    }
+
+    /// The canonical scalars of a device buffer, checked canonical.
+    pub fn download_scalars(&self, buffer: &DeviceBuffer<Scalar>) -> Result<Vec<Fr>, BackendError> {
+        let mut limbs = vec![[0u64; 4]; buffer.len];
+        self.activate()?;
+        if buffer.len > 0 {
+            // SAFETY: both sides hold len * 32 bytes.
+            check("icicle_copy_to_host", unsafe {
+                (self.api.copy_to_host)(limbs.as_mut_ptr().cast(), buffer.ptr, buffer.len * 32)
+            })?;
+        }
+        limbs
+            .par_iter()
+            .map(|l| {
+                Fr::from_bigint(BigInt::new(*l))
+                    .ok_or_else(|| device_error("a device scalar is not canonical"))
+            })
+            .collect()
+    }
+
+    /// Uploads G1 bases in ICICLE's affine layout (canonical coordinates, the
+    /// point at infinity as (0, 0)), to be kept for many MSMs.
+    pub fn upload_g1(&self, bases: &[G1Affine]) -> Result<DeviceBuffer<G1>, BackendError> {
+        self.copy_in::<G1>(&g1_layout(bases))
+    }
+
+    /// [`IcicleBackend::upload_g1`] for G2.
+    pub fn upload_g2(&self, bases: &[G2Affine]) -> Result<DeviceBuffer<G2>, BackendError> {
+        self.copy_in::<G2>(&g2_layout(bases))
+    }
+
+    /// `Σ scalars[i] · bases[i]` in G1 over device-resident `bases` and
+    /// `scalars`, each a range of its buffer; only the sum comes back.
+    pub fn msm_g1_resident(
+        &self,
+        bases: DeviceSlice<'_, G1>,
+        scalars: DeviceSlice<'_, Scalar>,
+    ) -> Result<G1Projective, BackendError> {
+        check_lengths(bases.len, scalars.len)?;
+        self.msm_group::<G1>(bases.ptr, true, scalars.ptr, true, bases.len)
+    }
+
+    /// [`IcicleBackend::msm_g1_resident`] in G2.
+    pub fn msm_g2_resident(
+        &self,
+        bases: DeviceSlice<'_, G2>,
+        scalars: DeviceSlice<'_, Scalar>,
+    ) -> Result<G2Projective, BackendError> {
+        check_lengths(bases.len, scalars.len)?;
+        self.msm_group::<G2>(bases.ptr, true, scalars.ptr, true, bases.len)
+    }
+
+    /// An MSM over bases and scalars from the host.
+    fn msm_host<P: Group>(
+        &self,
+        bases: &[P::Affine],
+        scalars: &[Fr],
+    ) -> Result<P::Sum, BackendError> {
+        check_lengths(bases.len(), scalars.len())?;
+        let points = P::layout(bases);
+        let scalars: Vec<[u64; 4]> = scalars.par_iter().map(|s| s.into_bigint().0).collect();
+        self.msm_group::<P>(
+            points.as_ptr().cast(),
+            false,
+            scalars.as_ptr().cast(),
+            false,
+            bases.len(),
+        )
+    }
+
+    /// One MSM of `size` points of `P` and scalars, each where its flag says.
+    fn msm_group<P: Group>(
+        &self,
+        points: *const c_void,
+        points_on_device: bool,
+        scalars: *const c_void,
+        scalars_on_device: bool,
+        size: usize,
+    ) -> Result<P::Sum, BackendError> {
+        if size == 0 {
+            return Ok(P::Sum::zero());
+        }
+        let mut out = vec![[0u64; 4]; P::RESULT_LIMBS];
+        self.msm_raw(
+            P::CALL,
+            P::msm(&self.api),
+            points,
+            points_on_device,
+            scalars,
+            scalars_on_device,
+            size,
+            out.as_mut_ptr().cast(),
+        )?;
+        P::result(&out)
+    }
+
+    /// An NTT from `input` into `output` (of the same power-of-two length),
+    /// both on the device: over the subgroup for `offset` = 1, else over the
+    /// coset `offset · H`, natural order in and out.
+    ///
+    /// A coset transform scales by the powers of the offset on the device
+    /// (forward: the coefficients by `offset^i` before the transform; inverse:
+    /// the result by `offset^-i` after it), with the powers made once and
+    /// kept: ICICLE's own coset NTT computes them on the host, one at a time,
+    /// at every call when the offset is outside the NTT domain (400 ms of a
+    /// 256-slot proof's witness map were that).
+    pub fn ntt_resident(
+        &self,
+        input: &DeviceBuffer<Scalar>,
+        output: &mut DeviceBuffer<Scalar>,
+        offset: Fr,
+        direction: NttDirection,
+    ) -> Result<(), BackendError> {
+        if offset.is_zero() {
+            return Err(BackendError::ZeroOffset);
+        }
+        if input.len != output.len {
+            return Err(device_error(format!(
+                "an NTT of {} elements into {}",
+                input.len, output.len
+            )));
+        }
+        let n = input.len;
+        ntt::log_size_of(n)?;
+        if offset == Fr::ONE {
+            return self.ntt_raw(
+                input.ptr.cast(),
+                true,
+                output.ptr.cast(),
+                true,
+                n,
+                Fr::ONE,
+                direction,
+            );
+        }
+        match direction {
+            NttDirection::Forward => {
+                let powers = self.coset_powers(offset, n)?;
+                let input_ptr = input.ptr.cast_const().cast();
+                self.vector_op(
+                    "bn254_vector_mul",
+                    self.api.vector_mul,
+                    input_ptr,
+                    true,
+                    &powers,
+                    output,
+                )?;
+                // In place: ICICLE's NTT takes the same buffer in and out.
+                let ptr = output.ptr.cast::<[u64; 4]>();
+                self.ntt_raw(ptr, true, ptr, true, n, Fr::ONE, direction)
+            }
+            NttDirection::Inverse => {
+                let inverse = offset.inverse().expect("a non-zero offset");
+                let powers = self.coset_powers(inverse, n)?;
+                self.ntt_raw(
+                    input.ptr.cast(),
+                    true,
+                    output.ptr.cast(),
+                    true,
+                    n,
+                    Fr::ONE,
+                    direction,
+                )?;
+                self.mul_assign(output, &powers)
+            }
         }
     }
+
+    /// `base^i` for i below `n`, on the device, made at the first call.
+    fn coset_powers(&self, base: Fr, n: usize) -> Result<Arc<DeviceBuffer<Scalar>>, BackendError> {
+        let mut cosets = self.cosets.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, _, powers)) = cosets.iter().find(|(b, len, _)| *b == base && *len == n) {
+            return Ok(powers.clone());
+        }
+        const CHUNK: usize = 1 << 12;
+        let mut powers = vec![Fr::ONE; n];
+        powers
+            .par_chunks_mut(CHUNK)
+            .enumerate()
+            .for_each(|(chunk, values)| {
+                let mut power = base.pow([(chunk * CHUNK) as u64]);
+                for value in values {
+                    *value = power;
+                    power *= base;
+                }
+            });
+        let powers = Arc::new(self.upload_scalars(&powers)?);
+        if cosets.len() == COSETS_KEPT {
+            cosets.remove(0);
+        }
+        cosets.push((base, n, powers.clone()));
+        Ok(powers)
+    }
+
+    fn vector_op(
+        &self,
+        call: &str,
+        op: VectorOp,
+        a: *const [u64; 4],
+        a_on_device: bool,
+        b: &DeviceBuffer<Scalar>,
+        result: &mut DeviceBuffer<Scalar>,
+    ) -> Result<(), BackendError> {
+        self.activate()?;
+        let config = VecOpsConfig::new(a_on_device, true);
+        // SAFETY: `b` and `result` hold result.len elements on the device, and
+        // `a` as many (or one, for a scalar) where the flag says.
+        check(call, unsafe {
+            op(
+                a,
+                b.ptr.cast(),
+                result.len as u64,
+                &config,
+                result.ptr.cast(),
+            )
+        })
+    }
+
+    fn same_length(a: usize, b: usize) -> Result<(), BackendError> {
+        if a != b {
+            return Err(device_error(format!("vectors of {a} and {b} elements")));
+        }
+        Ok(())
+    }
+
+    /// `a[i] *= b[i]` on the device.
+    pub fn mul_assign(
+        &self,
+        a: &mut DeviceBuffer<Scalar>,
+        b: &DeviceBuffer<Scalar>,
+    ) -> Result<(), BackendError> {
+        Self::same_length(a.len, b.len)?;
+        let a_ptr = a.ptr.cast_const().cast();
+        self.vector_op("bn254_vector_mul", self.api.vector_mul, a_ptr, true, b, a)
+    }
+
+    /// `a[i] -= b[i]` on the device.
+    pub fn sub_assign(
+        &self,
+        a: &mut DeviceBuffer<Scalar>,
+        b: &DeviceBuffer<Scalar>,
+    ) -> Result<(), BackendError> {
+        Self::same_length(a.len, b.len)?;
+        let a_ptr = a.ptr.cast_const().cast();
+        self.vector_op("bn254_vector_sub", self.api.vector_sub, a_ptr, true, b, a)
+    }
+
+    /// `a[i] *= k` on the device.
+    pub fn scale(&self, a: &mut DeviceBuffer<Scalar>, k: Fr) -> Result<(), BackendError> {
+        let k = k.into_bigint().0;
+        self.activate()?;
+        // `scalar_mul_vec(k, a)`: `a` is its vector operand `b`, in place.
+        let config = VecOpsConfig::new(false, true);
+        // SAFETY: one scalar on the host; `a` holds a.len elements on the device.
+        check("bn254_scalar_mul_vec", unsafe {
+            (self.api.scalar_mul_vec)(&k, a.ptr.cast(), a.len as u64, &config, a.ptr.cast())
+        })
+    }
+
+    /// Converts a device buffer into (`into` = true) or out of Montgomery form, in place.
+    fn convert_montgomery(
+        &self,
+        buffer: &mut DeviceBuffer<Scalar>,
+        into: bool,
+    ) -> Result<(), BackendError> {
+        if buffer.len == 0 {
+            return Ok(());
+        }
+        self.activate()?;
+        let config = VecOpsConfig::new(true, true);
+        // SAFETY: the buffer holds len elements on the device, in and out.
+        check("bn254_scalar_convert_montgomery", unsafe {
+            (self.api.convert_montgomery)(
+                buffer.ptr.cast(),
+                buffer.len as u64,
+                into,
+                &config,
+                buffer.ptr.cast(),
+            )
+        })
+    }
+}
+
+/// The layout of what a [`DeviceBuffer`] holds: bytes per element.
+pub trait DeviceLayout {
+    const BYTES: usize;
+}
+
+/// BN254 scalars, canonical (not Montgomery), 4 little-endian u64 limbs.
+pub struct Scalar;
+/// G1 affine points, canonical (x, y), the point at infinity as (0, 0).
+pub struct G1;
+/// G2 affine points, canonical (x.c0, x.c1, y.c0, y.c1).
+pub struct G2;
+
+impl DeviceLayout for Scalar {
+    const BYTES: usize = 32;
+}
+impl DeviceLayout for G1 {
+    const BYTES: usize = 64;
+}
+impl DeviceLayout for G2 {
+    const BYTES: usize = 128;
+}
+
+/// What differs between G1 and G2 for ICICLE's MSM.
+trait Group: DeviceLayout {
+    type Affine: Sync;
+    type Sum: Zero;
+    const CALL: &'static str;
+    /// Limbs of a projective result (3 or 6 coordinates' worth).
+    const RESULT_LIMBS: usize;
+    fn msm(api: &Api) -> Msm;
+    fn layout(points: &[Self::Affine]) -> Vec<[u64; 4]>;
+    fn result(out: &[[u64; 4]]) -> Result<Self::Sum, BackendError>;
+}
+
+impl Group for G1 {
+    type Affine = G1Affine;
+    type Sum = G1Projective;
+    const CALL: &'static str = "bn254_msm";
+    const RESULT_LIMBS: usize = 3;
+    fn msm(api: &Api) -> Msm {
+        api.msm_g1
+    }
+    fn layout(points: &[G1Affine]) -> Vec<[u64; 4]> {
+        g1_layout(points)
+    }
+    fn result(out: &[[u64; 4]]) -> Result<G1Projective, BackendError> {
+        g1_result(out)
+    }
+}
+
+impl Group for G2 {
+    type Affine = G2Affine;
+    type Sum = G2Projective;
+    const CALL: &'static str = "bn254_g2_msm";
+    const RESULT_LIMBS: usize = 6;
+    fn msm(api: &Api) -> Msm {
+        api.msm_g2
+    }
+    fn layout(points: &[G2Affine]) -> Vec<[u64; 4]> {
+        g2_layout(points)
+    }
+    fn result(out: &[[u64; 4]]) -> Result<G2Projective, BackendError> {
+        g2_result(out)
+    }
+}
+
+/// Memory on ICICLE's device holding `len` elements of `T`, freed on drop.
+pub struct DeviceBuffer<T: DeviceLayout> {
+    ptr: *mut c_void,
+    len: usize,
+    api: Arc<Api>,
+    _layout: PhantomData<T>,
+}
+
+// SAFETY: device memory is not tied to a host thread; ICICLE's calls on it
+// set the device on the calling thread first.
+unsafe impl<T: DeviceLayout> Send for DeviceBuffer<T> {}
+unsafe impl<T: DeviceLayout> Sync for DeviceBuffer<T> {}
+
+impl<T: DeviceLayout> DeviceBuffer<T> {
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Elements `range` of the buffer, for a resident MSM.
+    pub fn slice(&self, range: Range<usize>) -> Result<DeviceSlice<'_, T>, BackendError> {
+        if range.start > range.end || range.end > self.len {
+            return Err(device_error(format!(
+                "elements {range:?} of a device buffer of {}",
+                self.len
+            )));
+        }
+        Ok(DeviceSlice {
+            // SAFETY: within the allocation (checked above).
+            ptr: unsafe { self.ptr.cast::<u8>().add(range.start * T::BYTES) }.cast(),
+            len: range.len(),
+            _buffer: PhantomData,
+        })
+    }
+
+    /// The whole buffer.
+    pub fn all(&self) -> DeviceSlice<'_, T> {
+        DeviceSlice {
+            ptr: self.ptr,
+            len: self.len,
+            _buffer: PhantomData,
+        }
+    }
+}
+
+impl<T: DeviceLayout> Drop for DeviceBuffer<T> {
+    fn drop(&mut self) {
+        if self.ptr.is_null() {
+            return;
+        }
+        // A buffer that cannot be freed is leaked, never a panic in drop.
+        if self.api.activate().is_ok() {
+            // SAFETY: allocated by icicle_malloc on this device, freed once.
+            unsafe { (self.api.free)(self.ptr) };
+        }
+    }
+}
+
+/// A borrowed range of a [`DeviceBuffer`].
+#[derive(Clone, Copy)]
+pub struct DeviceSlice<'a, T: DeviceLayout> {
+    ptr: *const c_void,
+    len: usize,
+    _buffer: PhantomData<&'a DeviceBuffer<T>>,
+}
+
+impl<T: DeviceLayout> DeviceSlice<'_, T> {
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+// An `Fr` is its Montgomery limbs and nothing else: 32 bytes, the `BigInt`
+// at offset 0, whose `[u64; 4]` is at offset 0 (the rest is a `PhantomData`).
+const _: () = assert!(
+    std::mem::size_of::<Fr>() == 32
+        && std::mem::align_of::<Fr>() == std::mem::align_of::<[u64; 4]>()
+        && std::mem::offset_of!(Fr, 0) == 0
+        && std::mem::offset_of!(BigInt<4>, 0) == 0
+);
+
+/// The Montgomery limbs of `values`, in place: no copy of a proof's
+/// vectors (tens of megabytes each) on the host before they go up.
+fn montgomery_limbs(values: &[Fr]) -> &[[u64; 4]] {
+    // SAFETY: by the assertion above, an Fr is exactly its [u64; 4] limbs,
+    // with the same size and alignment, so a slice of one is a slice of the other.
+    unsafe { std::slice::from_raw_parts(values.as_ptr().cast(), values.len()) }
 }
 
 fn limbs32(limbs: &[u64; 4]) -> [u32; 8] {
@@ -499,81 +1125,72 @@ fn on_curve<P: ark_ec::short_weierstrass::SWCurveConfig>(
     Ok(point.into_group())
 }
 
+/// Points in ICICLE's affine layout, a point's coordinates one after another.
+fn g1_layout(bases: &[G1Affine]) -> Vec<[u64; 4]> {
+    bases
+        .par_iter()
+        .flat_map_iter(|p| {
+            p.xy()
+                .map_or([[0; 4]; 2], |(x, y)| [x.into_bigint().0, y.into_bigint().0])
+        })
+        .collect()
+}
+
+fn g2_layout(bases: &[G2Affine]) -> Vec<[u64; 4]> {
+    bases
+        .par_iter()
+        .flat_map_iter(|p| {
+            p.xy().map_or([[0; 4]; 4], |(x, y)| {
+                [
+                    x.c0.into_bigint().0,
+                    x.c1.into_bigint().0,
+                    y.c0.into_bigint().0,
+                    y.c1.into_bigint().0,
+                ]
+            })
+        })
+        .collect()
+}
+
+/// ICICLE's projective (X, Y, Z), x = X/Z, checked on the curve.
+fn g1_result(out: &[[u64; 4]]) -> Result<G1Projective, BackendError> {
+    let [x, y, z] = [fq(&out[0])?, fq(&out[1])?, fq(&out[2])?];
+    let Some(z_inverse) = z.inverse() else {
+        return Ok(G1Projective::zero());
+    };
+    on_curve(
+        G1Affine::new_unchecked(x * z_inverse, y * z_inverse),
+        "bn254_msm",
+    )
+}
+
+fn g2_result(out: &[[u64; 4]]) -> Result<G2Projective, BackendError> {
+    let fq2 =
+        |i: usize| -> Result<Fq2, BackendError> { Ok(Fq2::new(fq(&out[i])?, fq(&out[i + 1])?)) };
+    let [x, y, z] = [fq2(0)?, fq2(2)?, fq2(4)?];
+    let Some(z_inverse) = z.inverse() else {
+        return Ok(G2Projective::zero());
+    };
+    on_curve(
+        G2Affine::new_unchecked(x * z_inverse, y * z_inverse),
+        "bn254_g2_msm",
+    )
+}
+
 impl Backend for IcicleBackend {
     fn name(&self) -> &str {
-        match self.device {
+        match self.api.device {
             "CUDA" => "icicle-cuda",
             _ => "icicle-cpu",
         }
     }
 
     fn msm_g1(&self, bases: &[G1Affine], scalars: &[Fr]) -> Result<G1Projective, BackendError> {
-        check_lengths(bases.len(), scalars.len())?;
-        if bases.is_empty() {
-            return Ok(G1Projective::zero());
-        }
-        let points: Vec<[[u64; 4]; 2]> = bases
-            .iter()
-            .map(|p| {
-                p.xy()
-                    .map_or([[0; 4]; 2], |(x, y)| [x.into_bigint().0, y.into_bigint().0])
-            })
-            .collect();
-        let mut out = [[0u64; 4]; 3];
-        self.call_msm(
-            "bn254_msm",
-            self.msm_g1,
-            points.as_ptr().cast(),
-            scalars,
-            out.as_mut_ptr().cast(),
-        )?;
-        let [x, y, z] = [fq(&out[0])?, fq(&out[1])?, fq(&out[2])?];
-        let Some(z_inverse) = z.inverse() else {
-            return Ok(G1Projective::zero());
-        };
-        on_curve(
-            G1Affine::new_unchecked(x * z_inverse, y * z_inverse),
-            "bn254_msm",
-        )
+        self.msm_host::<G1>(bases, scalars)
     }
 
     fn msm_g2(&self, bases: &[G2Affine], scalars: &[Fr]) -> Result<G2Projective, BackendError> {
-        check_lengths(bases.len(), scalars.len())?;
-        if bases.is_empty() {
-            return Ok(G2Projective::zero());
-        }
-        let points: Vec<[[u64; 4]; 4]> = bases
-            .iter()
-            .map(|p| {
-                p.xy().map_or([[0; 4]; 4], |(x, y)| {
-                    [
-                        x.c0.into_bigint().0,
-                        x.c1.into_bigint().0,
-                        y.c0.into_bigint().0,
-                        y.c1.into_bigint().0,
-                    ]
-                })
-            })
-            .collect();
-        let mut out = [[0u64; 4]; 6];
-        self.call_msm(
-            "bn254_g2_msm",
-            self.msm_g2,
-            points.as_ptr().cast(),
-            scalars,
-            out.as_mut_ptr().cast(),
-        )?;
-        let fq2 = |i: usize| -> Result<Fq2, BackendError> {
-            Ok(Fq2::new(fq(&out[i])?, fq(&out[i + 1])?))
-        };
-        let [x, y, z] = [fq2(0)?, fq2(2)?, fq2(4)?];
-        let Some(z_inverse) = z.inverse() else {
-            return Ok(G2Projective::zero());
-        };
-        on_curve(
-            G2Affine::new_unchecked(x * z_inverse, y * z_inverse),
-            "bn254_g2_msm",
-        )
+        self.msm_host::<G2>(bases, scalars)
     }
 
     fn ntt(&self, values: &mut [Fr], direction: NttDirection) -> Result<(), BackendError> {
@@ -591,6 +1208,10 @@ impl Backend for IcicleBackend {
         }
         self.run_ntt(values, offset, direction)
     }
+
+    fn resident(&self) -> Option<&IcicleBackend> {
+        Some(self)
+    }
 }
 
 #[cfg(test)]
@@ -603,6 +1224,22 @@ mod tests {
             limbs32(&[0x1122334455667788, 0, 0, 0x99]),
             [0x55667788, 0x11223344, 0, 0, 0, 0, 0x99, 0]
         );
+    }
+
+    #[test]
+    fn montgomery_limbs_are_the_elements_limbs_in_place() {
+        let values = [
+            Fr::from(0u64),
+            Fr::from(1u64),
+            -Fr::from(2u64),
+            Fr::from(u64::MAX),
+        ];
+        let limbs = montgomery_limbs(&values);
+        assert_eq!(limbs.len(), values.len());
+        for (value, limbs) in values.iter().zip(limbs) {
+            assert_eq!(*limbs, value.0 .0);
+            assert_eq!(Fr::new_unchecked(BigInt::new(*limbs)), *value);
+        }
     }
 
     #[test]

@@ -166,6 +166,13 @@ pub trait Backend: Send + Sync {
         offset: Fr,
         direction: NttDirection,
     ) -> Result<(), BackendError>;
+
+    /// The backend that keeps data on its device between calls (ICICLE):
+    /// a prover uploads a key's bases to it once and runs the witness map
+    /// and the MSMs on resident data. `None` for a backend without a device.
+    fn resident(&self) -> Option<&IcicleBackend> {
+        None
+    }
 }
 
 /// Which backend a user asked for.

@@ -7,21 +7,13 @@ use ark_bn254::{Fr, G1Affine, G1Projective, G2Projective};
 use ark_ec::{AffineRepr, CurveGroup, VariableBaseMSM};
 use ark_ff::{UniformRand, Zero};
 use ark_poly::{EvaluationDomain, Radix2EvaluationDomain};
-use proofmint_gpu::icicle::{install_dir, IcicleBackend};
+use proofmint_gpu::icicle::IcicleBackend;
 use proofmint_gpu::{select_backend, Backend, BackendChoice, BackendError, NttDirection};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
 fn icicle() -> Option<IcicleBackend> {
-    let Some(dir) = install_dir(None) else {
-        assert!(
-            std::env::var("PROOFMINT_REQUIRE_ICICLE").as_deref() != Ok("1"),
-            "PROOFMINT_ICICLE_DIR is not set"
-        );
-        eprintln!("skipped: no ICICLE installed (set PROOFMINT_ICICLE_DIR to run these tests)");
-        return None;
-    };
-    Some(IcicleBackend::load(&dir).expect("ICICLE loads from PROOFMINT_ICICLE_DIR"))
+    proofmint_gpu::icicle::for_tests()
 }
 
 fn points<G: CurveGroup>(n: usize, rng: &mut ChaCha20Rng) -> Vec<G::Affine> {
@@ -117,4 +109,146 @@ fn auto_takes_icicle_only_with_a_cuda_device() {
         let (explicit, _) = select_backend(BackendChoice::Icicle, None).unwrap();
         assert_eq!(explicit.name(), "icicle-cpu");
     }
+}
+
+/// Scalars that stress the conversions: 0, 1, −1, small, random.
+fn edge_scalars(n: usize, rng: &mut ChaCha20Rng) -> Vec<Fr> {
+    (0..n)
+        .map(|i| match i % 7 {
+            0 => Fr::zero(),
+            1 => Fr::from(1u64),
+            2 => -Fr::from(1u64),
+            3 => Fr::from(i as u64),
+            _ => Fr::rand(rng),
+        })
+        .collect()
+}
+
+#[test]
+fn resident_scalars_come_back_as_they_went_up() {
+    let Some(backend) = icicle() else { return };
+    let mut rng = ChaCha20Rng::seed_from_u64(3);
+    for n in [0usize, 1, 7, 1000] {
+        let values = edge_scalars(n, &mut rng);
+        let buffer = backend.upload_scalars(&values).unwrap();
+        assert_eq!(buffer.len(), n);
+        assert_eq!(
+            backend.download_scalars(&buffer).unwrap(),
+            values,
+            "n = {n}"
+        );
+    }
+}
+
+#[test]
+fn resident_msms_match_arkworks_on_ranges_of_their_buffers() {
+    let Some(backend) = icicle() else { return };
+    let mut rng = ChaCha20Rng::seed_from_u64(4);
+    let n = 3000;
+    let mut bases = points::<G1Projective>(n, &mut rng);
+    bases[5] = G1Affine::zero();
+    bases[6] = bases[7];
+    let g2 = points::<G2Projective>(n, &mut rng);
+    let scalars = edge_scalars(n + 10, &mut rng);
+    let on_device = backend.upload_g1(&bases).unwrap();
+    let g2_on_device = backend.upload_g2(&g2).unwrap();
+    let scalars_on_device = backend.upload_scalars(&scalars).unwrap();
+    // Ranges as a prover takes them: bases from 0, scalars from an offset.
+    for (bases_range, scalars_from) in [(0..n, 10), (0..n, 0), (100..1100, 3), (0..1, 0), (0..0, 0)]
+    {
+        let len = bases_range.len();
+        let scalar_range = scalars_from..scalars_from + len;
+        let expected =
+            G1Projective::msm(&bases[bases_range.clone()], &scalars[scalar_range.clone()]).unwrap();
+        let got = backend
+            .msm_g1_resident(
+                on_device.slice(bases_range.clone()).unwrap(),
+                scalars_on_device.slice(scalar_range.clone()).unwrap(),
+            )
+            .unwrap();
+        assert_eq!(got, expected, "G1 {bases_range:?} from {scalars_from}");
+        let expected =
+            G2Projective::msm(&g2[bases_range.clone()], &scalars[scalar_range.clone()]).unwrap();
+        let got = backend
+            .msm_g2_resident(
+                g2_on_device.slice(bases_range.clone()).unwrap(),
+                scalars_on_device.slice(scalar_range).unwrap(),
+            )
+            .unwrap();
+        assert_eq!(got, expected, "G2 {bases_range:?} from {scalars_from}");
+    }
+    // Ranges past the end, or of different lengths, are errors.
+    assert!(on_device.slice(0..n + 1).is_err());
+    assert!(matches!(
+        backend.msm_g1_resident(
+            on_device.slice(0..10).unwrap(),
+            scalars_on_device.slice(0..11).unwrap()
+        ),
+        Err(BackendError::LengthMismatch { .. })
+    ));
+}
+
+#[test]
+fn resident_ntts_and_vector_operations_match_the_host() {
+    let Some(backend) = icicle() else { return };
+    let mut rng = ChaCha20Rng::seed_from_u64(5);
+    for log in [4u32, 12, 10] {
+        let n = 1usize << log;
+        let coefficients = edge_scalars(n, &mut rng);
+        let other = edge_scalars(n, &mut rng);
+        let domain = Radix2EvaluationDomain::<Fr>::new(n).unwrap();
+        let offset = Fr::from(5u64);
+        let input = backend.upload_scalars(&coefficients).unwrap();
+        let mut output = backend.allocate(n).unwrap();
+        backend
+            .ntt_resident(&input, &mut output, Fr::from(1u64), NttDirection::Forward)
+            .unwrap();
+        assert_eq!(
+            backend.download_scalars(&output).unwrap(),
+            domain.fft(&coefficients),
+            "2^{log}"
+        );
+        backend
+            .ntt_resident(&input, &mut output, offset, NttDirection::Forward)
+            .unwrap();
+        let coset = domain.get_coset(offset).unwrap();
+        let evaluations = coset.fft(&coefficients);
+        assert_eq!(
+            backend.download_scalars(&output).unwrap(),
+            evaluations,
+            "coset 2^{log}"
+        );
+        let mut back = backend.allocate(n).unwrap();
+        backend
+            .ntt_resident(&output, &mut back, offset, NttDirection::Inverse)
+            .unwrap();
+        assert_eq!(
+            backend.download_scalars(&back).unwrap(),
+            coefficients,
+            "coset inverse 2^{log}"
+        );
+
+        let mut a = backend.upload_scalars(&coefficients).unwrap();
+        let b = backend.upload_scalars(&other).unwrap();
+        backend.mul_assign(&mut a, &b).unwrap();
+        backend.sub_assign(&mut a, &b).unwrap();
+        let k = Fr::rand(&mut rng);
+        backend.scale(&mut a, k).unwrap();
+        let expected: Vec<Fr> = coefficients
+            .iter()
+            .zip(&other)
+            .map(|(x, y)| (*x * y - y) * k)
+            .collect();
+        assert_eq!(
+            backend.download_scalars(&a).unwrap(),
+            expected,
+            "a·b − b, scaled, 2^{log}"
+        );
+    }
+    let a = backend.upload_scalars(&[Fr::from(1u64); 4]).unwrap();
+    let mut short = backend.allocate(2).unwrap();
+    assert!(backend
+        .ntt_resident(&a, &mut short, Fr::from(1u64), NttDirection::Forward)
+        .is_err());
+    assert!(backend.mul_assign(&mut short, &a).is_err());
 }

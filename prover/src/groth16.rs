@@ -73,7 +73,7 @@ impl SparseMatrix {
 /// the constraints and the input rows; for A the input rows themselves,
 /// `A_{m+i} = x_i` (the constant first), which libsnark and snarkjs both
 /// append to keep the public inputs independent.
-fn on_domain(matrices: &ConstraintMatrices, assignment: &[Fr], m: usize) -> Vec<Fr> {
+pub fn on_domain(matrices: &ConstraintMatrices, assignment: &[Fr], m: usize) -> Vec<Fr> {
     let (num_inputs, num_constraints, _) = matrices.counts();
     let size = (num_constraints + num_inputs).next_power_of_two();
     let mut values = vec![Fr::zero(); size];
@@ -85,13 +85,53 @@ fn on_domain(matrices: &ConstraintMatrices, assignment: &[Fr], m: usize) -> Vec<
     values
 }
 
+/// [`on_domain`] for A, B and C at once ([`ConstraintMatrices::evaluate_all`]).
+pub fn on_domain_all(matrices: &ConstraintMatrices, assignment: &[Fr]) -> [Vec<Fr>; 3] {
+    let mut outs = Default::default();
+    on_domain_all_into(matrices, assignment, &mut outs);
+    outs
+}
+
+/// [`on_domain_all`] into vectors kept from an earlier proof (resized, and
+/// their padding cleared): a prover that reuses them spares the operating
+/// system's zeroing of new pages, tens of milliseconds at 256 slots.
+pub fn on_domain_all_into(
+    matrices: &ConstraintMatrices,
+    assignment: &[Fr],
+    outs: &mut [Vec<Fr>; 3],
+) {
+    let (num_inputs, num_constraints, _) = matrices.counts();
+    let size = (num_constraints + num_inputs).next_power_of_two();
+    for out in outs.iter_mut() {
+        out.resize(size, Fr::zero());
+    }
+    let [a, b, c] = outs;
+    matrices.evaluate_all(
+        assignment,
+        [
+            &mut a[..num_constraints],
+            &mut b[..num_constraints],
+            &mut c[..num_constraints],
+        ],
+    );
+    a[num_constraints..num_constraints + num_inputs].copy_from_slice(&assignment[..num_inputs]);
+    a[num_constraints + num_inputs..]
+        .par_iter_mut()
+        .for_each(|v| *v = Fr::zero());
+    for out in [b, c] {
+        out[num_constraints..]
+            .par_iter_mut()
+            .for_each(|v| *v = Fr::zero());
+    }
+}
+
 /// h's coefficients, through the backend's NTTs.
 pub fn witness_map(
     backend: &dyn Backend,
     matrices: &ConstraintMatrices,
     assignment: &[Fr],
 ) -> Result<Vec<Fr>, Groth16Error> {
-    let [mut a, mut b, mut c] = [0, 1, 2].map(|m| on_domain(matrices, assignment, m));
+    let [mut a, mut b, mut c] = on_domain_all(matrices, assignment);
     let size = a.len();
 
     let g = Fr::GENERATOR;
@@ -197,6 +237,19 @@ impl ConstraintMatrices {
         }
     }
 
+    /// Every row of all three matrices on `assignment`, into `outs`: the
+    /// claim circuit's evaluates each slot's distinct combinations once.
+    pub fn evaluate_all(&self, assignment: &[Fr], outs: [&mut [Fr]; 3]) {
+        match &self.source {
+            MatrixSource::Explicit(_) => {
+                for (m, out) in outs.into_iter().enumerate() {
+                    self.evaluate(m, assignment, out);
+                }
+            }
+            MatrixSource::Slots(slots) => slots.evaluate_all(assignment, outs),
+        }
+    }
+
     /// (instance columns, constraints, witness columns).
     pub fn counts(&self) -> (usize, usize, usize) {
         (self.num_inputs, self.num_constraints, self.num_witnesses)
@@ -255,6 +308,24 @@ pub fn prove_assignment<R: RngCore + CryptoRng>(
     prove_with_map(pk, matrices, instance, witness, backend, rng, witness_map)
 }
 
+/// Refuses an assignment whose lengths are not the matrices'.
+pub(crate) fn check_assignment(
+    matrices: &ConstraintMatrices,
+    instance: &[Fr],
+    witness: &[Fr],
+) -> Result<(), Groth16Error> {
+    if instance.len() != matrices.num_inputs || witness.len() != matrices.num_witnesses {
+        return Err(Groth16Error::KeyMismatch(format!(
+            "the circuit has {} inputs and {} witnesses, the matrices {} and {}",
+            instance.len(),
+            witness.len(),
+            matrices.num_inputs,
+            matrices.num_witnesses
+        )));
+    }
+    Ok(())
+}
+
 /// The witness map for a key's form of the H query.
 type WitnessMap = fn(&dyn Backend, &ConstraintMatrices, &[Fr]) -> Result<Vec<Fr>, Groth16Error>;
 
@@ -268,15 +339,7 @@ fn prove_with_map<R: RngCore + CryptoRng>(
     rng: &mut R,
     map: WitnessMap,
 ) -> Result<Proof<Bn254>, Groth16Error> {
-    if instance.len() != matrices.num_inputs || witness.len() != matrices.num_witnesses {
-        return Err(Groth16Error::KeyMismatch(format!(
-            "the circuit has {} inputs and {} witnesses, the matrices {} and {}",
-            instance.len(),
-            witness.len(),
-            matrices.num_inputs,
-            matrices.num_witnesses
-        )));
-    }
+    check_assignment(matrices, instance, witness)?;
     let r = Fr::rand(rng);
     let s = Fr::rand(rng);
     let assignment: Vec<Fr> = [instance, witness].concat();
@@ -296,7 +359,7 @@ pub fn witness_map_circom(
     matrices: &ConstraintMatrices,
     assignment: &[Fr],
 ) -> Result<Vec<Fr>, Groth16Error> {
-    let [mut a, mut b] = [0, 1].map(|m| on_domain(matrices, assignment, m));
+    let [mut a, mut b, _] = on_domain_all(matrices, assignment);
     let size = a.len();
     let mut c: Vec<Fr> = a
         .par_iter()
@@ -369,6 +432,39 @@ pub fn prove_with_randomness<C: ConstraintSynthesizer<Fr>>(
     assemble(pk, backend, &assignment, &witness, &h, r, s)
 }
 
+/// The five MSM sums of a proof, before blinding.
+pub(crate) struct Sums {
+    pub h: G1Projective,
+    pub l: G1Projective,
+    pub a: G1Projective,
+    pub b_g1: G1Projective,
+    pub b_g2: G2Projective,
+}
+
+/// Refuses a key whose queries do not fit the assignment.
+pub(crate) fn check_fits(
+    pk: &ProvingKey<Bn254>,
+    assignment_len: usize,
+    witness_len: usize,
+    h_len: usize,
+) -> Result<(), Groth16Error> {
+    let fits = pk.a_query.len() == assignment_len
+        && pk.b_g1_query.len() == assignment_len
+        && pk.b_g2_query.len() == assignment_len
+        && pk.l_query.len() == witness_len
+        && pk.h_query.len() <= h_len;
+    if !fits {
+        return Err(Groth16Error::KeyMismatch(format!(
+            "{} variables and {} witnesses, the key has {} and {}",
+            assignment_len,
+            witness_len,
+            pk.a_query.len(),
+            pk.l_query.len()
+        )));
+    }
+    Ok(())
+}
+
 /// The proof from the full assignment, the private witness and h: five MSMs
 /// on the backend, then the blinding with (r, s) as in ark-groth16.
 fn assemble(
@@ -381,39 +477,34 @@ fn assemble(
     s: Fr,
 ) -> Result<Proof<Bn254>, Groth16Error> {
     let variables = &assignment[1..]; // without the constant 1
-    let fits = pk.a_query.len() == assignment.len()
-        && pk.b_g1_query.len() == assignment.len()
-        && pk.b_g2_query.len() == assignment.len()
-        && pk.l_query.len() == witness.len()
-        && pk.h_query.len() <= h.len();
-    if !fits {
-        return Err(Groth16Error::KeyMismatch(format!(
-            "{} variables and {} witnesses, the key has {} and {}",
-            assignment.len(),
-            witness.len(),
-            pk.a_query.len(),
-            pk.l_query.len()
-        )));
-    }
-    let h_acc = backend.msm_g1(&pk.h_query, &h[..pk.h_query.len()])?;
-    let l_acc = backend.msm_g1(&pk.l_query, witness)?;
-    let a_acc = backend.msm_g1(&pk.a_query[1..], variables)?;
-    let b_g1_acc = backend.msm_g1(&pk.b_g1_query[1..], variables)?;
-    let b_g2_acc = backend.msm_g2(&pk.b_g2_query[1..], variables)?;
+    check_fits(pk, assignment.len(), witness.len(), h.len())?;
+    let sums = Sums {
+        h: backend.msm_g1(&pk.h_query, &h[..pk.h_query.len()])?,
+        l: backend.msm_g1(&pk.l_query, witness)?,
+        a: backend.msm_g1(&pk.a_query[1..], variables)?,
+        b_g1: backend.msm_g1(&pk.b_g1_query[1..], variables)?,
+        b_g2: backend.msm_g2(&pk.b_g2_query[1..], variables)?,
+    };
+    Ok(blind(pk, &sums, r, s))
+}
 
+/// The proof from the five sums and the blinding factors (r, s), as in
+/// ark-groth16: A = α + Σ a_i A_i + rδ, B = β + Σ a_i B_i + sδ,
+/// C = Σ_w a_i L_i + h + sA + rB₁ − rsδ.
+pub(crate) fn blind(pk: &ProvingKey<Bn254>, sums: &Sums, r: Fr, s: Fr) -> Proof<Bn254> {
     let delta_g1 = pk.delta_g1.into_group();
-    let g_a: G1Projective = delta_g1 * r + pk.a_query[0] + a_acc + pk.vk.alpha_g1;
+    let g_a: G1Projective = delta_g1 * r + pk.a_query[0] + sums.a + pk.vk.alpha_g1;
     let g1_b: G1Projective = if r.is_zero() {
         G1Projective::zero()
     } else {
-        delta_g1 * s + pk.b_g1_query[0] + b_g1_acc + pk.beta_g1
+        delta_g1 * s + pk.b_g1_query[0] + sums.b_g1 + pk.beta_g1
     };
     let g2_b: G2Projective =
-        pk.vk.delta_g2.into_group() * s + pk.b_g2_query[0] + b_g2_acc + pk.vk.beta_g2;
-    let g_c = g_a * s + g1_b * r - delta_g1 * (r * s) + l_acc + h_acc;
-    Ok(Proof {
+        pk.vk.delta_g2.into_group() * s + pk.b_g2_query[0] + sums.b_g2 + pk.vk.beta_g2;
+    let g_c = g_a * s + g1_b * r - delta_g1 * (r * s) + sums.l + sums.h;
+    Proof {
         a: g_a.into_affine(),
         b: g2_b.into_affine(),
         c: g_c.into_affine(),
-    })
+    }
 }

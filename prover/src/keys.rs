@@ -21,7 +21,11 @@ use proofmint_verifier::points::{
 use rand::{CryptoRng, RngCore};
 
 use crate::groth16::{ConstraintMatrices, Groth16Error};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
+
+use proofmint_gpu::IcicleBackend;
+
+use crate::resident::{QapForm, ResidentKey, ResidentSlot};
 
 pub const MAGIC: &[u8; 4] = b"PMPK";
 pub const VERSION: u8 = 1;
@@ -33,6 +37,9 @@ pub struct ProvingKeyFile {
     pub pk: ProvingKey<Bn254>,
     /// The shape's R1CS matrices, built on first use and kept for every proof.
     matrices: OnceLock<ConstraintMatrices>,
+    /// The key's queries on a GPU, uploaded at the first proof there and
+    /// kept for every later one.
+    resident: ResidentSlot,
 }
 
 /// A development setup for `shape`: one machine draws the toxic waste from
@@ -56,7 +63,13 @@ impl ProvingKeyFile {
             key,
             pk,
             matrices: OnceLock::new(),
+            resident: ResidentSlot::default(),
         }
+    }
+
+    /// This key on `device`, uploaded at the first call and kept.
+    pub fn resident_on(&self, device: &IcicleBackend) -> Result<Arc<ResidentKey>, Groth16Error> {
+        self.resident.on(device, &self.pk, QapForm::Libsnark)
     }
 
     /// The R1CS matrices of this key's circuit shape (built once).

@@ -12,6 +12,7 @@ pub mod groth16;
 pub mod keys;
 pub mod matrices;
 pub mod prove;
+pub mod resident;
 pub mod sample;
 pub mod zkey;
 

@@ -4,14 +4,14 @@
 use ark_bn254::Fr;
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem};
 use proofmint_circuits::claim::ClaimCircuit;
-use proofmint_gpu::Backend;
+use proofmint_gpu::{Backend, CpuBackend};
 use proofmint_verifier::keys::KeyError;
 use proofmint_verifier::verify::ClaimVerifier;
 use proofmint_verifier::ClaimProof;
 use rand::{CryptoRng, RngCore};
 
-use crate::groth16;
 use crate::keys::ProvingKeyFile;
+use crate::{groth16, resident};
 
 /// Why a claim could not be proven.
 #[derive(Debug, thiserror::Error)]
@@ -56,8 +56,23 @@ pub fn prove_claim<R: RngCore + CryptoRng>(
     let public = circuit.public;
     let shape = circuit.shape;
     let (instance, witness) = circuit.witness()?;
-    let proof =
-        groth16::prove_assignment(&key.pk, key.matrices()?, &instance, &witness, backend, rng)?;
+    let matrices = key.matrices()?;
+    let proof = match backend.resident().map(|device| key.resident_on(device)) {
+        None => groth16::prove_assignment(&key.pk, matrices, &instance, &witness, backend, rng)?,
+        Some(Ok(resident)) => resident::prove_assignment_resident(
+            &key.pk, &resident, matrices, &instance, &witness, rng,
+        )?,
+        // The key does not fit on the device (out of memory, most often):
+        // this proof is made on the CPU instead, and says so.
+        Some(Err(e)) => {
+            eprintln!(
+                "warning: the proving key could not be put on {} ({e}); proving on the CPU",
+                backend.name()
+            );
+            let cpu = CpuBackend::new();
+            groth16::prove_assignment(&key.pk, matrices, &instance, &witness, &cpu, rng)?
+        }
+    };
     let claim = ClaimProof {
         shape,
         key_digest: key.key.digest(),

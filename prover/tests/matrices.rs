@@ -55,6 +55,14 @@ fn slot_by_slot_matrices_equal_ark_relations() {
             arks.evaluate(m, &assignment, &mut b);
             assert_eq!(a, b, "{shape}: matrix {m} evaluated");
         }
+        // All three at once (each slot's distinct combinations once): the same.
+        let [mut a, mut b, mut c] = [(); 3].map(|_| vec![Fr::from(0u64); constraints]);
+        ours.evaluate_all(&assignment, [&mut a, &mut b, &mut c]);
+        for (m, all) in [a, b, c].iter().enumerate() {
+            let mut one = vec![Fr::from(0u64); constraints];
+            arks.evaluate(m, &assignment, &mut one);
+            assert_eq!(all, &one, "{shape}: matrix {m} evaluated with the others");
+        }
     }
 }
 

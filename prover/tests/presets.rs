@@ -9,7 +9,7 @@ use ark_ff::One;
 use ark_groth16::Groth16;
 use ark_snark::SNARK;
 use proofmint_circuits::claim::{ClaimShape, PRESET_SLOTS};
-use proofmint_gpu::{Backend, CpuBackend, IcicleBackend};
+use proofmint_gpu::{Backend, CpuBackend};
 use proofmint_prover::{prove_claim, sample, setup_development};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -18,11 +18,8 @@ const DEPTH: usize = 20;
 
 fn backends() -> Vec<Box<dyn Backend>> {
     let mut backends: Vec<Box<dyn Backend>> = vec![Box::new(CpuBackend::new())];
-    match std::env::var_os("PROOFMINT_ICICLE_DIR") {
-        Some(dir) => backends.push(Box::new(
-            IcicleBackend::load(std::path::Path::new(&dir)).expect("ICICLE loads"),
-        )),
-        None => eprintln!("ICICLE: skipped (PROOFMINT_ICICLE_DIR is not set)"),
+    if let Some(icicle) = proofmint_gpu::icicle::for_tests() {
+        backends.push(Box::new(icicle));
     }
     backends
 }

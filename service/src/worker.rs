@@ -126,6 +126,14 @@ impl Backend for StepBackend<'_> {
         self.control.enter("proving: NTT")?;
         self.inner.coset_ntt(values, offset, direction)
     }
+
+    /// The device, unless the job was stopped: a stopped job then takes the
+    /// host path, whose first step reports the stop. A proof on the device
+    /// (a fraction of a second) is not interrupted once begun.
+    fn resident(&self) -> Option<&proofmint_gpu::IcicleBackend> {
+        self.control.enter("proving on the device").ok()?;
+        self.inner.resident()
+    }
 }
 
 /// The most recent epoch a worker decoded, with its tree: claims of many
