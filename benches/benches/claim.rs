@@ -167,5 +167,39 @@ fn cold_start(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, tree, claim, cold_start);
+/// A·z, B·z and C·z on a full claim's assignment, the host's part of the
+/// witness map: ark-relations' rows one matrix at a time, our slot template
+/// one matrix at a time, and our template for all three at once (each
+/// slot's distinct combinations evaluated once).
+fn evaluate(c: &mut Criterion) {
+    for slots in presets() {
+        let shape = ClaimShape::new(slots, DEPTH).unwrap();
+        let (instance, witness) = proofmint_prover::sample::full_claim(shape)
+            .witness()
+            .unwrap();
+        let assignment: Vec<Fr> = [instance, witness].concat();
+        let ours = proofmint_prover::matrices::claim_matrices(shape).unwrap();
+        let arks = groth16::ConstraintMatrices::of(ClaimCircuit::blank(shape)).unwrap();
+        let mut group = c.benchmark_group("claim/evaluate");
+        group.sample_size(10);
+        let each = |m: &groth16::ConstraintMatrices| {
+            [0, 1, 2].map(|k| groth16::on_domain(m, &assignment, k))
+        };
+        group.bench_function(
+            BenchmarkId::new("ark-relations-rows", format!("{slots}-slots")),
+            |b| b.iter(|| each(&arks)),
+        );
+        group.bench_function(
+            BenchmarkId::new("template-each-matrix", format!("{slots}-slots")),
+            |b| b.iter(|| each(&ours)),
+        );
+        group.bench_function(
+            BenchmarkId::new("template-all-at-once", format!("{slots}-slots")),
+            |b| b.iter(|| groth16::on_domain_all(&ours, &assignment)),
+        );
+        group.finish();
+    }
+}
+
+criterion_group!(benches, tree, claim, cold_start, evaluate);
 criterion_main!(benches);
