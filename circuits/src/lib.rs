@@ -6,12 +6,14 @@
 //! reward-claim R1CS circuit ([`claim`]). It knows nothing of GPUs, key files
 //! or proof systems beyond the constraint system.
 
+pub mod binfile;
 pub mod claim;
 pub mod codec;
 pub mod epoch;
 pub mod field;
 pub mod payment;
 pub mod poseidon;
+pub mod ptau;
 pub mod receipt;
 pub mod tree;
 

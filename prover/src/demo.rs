@@ -17,8 +17,7 @@ use proofmint_circuits::field::fr_to_hex;
 use proofmint_circuits::payment::{job_id_of, Payment, Payments};
 use proofmint_circuits::receipt::{address_of, Receipt, ReceiptDomain};
 use proofmint_verifier::ptau::Ptau;
-use proofmint_work::commitment::to_ark;
-use proofmint_work::evidence::{check_shape, prove_gemm, WorkProof, KIND_GEMM};
+use proofmint_work::evidence::{check_shape, prove_gemm, WorkProof};
 use proofmint_work::gemm::Shape;
 use proofmint_work::npy::Matrix;
 use proofmint_work::srs::params_from_ptau;
@@ -163,16 +162,7 @@ pub fn run(options: &DemoOptions) -> Result<()> {
         let client = &clients[0];
         let job_id = job_id_of(address_of(client), U256::from(o.receipts));
         let (proof, gemm_took) = gemm_job(&mut rng, &o.out, job_id)?;
-        let receipt = Receipt {
-            job_id,
-            node: nodes[0],
-            client: address_of(client),
-            epoch: o.epoch,
-            units: proof.units(),
-            kind: KIND_GEMM,
-            input_commitment: to_ark(proof.input),
-            output_commitment: to_ark(proof.output),
-        };
+        let receipt = proof.receipt(job_id, nodes[0], address_of(client), o.epoch);
         paid.push(Payment::for_receipt(&receipt));
         lines.push_str(&receipt.sign(&domain, client).to_json_line());
         lines.push('\n');

@@ -6,7 +6,6 @@ pub mod chain;
 pub mod circom;
 pub mod cli;
 pub mod demo;
-pub mod evidence;
 pub mod files;
 pub mod groth16;
 pub mod keys;
@@ -17,4 +16,6 @@ pub mod sample;
 pub mod zkey;
 
 pub use keys::{setup_development, ProvingKeyFile};
+/// Work proofs as receipts' evidence, checked by the verifier crate.
+pub use proofmint_verifier::work as evidence;
 pub use prove::{prove_claim, ProveError};

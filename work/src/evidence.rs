@@ -21,7 +21,10 @@ use halo2_proofs::transcript::{Blake2bRead, Challenge255, TranscriptReadBuffer};
 use proofmint_circuits::receipt::Receipt;
 use rayon::prelude::*;
 
-use crate::commitment::{from_ark, input_commitment, output_commitment};
+use alloy_primitives::Address;
+use ark_bn254::Fr as ArkFr;
+
+use crate::commitment::{from_ark, input_commitment, output_commitment, to_ark};
 use crate::gemm::{GemmCircuit, Shape};
 use crate::npy::{Matrix, WideMatrix, MAX_DIMENSION};
 use crate::proof;
@@ -241,6 +244,22 @@ impl WorkProof {
             return Err(WorkError::Commitment("outputCommitment"));
         }
         Ok(())
+    }
+
+    /// The receipt this proof is the evidence of, for `job_id` done by
+    /// `node` for `client` in `epoch`: kind 1, the proof's units and its
+    /// commitments (what the client signs).
+    pub fn receipt(&self, job_id: ArkFr, node: Address, client: Address, epoch: u64) -> Receipt {
+        Receipt {
+            job_id,
+            node,
+            client,
+            epoch,
+            units: self.units(),
+            kind: KIND_GEMM,
+            input_commitment: to_ark(self.input),
+            output_commitment: to_ark(self.output),
+        }
     }
 
     /// Whether `a`, `b` and `c` are the matrices this proof commits to.

@@ -1,5 +1,5 @@
 //! halo2's KZG parameters from a Powers of Tau: `[τ^i]G1` for i < 2^k,
-//! `G2` and `[τ]G2`, read and checked by [`proofmint_verifier::ptau`].
+//! `G2` and `[τ]G2`, read and checked by [`proofmint_circuits::ptau`].
 //!
 //! arkworks and halo2curves both keep BN254 coordinates in Montgomery form
 //! with R = 2^256, but nothing promises the same memory layout, so points
@@ -11,7 +11,7 @@ use ark_ff::{BigInteger, PrimeField};
 use halo2_proofs::halo2curves::bn256::{self, Bn256};
 use halo2_proofs::halo2curves::CurveAffine;
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
-use proofmint_verifier::ptau::{Ptau, PtauError};
+use proofmint_circuits::ptau::{Ptau, PtauError};
 
 /// Why KZG parameters could not be made.
 #[derive(Debug, thiserror::Error)]

@@ -6,12 +6,11 @@
 use ark_bn254::Fr as ArkFr;
 use halo2_proofs::halo2curves::bn256::{Bn256, Fr};
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
-use proofmint_verifier::ptau::Ptau;
+use proofmint_circuits::ptau::Ptau;
 use std::collections::BTreeMap;
 
 use alloy_primitives::Address;
 use halo2_proofs::poly::commitment::Params;
-use proofmint_circuits::receipt::Receipt;
 use proofmint_work::commitment::to_ark;
 use proofmint_work::evidence::{
     check_shape, prove_gemm, WorkError, WorkProof, WorkVerifier, KIND_GEMM,
@@ -170,16 +169,15 @@ fn damaged_files_are_refused_with_the_reason() {
 #[test]
 fn a_proof_is_the_evidence_of_its_receipt_only() {
     let (_, _, _, _, proof) = proven();
-    let receipt = Receipt {
-        job_id: ArkFr::from(9u64),
-        node: Address::repeat_byte(1),
-        client: Address::repeat_byte(2),
-        epoch: 3,
-        units: proof.units(),
-        kind: KIND_GEMM,
-        input_commitment: to_ark(proof.input),
-        output_commitment: to_ark(proof.output),
-    };
+    let receipt = proof.receipt(
+        ArkFr::from(9u64),
+        Address::repeat_byte(1),
+        Address::repeat_byte(2),
+        3,
+    );
+    assert_eq!((receipt.kind, receipt.units), (KIND_GEMM, proof.units()));
+    assert_eq!(receipt.input_commitment, to_ark(proof.input));
+    assert_eq!(receipt.output_commitment, to_ark(proof.output));
     proof.matches_receipt(&receipt).unwrap();
     let mut other = receipt;
     other.kind = 0;

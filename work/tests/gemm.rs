@@ -14,7 +14,7 @@ use halo2_proofs::dev::{MockProver, VerifyFailure};
 use halo2_proofs::halo2curves::bn256::Bn256;
 use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
-use proofmint_verifier::ptau::Ptau;
+use proofmint_circuits::ptau::Ptau;
 use proofmint_work::commitment::{input_commitment, output_commitment, to_hex};
 use proofmint_work::gemm::{multiply, GemmCircuit, Shape, Tamper, BALANCE};
 use proofmint_work::proof;

@@ -10,7 +10,7 @@ use halo2_proofs::plonk::{Advice, Circuit, Column, ConstraintSystem, Error, Inst
 use halo2_proofs::poly::commitment::ParamsProver;
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use halo2_proofs::poly::Rotation;
-use proofmint_verifier::ptau::Ptau;
+use proofmint_circuits::ptau::Ptau;
 use proofmint_work::proof;
 use proofmint_work::srs::params_from_ptau;
 use rand::SeedableRng;

@@ -1,21 +1,40 @@
-//! Work proofs as the evidence of receipts in an epoch: a receipt of kind 1
-//! (a matrix product) counts only with a GEMM work proof whose units and
-//! commitments are the receipt's and which verifies. `epoch build` refuses a
-//! kind-1 receipt without one, naming the line, and copies the evidence into
-//! the bundle (`evidence/<jobId>.proof`); `audit` checks it again, batched.
+//! Work proofs (halo2 KZG proofs that a node's output is the function of its
+//! input) checked against the receipts they are the evidence of.
+//!
+//! A receipt of kind 1 (a matrix product) counts only with a GEMM work proof
+//! whose shape gives the receipt's units and whose public inputs are the
+//! receipt's input and output commitments, and which verifies
+//! ([`verify_work`]). In an epoch bundle the proofs lie beside the receipts
+//! (`evidence/<jobId>.proof`): `epoch build` refuses a kind-1 receipt
+//! without one, naming the line, and copies the evidence into the bundle;
+//! `audit` checks it again, batched ([`check_evidence`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use proofmint_circuits::field::fr_to_hex;
 use proofmint_circuits::receipt::Receipt;
-use proofmint_work::evidence::{check_shape, WorkProof, WorkVerifier, KIND_GEMM};
+use proofmint_work::evidence::{check_shape, WorkError, WorkProof, WorkVerifier, KIND_GEMM};
+use proofmint_work::halo2_proofs::halo2curves::bn256::Bn256;
+use proofmint_work::halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use proofmint_work::srs::params_from_file;
 
 /// The bundle's folder of work proofs.
 pub const EVIDENCE_DIR: &str = "evidence";
 /// Largest work proof file read.
 const MAX_FILE: u64 = 1 << 17;
+
+/// Checks `proof` as the evidence of `receipt`: its units and commitments
+/// are the receipt's, and it verifies with KZG parameters `params` (made for
+/// its shape's circuit size, [`proofmint_work::srs::params_from_file`]).
+pub fn verify_work(
+    receipt: &Receipt,
+    proof: &WorkProof,
+    params: &ParamsKZG<Bn256>,
+) -> Result<(), WorkError> {
+    proof.matches_receipt(receipt)?;
+    proof.verify(params)
+}
 
 /// Where the work proof of `receipt` lies in a folder of evidence.
 pub fn evidence_path(dir: &Path, receipt: &Receipt) -> PathBuf {
