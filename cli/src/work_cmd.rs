@@ -50,6 +50,7 @@ pub enum WorkCommand {
 }
 
 pub fn run(command: WorkCommand) -> Result<()> {
+    proofmint_work::check_cpu()?;
     match command {
         WorkCommand::Gemm { a, b, ptau, out } => gemm(&a, &b, &ptau, &out),
         WorkCommand::Verify { dir, ptau, a, b } => verify(&dir, &ptau, a.as_deref(), b.as_deref()),

@@ -75,6 +75,7 @@ const WORK_PTAU: &str = "work-dev.ptau";
 /// for the operator under the job's id. Returns the proof and the time the
 /// node spent proving.
 fn gemm_job(rng: &mut ChaCha20Rng, out: &Path, job_id: Fr) -> Result<(WorkProof, Duration)> {
+    proofmint_work::check_cpu()?;
     let shape = Shape {
         m: GEMM,
         k: GEMM,

@@ -32,6 +32,7 @@ pub fn verify_work(
     proof: &WorkProof,
     params: &ParamsKZG<Bn256>,
 ) -> Result<(), WorkError> {
+    proofmint_work::check_cpu()?;
     proof.matches_receipt(receipt)?;
     proof.verify(params)
 }
@@ -64,6 +65,9 @@ pub fn check_evidence(
         .collect();
     if gemm.is_empty() {
         return Ok(Vec::new());
+    }
+    if let Err(e) = proofmint_work::check_cpu() {
+        return Err(vec![e.to_string()]);
     }
     let (Some(dir), Some(ptau)) = (dir, ptau) else {
         return Err(gemm

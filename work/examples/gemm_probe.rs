@@ -37,7 +37,11 @@ fn main() {
     println!("keygen {:?}", start.elapsed());
     let start = std::time::Instant::now();
     let made = proof::prove(&params, &key, &circuit, &[&public], &mut rng).expect("prove");
-    println!("prove {:?}, {} bytes", start.elapsed(), made.len());
+    println!(
+        "prove {:.3}s, {} bytes",
+        start.elapsed().as_secs_f64(),
+        made.len()
+    );
     let start = std::time::Instant::now();
     assert!(proof::verify(&params, key.get_vk(), &[&public], &made));
     println!("verify {:?}", start.elapsed());

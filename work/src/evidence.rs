@@ -73,6 +73,8 @@ pub enum WorkError {
     Units { receipt: u64, proof: u64 },
     #[error("the receipt's {0} is not the work proof's")]
     Commitment(&'static str),
+    #[error("this build proves and verifies work with MULX/ADX assembly, and this CPU lacks BMI2 or ADX: use a build without proofmint-work's asm feature")]
+    Cpu,
 }
 
 /// A product's work proof.
