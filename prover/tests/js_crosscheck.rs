@@ -424,3 +424,33 @@ fn find_section(bytes: &[u8], id: u32) -> usize {
     }
     panic!("no section {id}");
 }
+
+/// snarkjs's roots of unity are arkworks': the same two-adicity (28), the
+/// same non-residue (5, arkworks' generator, on whose coset our witness map
+/// evaluates), and the same root of order 2^k for every k, so that the odd
+/// coset snarkjs's keys are made for (`w[p + 1]` for a domain of 2^p) is the
+/// one our circom-form witness map evaluates on.
+#[test]
+fn snarkjs_roots_of_unity_are_arkworks() {
+    use ark_ff::{FftField, Field, PrimeField};
+    let Some(tools) = tools() else { return };
+    let out = run_script(&tools, "roots.mjs", "");
+    let view: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(view["s"], Fr::TWO_ADICITY);
+    assert_eq!(view["nqr"], "5");
+    assert_eq!(Fr::GENERATOR, Fr::from(5u64));
+    let roots = view["w"].as_array().unwrap();
+    assert_eq!(roots.len(), Fr::TWO_ADICITY as usize + 1);
+    for (k, root) in roots.iter().enumerate() {
+        let theirs = fr_from_decimal(root.as_str().unwrap()).unwrap();
+        assert_eq!(
+            Some(theirs),
+            Fr::get_root_of_unity(1u64 << k),
+            "the root of order 2^{k}"
+        );
+    }
+    // The largest is 5^((r − 1) / 2^28), of order exactly 2^28.
+    let largest = fr_from_decimal(roots[28].as_str().unwrap()).unwrap();
+    assert_eq!(largest, Fr::from(5u64).pow(<Fr as PrimeField>::TRACE));
+    assert_ne!(largest.pow([1u64 << 27]), Fr::from(1u64));
+}
