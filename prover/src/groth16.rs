@@ -25,6 +25,36 @@ use proofmint_gpu::{Backend, BackendError, NttDirection};
 use rand::{CryptoRng, RngCore};
 use rayon::prelude::*;
 
+/// The form of a key's H query, which decides the witness map.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QapForm {
+    /// ark-groth16's and libsnark's (our development keys): h = (A·B − C)/Z_H,
+    /// interpolated from gH ([`witness_map`]); the query has |H| − 1 points.
+    Libsnark,
+    /// snarkjs's (`.zkey`, ceremony keys): h's evaluations on the odd coset,
+    /// the division in the key ([`witness_map_circom`]); |H| points.
+    Circom,
+}
+
+impl QapForm {
+    /// The H query's length for a domain of `size` points.
+    pub fn h_query_len(self, size: usize) -> usize {
+        match self {
+            QapForm::Libsnark => size - 1,
+            QapForm::Circom => size,
+        }
+    }
+
+    /// The domain size an H query of `len` points is for, if it is one.
+    pub fn domain_of(self, len: usize) -> Option<usize> {
+        let size = match self {
+            QapForm::Libsnark => len.checked_add(1)?,
+            QapForm::Circom => len,
+        };
+        size.is_power_of_two().then_some(size)
+    }
+}
+
 /// Why the backend prover failed.
 #[derive(Debug, thiserror::Error)]
 pub enum Groth16Error {

@@ -1,8 +1,9 @@
 //! The proving-key file (`claim.pk`) and the development setup.
 //!
-//! Layout (FORMATS.md): `PMPK`, version 1, a u32 length and the complete
-//! verifying-key file (so the proving key names the key digest its proofs
-//! carry), then beta_g1 and delta_g1, then the vectors a_query, b_g1_query,
+//! Layout (FORMATS.md): `PMPK`, version 2, the H query's form (0 libsnark's,
+//! 1 snarkjs's; version 1 files, which lack the byte, are libsnark's), a u32
+//! length and the complete verifying-key file (so the proving key names the
+//! key digest its proofs carry), then beta_g1 and delta_g1, then the vectors a_query, b_g1_query,
 //! b_g2_query, h_query and l_query, each a u32 count and uncompressed points
 //! (uncompressed: a large key loads without square roots). Every point is
 //! validated on load, as a parallel batch.
@@ -25,16 +26,19 @@ use std::sync::{Arc, OnceLock};
 
 use proofmint_gpu::IcicleBackend;
 
-use crate::resident::{QapForm, ResidentKey, ResidentSlot};
+use crate::groth16::QapForm;
+use crate::resident::{ResidentKey, ResidentSlot};
 
 pub const MAGIC: &[u8; 4] = b"PMPK";
-pub const VERSION: u8 = 1;
+pub const VERSION: u8 = 2;
 
 /// A claim circuit's proving key with its verifying-key file.
 #[derive(Debug, Clone)]
 pub struct ProvingKeyFile {
     pub key: VerifyingKeyFile,
     pub pk: ProvingKey<Bn254>,
+    /// The form of `pk`'s H query: which witness map proofs with it take.
+    pub form: QapForm,
     /// The shape's R1CS matrices, built on first use and kept for every proof.
     matrices: OnceLock<ConstraintMatrices>,
     /// The key's queries on a GPU, uploaded at the first proof there and
@@ -58,10 +62,17 @@ pub fn setup_development<R: RngCore + CryptoRng>(
 }
 
 impl ProvingKeyFile {
+    /// A key in libsnark's form (ark-groth16's setup, ours).
     pub fn new(key: VerifyingKeyFile, pk: ProvingKey<Bn254>) -> Self {
+        Self::with_form(key, pk, QapForm::Libsnark)
+    }
+
+    /// A key whose H query is in `form` (snarkjs's for a `.zkey`).
+    pub fn with_form(key: VerifyingKeyFile, pk: ProvingKey<Bn254>, form: QapForm) -> Self {
         Self {
             key,
             pk,
+            form,
             matrices: OnceLock::new(),
             resident: ResidentSlot::default(),
         }
@@ -69,7 +80,7 @@ impl ProvingKeyFile {
 
     /// This key on `device`, uploaded at the first call and kept.
     pub fn resident_on(&self, device: &IcicleBackend) -> Result<Arc<ResidentKey>, Groth16Error> {
-        self.resident.on(device, &self.pk, QapForm::Libsnark)
+        self.resident.on(device, &self.pk, self.form)
     }
 
     /// The R1CS matrices of this key's circuit shape (built once).
@@ -103,6 +114,10 @@ impl ProvingKeyFile {
             Vec::with_capacity(64 + vk_bytes.len() + points * 64 + pk.b_g2_query.len() * 128);
         out.extend_from_slice(MAGIC);
         out.push(VERSION);
+        out.push(match self.form {
+            QapForm::Libsnark => 0,
+            QapForm::Circom => 1,
+        });
         out.extend_from_slice(&(vk_bytes.len() as u32).to_be_bytes());
         out.extend_from_slice(&vk_bytes);
         put_point(&mut out, &pk.beta_g1, Compress::No);
@@ -131,7 +146,7 @@ impl ProvingKeyFile {
 
     fn parse(bytes: &[u8], trusted: bool) -> Result<Self, KeyError> {
         let mut reader = Reader::new(bytes);
-        reader.header("proving key", MAGIC, VERSION)?;
+        let form = read_header(&mut reader)?;
         let vk_len = reader.u32("verifying key length")? as usize;
         let key = VerifyingKeyFile::from_bytes(reader.take("verifying key", vk_len)?)?;
         let beta_g1 = read_point(&mut reader, "beta_g1", Compress::No)?;
@@ -161,6 +176,17 @@ impl ProvingKeyFile {
         let h_query = read_g1(&mut reader, "h_query")?;
         let l_query = read_g1(&mut reader, "l_query")?;
         reader.finish("proving key")?;
+        if form.domain_of(h_query.len()).is_none() {
+            return Err(DecodeError::Invalid {
+                field: "h_query",
+                reason: format!(
+                    "{} points: not an H query of {form:?} form (|H| {} points, |H| a power of two)",
+                    h_query.len(),
+                    if form == QapForm::Libsnark { "− 1" } else { "" }
+                ),
+            }
+            .into());
+        }
         if a_query.len() != b_g1_query.len() || a_query.len() != b_g2_query.len() {
             return Err(DecodeError::Invalid {
                 field: "b_query",
@@ -178,7 +204,34 @@ impl ProvingKeyFile {
             h_query,
             l_query,
         };
-        Ok(Self::new(key, pk))
+        Ok(Self::with_form(key, pk, form))
+    }
+}
+
+/// The magic, the version and (from version 2) the H query's form.
+fn read_header(reader: &mut Reader<'_>) -> Result<QapForm, DecodeError> {
+    let magic: [u8; 4] = reader.array("magic")?;
+    if &magic != MAGIC {
+        return Err(DecodeError::BadMagic {
+            expected: "proving key",
+            found: magic,
+        });
+    }
+    match reader.u8("version")? {
+        1 => Ok(QapForm::Libsnark),
+        2 => match reader.u8("H query form")? {
+            0 => Ok(QapForm::Libsnark),
+            1 => Ok(QapForm::Circom),
+            other => Err(DecodeError::Invalid {
+                field: "H query form",
+                reason: format!("{other} is neither 0 (libsnark's) nor 1 (snarkjs's)"),
+            }),
+        },
+        found => Err(DecodeError::UnknownVersion {
+            artifact: "proving key",
+            found,
+            supported: VERSION,
+        }),
     }
 }
 

@@ -41,6 +41,29 @@ pub fn check_witness(circuit: &ClaimCircuit) -> Result<(), ProveError> {
     }
 }
 
+/// A proof on the host's side of `backend`, with the witness map of the
+/// key's form.
+fn prove_on_host<R: RngCore + CryptoRng>(
+    key: &ProvingKeyFile,
+    instance: &[Fr],
+    witness: &[Fr],
+    backend: &dyn Backend,
+    rng: &mut R,
+) -> Result<ark_groth16::Proof<ark_bn254::Bn254>, ProveError> {
+    let prove = match key.form {
+        groth16::QapForm::Libsnark => groth16::prove_assignment,
+        groth16::QapForm::Circom => groth16::prove_assignment_circom,
+    };
+    Ok(prove(
+        &key.pk,
+        key.matrices()?,
+        instance,
+        witness,
+        backend,
+        rng,
+    )?)
+}
+
 /// Proves `circuit` with `key`. The circuit's shape must be the key's.
 ///
 /// The proof is verified before it is returned: a proof that would not verify
@@ -58,7 +81,7 @@ pub fn prove_claim<R: RngCore + CryptoRng>(
     let (instance, witness) = circuit.witness()?;
     let matrices = key.matrices()?;
     let proof = match backend.resident().map(|device| key.resident_on(device)) {
-        None => groth16::prove_assignment(&key.pk, matrices, &instance, &witness, backend, rng)?,
+        None => prove_on_host(key, &instance, &witness, backend, rng)?,
         Some(Ok(resident)) => resident::prove_assignment_resident(
             &key.pk, &resident, matrices, &instance, &witness, rng,
         )?,
@@ -69,8 +92,7 @@ pub fn prove_claim<R: RngCore + CryptoRng>(
                 "warning: the proving key could not be put on {} ({e}); proving on the CPU",
                 backend.name()
             );
-            let cpu = CpuBackend::new();
-            groth16::prove_assignment(&key.pk, matrices, &instance, &witness, &cpu, rng)?
+            prove_on_host(key, &instance, &witness, &CpuBackend::new(), rng)?
         }
     };
     let claim = ClaimProof {

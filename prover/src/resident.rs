@@ -25,14 +25,7 @@ use rayon::prelude::*;
 
 use crate::groth16::{self, ConstraintMatrices, Groth16Error, Sums};
 
-/// The H query's form, which decides the witness map.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum QapForm {
-    /// ark-groth16's and libsnark's (our keys): h = (A·B − C)/Z_H, interpolated from gH.
-    Libsnark,
-    /// snarkjs's (`.zkey`): h's evaluations on the odd coset, the division in the key.
-    Circom,
-}
+pub use crate::groth16::QapForm;
 
 /// A proving key's queries on the device.
 pub struct ResidentKey {
@@ -83,14 +76,9 @@ impl ResidentKey {
     /// vectors, touched so that their pages exist. The first proof after an
     /// upload is then as fast as the later ones (it was 1.6x slower).
     fn warm(&self, pk: &ProvingKey<Bn254>) -> Result<(), Groth16Error> {
-        // ark-groth16's H query has |H| − 1 points, snarkjs's |H|.
-        let size = match self.form {
-            QapForm::Libsnark => pk.h_query.len() + 1,
-            QapForm::Circom => pk.h_query.len(),
-        };
-        if !size.is_power_of_two() {
+        let Some(size) = self.form.domain_of(pk.h_query.len()) else {
             return Ok(()); // not a key of ours: the proof will say so
-        }
+        };
         let offset = coset_offset(self.form, size)?;
         let zeros = vec![Fr::ZERO; size];
         let input = self.device.upload_scalars(&zeros)?;

@@ -32,14 +32,15 @@ fn other_bytes_and_wrong_records_get_the_full_validation() {
     let cache = tempfile::tempdir().unwrap();
     load_proving_key(&bytes, Some(cache.path())).unwrap();
     // A G2 point of b_g2_query altered: its SHA-256 differs, so it is checked, and refused.
-    let vk_len = u32::from_be_bytes(bytes[5..9].try_into().unwrap()) as usize;
+    // PMPK, version, form, then the verifying key's length and bytes.
+    let vk_len = u32::from_be_bytes(bytes[6..10].try_into().unwrap()) as usize;
     let mut corrupt = bytes.clone();
     let a_count = u32::from_be_bytes(
-        corrupt[9 + vk_len + 128..9 + vk_len + 132]
+        corrupt[10 + vk_len + 128..10 + vk_len + 132]
             .try_into()
             .unwrap(),
     ) as usize;
-    let b_g2_start = 9 + vk_len + 128 + 4 + a_count * 64 + 4 + a_count * 64 + 4;
+    let b_g2_start = 10 + vk_len + 128 + 4 + a_count * 64 + 4 + a_count * 64 + 4;
     corrupt[b_g2_start + 10] ^= 1;
     // Off the curve: only the validation sees it.
     assert!(proofmint_prover::ProvingKeyFile::from_validated_bytes(&corrupt).is_ok());
