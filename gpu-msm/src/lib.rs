@@ -17,6 +17,10 @@
 //!   coordinates in vector lanes), and `msm`/`ntt` dispatch between them.
 //! - [`IcicleBackend`]: ICICLE's MSM and NTT through its C ABI, loaded at run
 //!   time from an installed ICICLE (CUDA device where present, else its CPU device).
+//!   Besides the [`Backend`] calls (which move everything across at each
+//!   call), it keeps data on the device ([`icicle::DeviceBuffer`]): bases
+//!   uploaded once, MSMs and NTTs on resident data, and the vector
+//!   operations a witness map needs ([`Backend::resident`] hands it to a prover).
 //!
 //! Every backend must agree with arkworks on every input; the tests check it.
 
