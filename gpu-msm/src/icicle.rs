@@ -18,7 +18,8 @@
 //! - the points-in-Montgomery flag gives wrong results on ICICLE's CPU device:
 //!   we never set it, and convert to canonical form ourselves;
 //! - the NTT domain is initialised once per process for a maximum size: we
-//!   size it for the largest NTT asked so far and release it to grow;
+//!   size it for the largest NTT asked so far and release it to grow, never
+//!   while a transform on another thread uses it (a read-write lock);
 //! - asking for a device type that is not loaded throws a C++ exception
 //!   through the C ABI (an abort): we ask `icicle_is_device_available` first;
 //! - ICICLE's CUDA backend needs a licence: a licence error is reported as
@@ -28,7 +29,7 @@ use std::ffi::{c_char, c_int, c_void, CString};
 use std::marker::PhantomData;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 
 use ark_bn254::{Fq, Fq2, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
 use ark_ec::AffineRepr;
@@ -233,7 +234,7 @@ struct Api {
     convert_montgomery: ConvertMontgomery,
     device: &'static str,
     /// log2 of the NTT domain initialised so far.
-    domain: Mutex<Option<u32>>,
+    domain: RwLock<Option<u32>>,
     // Kept last so the function pointers above never outlive them.
     _libraries: Vec<Library>,
 }
@@ -257,7 +258,7 @@ type CosetPowers = (Fr, usize, Arc<DeviceBuffer<Scalar>>);
 const COSETS_KEPT: usize = 4;
 
 // SAFETY: ICICLE's C API may be called from any thread once the device is set
-// on that thread (done before every call); the domain is guarded by a mutex.
+// on that thread (done before every call); the domain is guarded by a lock.
 unsafe impl Send for Api {}
 unsafe impl Sync for Api {}
 
@@ -439,7 +440,7 @@ impl IcicleBackend {
             scalar_mul_vec: symbol(&field_lib, "bn254_scalar_mul_vec")?,
             convert_montgomery: symbol(&field_lib, "bn254_scalar_convert_montgomery")?,
             device,
-            domain: Mutex::new(None),
+            domain: RwLock::new(None),
             _libraries: {
                 libraries.extend([curve_lib, field_lib, device_lib]);
                 libraries
@@ -474,35 +475,45 @@ impl IcicleBackend {
         self.api.activate()
     }
 
-    /// Initialises (or grows) the NTT domain to hold 2^log_size.
-    fn ensure_domain(&self, log_size: u32) -> Result<(), BackendError> {
-        let mut domain = self.api.domain.lock().unwrap_or_else(|p| p.into_inner());
-        if domain.is_some_and(|current| current >= log_size) {
-            return Ok(());
-        }
-        if domain.is_some() {
-            // SAFETY: no arguments; a domain exists.
-            check("bn254_ntt_release_domain", unsafe {
-                (self.api.ntt_release_domain)()
+    /// The NTT domain, holding at least 2^log_size, read-locked for the
+    /// caller's transform. ICICLE's domain is one per process: growing it
+    /// (release, then init) takes the write lock, so it never happens while
+    /// a transform on another thread (a worker of the service) uses it.
+    fn domain_for(&self, log_size: u32) -> Result<RwLockReadGuard<'_, Option<u32>>, BackendError> {
+        loop {
+            let domain = self.api.domain.read().unwrap_or_else(|p| p.into_inner());
+            if domain.is_some_and(|current| current >= log_size) {
+                return Ok(domain);
+            }
+            drop(domain);
+            let mut domain = self.api.domain.write().unwrap_or_else(|p| p.into_inner());
+            if domain.is_some_and(|current| current >= log_size) {
+                continue; // grown meanwhile by another thread
+            }
+            if domain.is_some() {
+                // SAFETY: no arguments; a domain exists, and no transform runs
+                // (they hold the read lock).
+                check("bn254_ntt_release_domain", unsafe {
+                    (self.api.ntt_release_domain)()
+                })?;
+                *domain = None;
+            }
+            let root = Fr::get_root_of_unity(1u64 << log_size).ok_or(BackendError::TooLarge {
+                log_size,
+                max_log_size: ntt::MAX_LOG_SIZE,
             })?;
-            *domain = None;
+            let root = root.into_bigint().0;
+            let config = NttInitDomainConfig {
+                stream: std::ptr::null_mut(),
+                is_async: false,
+                ext: std::ptr::null_mut(),
+            };
+            // SAFETY: pointers to live values of the declared layouts.
+            check("bn254_ntt_init_domain", unsafe {
+                (self.api.ntt_init_domain)(&root, &config)
+            })?;
+            *domain = Some(log_size);
         }
-        let root = Fr::get_root_of_unity(1u64 << log_size).ok_or(BackendError::TooLarge {
-            log_size,
-            max_log_size: ntt::MAX_LOG_SIZE,
-        })?;
-        let root = root.into_bigint().0;
-        let config = NttInitDomainConfig {
-            stream: std::ptr::null_mut(),
-            is_async: false,
-            ext: std::ptr::null_mut(),
-        };
-        // SAFETY: pointers to live values of the declared layouts.
-        check("bn254_ntt_init_domain", unsafe {
-            (self.api.ntt_init_domain)(&root, &config)
-        })?;
-        *domain = Some(log_size);
-        Ok(())
     }
 
     /// One NTT of `size` elements from `input` to `output` (distinct), each
@@ -520,7 +531,7 @@ impl IcicleBackend {
     ) -> Result<(), BackendError> {
         let log_size = ntt::log_size_of(size)?;
         self.activate()?;
-        self.ensure_domain(log_size)?;
+        let _domain = self.domain_for(log_size)?;
         let config = NttConfig {
             stream: std::ptr::null_mut(),
             coset_gen: limbs32(&offset.into_bigint().0),

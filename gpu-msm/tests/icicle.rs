@@ -252,3 +252,44 @@ fn resident_ntts_and_vector_operations_match_the_host() {
         .is_err());
     assert!(backend.mul_assign(&mut short, &a).is_err());
 }
+
+/// Transforms on several threads at once, of sizes that make the shared NTT
+/// domain grow while others run (as a service's workers do): every result
+/// is still the host's.
+#[test]
+fn concurrent_ntts_that_grow_the_domain_agree_with_the_host() {
+    let Some(backend) = icicle() else { return };
+    std::thread::scope(|scope| {
+        for thread in 0..4u64 {
+            let backend = backend.clone();
+            scope.spawn(move || {
+                let mut rng = ChaCha20Rng::seed_from_u64(100 + thread);
+                for round in 0..6u32 {
+                    let log = 8 + (round + thread as u32 * 3) % 9;
+                    let n = 1usize << log;
+                    let coefficients: Vec<Fr> = (0..n).map(|_| Fr::rand(&mut rng)).collect();
+                    let domain = Radix2EvaluationDomain::<Fr>::new(n).unwrap();
+                    let offset = Fr::from(5u64);
+                    let input = backend.upload_scalars(&coefficients).unwrap();
+                    let mut output = backend.allocate(n).unwrap();
+                    backend
+                        .ntt_resident(&input, &mut output, offset, NttDirection::Forward)
+                        .unwrap();
+                    let expected = domain.get_coset(offset).unwrap().fft(&coefficients);
+                    assert_eq!(
+                        backend.download_scalars(&output).unwrap(),
+                        expected,
+                        "thread {thread}, 2^{log}"
+                    );
+                    let mut values = coefficients.clone();
+                    backend.ntt(&mut values, NttDirection::Forward).unwrap();
+                    assert_eq!(
+                        values,
+                        domain.fft(&coefficients),
+                        "thread {thread}, host path 2^{log}"
+                    );
+                }
+            });
+        }
+    });
+}
