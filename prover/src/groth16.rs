@@ -37,11 +37,15 @@ pub enum QapForm {
 }
 
 impl QapForm {
-    /// The H query's length for a domain of `size` points.
-    pub fn h_query_len(self, size: usize) -> usize {
+    /// The coset this form's witness map evaluates on, for a domain of
+    /// `size`: gH with g the field's generator (libsnark's), or the odd
+    /// points of the domain of twice the size, ω_{2n}·H (snarkjs's).
+    pub fn coset(self, size: usize) -> Result<Fr, Groth16Error> {
         match self {
-            QapForm::Libsnark => size - 1,
-            QapForm::Circom => size,
+            QapForm::Libsnark => Ok(Fr::GENERATOR),
+            QapForm::Circom => Fr::get_root_of_unity(2 * size as u64).ok_or_else(|| {
+                Groth16Error::KeyMismatch(format!("no domain of size {}", 2 * size))
+            }),
         }
     }
 
@@ -105,8 +109,7 @@ impl SparseMatrix {
 /// append to keep the public inputs independent.
 pub fn on_domain(matrices: &ConstraintMatrices, assignment: &[Fr], m: usize) -> Vec<Fr> {
     let (num_inputs, num_constraints, _) = matrices.counts();
-    let size = (num_constraints + num_inputs).next_power_of_two();
-    let mut values = vec![Fr::zero(); size];
+    let mut values = vec![Fr::zero(); matrices.domain_size()];
     matrices.evaluate(m, assignment, &mut values[..num_constraints]);
     if m == 0 {
         values[num_constraints..num_constraints + num_inputs]
@@ -131,7 +134,7 @@ pub fn on_domain_all_into(
     outs: &mut [Vec<Fr>; 3],
 ) {
     let (num_inputs, num_constraints, _) = matrices.counts();
-    let size = (num_constraints + num_inputs).next_power_of_two();
+    let size = matrices.domain_size();
     for out in outs.iter_mut() {
         out.resize(size, Fr::zero());
     }
@@ -164,14 +167,12 @@ pub fn witness_map(
     let [mut a, mut b, mut c] = on_domain_all(matrices, assignment);
     let size = a.len();
 
-    let g = Fr::GENERATOR;
+    let g = QapForm::Libsnark.coset(size)?;
     for values in [&mut a, &mut b, &mut c] {
         backend.ntt(values, NttDirection::Inverse)?;
         backend.coset_ntt(values, g, NttDirection::Forward)?;
     }
-    let z_inverse = (g.pow([size as u64]) - Fr::ONE)
-        .inverse()
-        .expect("g is outside H, so Z_H(g) != 0");
+    let z_inverse = vanishing_inverse_on_coset(g, size);
     a.par_iter_mut()
         .zip(b.par_iter())
         .zip(c.par_iter())
@@ -280,6 +281,12 @@ impl ConstraintMatrices {
         }
     }
 
+    /// The evaluation domain's size: constraints and input rows, rounded up
+    /// to a power of two.
+    pub fn domain_size(&self) -> usize {
+        (self.num_constraints + self.num_inputs).next_power_of_two()
+    }
+
     /// (instance columns, constraints, witness columns).
     pub fn counts(&self) -> (usize, usize, usize) {
         (self.num_inputs, self.num_constraints, self.num_witnesses)
@@ -377,6 +384,22 @@ fn prove_with_map<R: RngCore + CryptoRng>(
     assemble(pk, backend, &assignment, witness, &h, r, s)
 }
 
+/// 1 / Z_H on the coset gH, where the vanishing polynomial x^|H| − 1 is the
+/// constant g^|H| − 1.
+pub(crate) fn vanishing_inverse_on_coset(g: Fr, size: usize) -> Fr {
+    (g.pow([size as u64]) - Fr::ONE)
+        .inverse()
+        .expect("g is outside H, so Z_H(g) != 0")
+}
+
+/// C·z on H for a key in snarkjs's form: A·z ∘ B·z (its keys have no C
+/// matrix), into `c`.
+pub(crate) fn circom_c(a: &[Fr], b: &[Fr], c: &mut [Fr]) {
+    c.par_iter_mut()
+        .zip(a.par_iter().zip(b.par_iter()))
+        .for_each(|(c, (a, b))| *c = *a * b);
+}
+
 /// h's evaluations for keys in snarkjs's form (`.zkey`, and rapidsnark's and
 /// ark-circom's "circom reduction"): the A·z and B·z evaluations, with the
 /// input rows, are interpolated and evaluated on the coset ω_{2n}·H, the odd
@@ -389,15 +412,10 @@ pub fn witness_map_circom(
     matrices: &ConstraintMatrices,
     assignment: &[Fr],
 ) -> Result<Vec<Fr>, Groth16Error> {
-    let [mut a, mut b, _] = on_domain_all(matrices, assignment);
+    let [mut a, mut b, mut c] = on_domain_all(matrices, assignment);
     let size = a.len();
-    let mut c: Vec<Fr> = a
-        .par_iter()
-        .zip(b.par_iter())
-        .map(|(a, b)| *a * b)
-        .collect();
-    let odd = Fr::get_root_of_unity(2 * size as u64)
-        .ok_or_else(|| Groth16Error::KeyMismatch(format!("no domain of size {}", 2 * size)))?;
+    circom_c(&a, &b, &mut c);
+    let odd = QapForm::Circom.coset(size)?;
     for values in [&mut a, &mut b, &mut c] {
         backend.ntt(values, NttDirection::Inverse)?;
         backend.coset_ntt(values, odd, NttDirection::Forward)?;

@@ -15,13 +15,12 @@
 use std::sync::{Arc, Mutex};
 
 use ark_bn254::{Bn254, Fr, G1Affine};
-use ark_ff::{AdditiveGroup, FftField, Field};
+use ark_ff::{AdditiveGroup, Field};
 use ark_groth16::{Proof, ProvingKey};
 use ark_std::UniformRand;
 use proofmint_gpu::icicle::{DeviceBuffer, IcicleBackend, Scalar, G1, G2};
 use proofmint_gpu::NttDirection;
 use rand::{CryptoRng, RngCore};
-use rayon::prelude::*;
 
 use crate::groth16::{self, ConstraintMatrices, Groth16Error, Sums};
 
@@ -79,7 +78,7 @@ impl ResidentKey {
         let Some(size) = self.form.domain_of(pk.h_query.len()) else {
             return Ok(()); // not a key of ours: the proof will say so
         };
-        let offset = coset_offset(self.form, size)?;
+        let offset = self.form.coset(size)?;
         let zeros = vec![Fr::ZERO; size];
         let input = self.device.upload_scalars(&zeros)?;
         let mut output = self.device.allocate::<Scalar>(size)?;
@@ -169,17 +168,6 @@ impl ResidentSlot {
     }
 }
 
-/// The coset the witness map of `form` evaluates on, for a domain of `size`:
-/// gH with g the field's generator (libsnark), or the odd points of the
-/// domain of twice the size (snarkjs).
-fn coset_offset(form: QapForm, size: usize) -> Result<Fr, Groth16Error> {
-    match form {
-        QapForm::Libsnark => Ok(Fr::GENERATOR),
-        QapForm::Circom => Fr::get_root_of_unity(2 * size as u64)
-            .ok_or_else(|| Groth16Error::KeyMismatch(format!("no domain of size {}", 2 * size))),
-    }
-}
-
 /// h on the device (canonical), from the full assignment: the witness map of
 /// `form` on ICICLE's NTTs and vector operations.
 pub fn witness_map_resident(
@@ -203,13 +191,10 @@ fn witness_map_into(
     groth16::on_domain_all_into(matrices, assignment, host);
     let size = host[0].len();
     if form == QapForm::Circom {
-        // C·z on H is A·z ∘ B·z there (snarkjs's keys have no C matrix).
         let [a, b, c] = host;
-        c.par_iter_mut()
-            .zip(a.par_iter().zip(b.par_iter()))
-            .for_each(|(c, (a, b))| *c = *a * b);
+        groth16::circom_c(a, b, c);
     }
-    let offset = coset_offset(form, size)?;
+    let offset = form.coset(size)?;
     let [a, b, c] = &*host;
     let mut a = device.upload_scalars(a)?;
     let mut b = device.upload_scalars(b)?;
@@ -224,11 +209,8 @@ fn witness_map_into(
     device.sub_assign(&mut a, &c)?;
     match form {
         QapForm::Libsnark => {
-            // Z_H is g^|H| − 1 all over gH; dividing, then back to coefficients.
-            let z_inverse = (offset.pow([size as u64]) - Fr::ONE)
-                .inverse()
-                .expect("g is outside H, so Z_H(g) != 0");
-            device.scale(&mut a, z_inverse)?;
+            // Dividing by Z_H, constant on gH, then back to coefficients.
+            device.scale(&mut a, groth16::vanishing_inverse_on_coset(offset, size))?;
             device.ntt_resident(&a, &mut scratch, offset, NttDirection::Inverse)?;
             Ok(scratch)
         }
@@ -251,9 +233,7 @@ pub fn prove_assignment_resident<R: RngCore + CryptoRng>(
     let r = Fr::rand(rng);
     let s = Fr::rand(rng);
     let assignment: Vec<Fr> = [instance, witness].concat();
-    let (_, constraints, _) = matrices.counts();
-    let domain = (constraints + instance.len()).next_power_of_two();
-    groth16::check_fits(pk, assignment.len(), witness.len(), domain)?;
+    groth16::check_fits(pk, assignment.len(), witness.len(), matrices.domain_size())?;
     let device = &key.device;
     let (n, inputs) = (assignment.len(), instance.len());
     let z = device.upload_scalars(&assignment)?;
