@@ -4,17 +4,24 @@
 //!
 //! The declarations below are our own, of ICICLE's C API, unchanged from v3.0
 //! to v4.0: `icicle_load_backend`, `icicle_load_backend_from_env_or_default`,
-//! `icicle_is_device_available`, `icicle_set_device` (libicicle_device),
-//! `bn254_ntt_init_domain`, `bn254_ntt`, `bn254_ntt_release_domain`
+//! `icicle_is_device_available`, `icicle_set_device`, `icicle_malloc`,
+//! `icicle_free`, `icicle_copy_to_device`, `icicle_copy_to_host`
+//! (libicicle_device), `bn254_ntt_init_domain`, `bn254_ntt`,
+//! `bn254_ntt_release_domain`, `bn254_vector_mul`, `bn254_vector_sub`,
+//! `bn254_scalar_mul_vec`, `bn254_scalar_convert_montgomery`
 //! (libicicle_field_bn254), and `bn254_msm`, `bn254_g2_msm`
 //! (libicicle_curve_bn254). The `#[repr(C)]` configs mirror ICICLE's
-//! `MSMConfig`, `NTTConfig<scalar_t>`, `NTTInitDomainConfig` and `Device`,
-//! and their sizes are asserted at compile time.
+//! `MSMConfig`, `NTTConfig<scalar_t>`, `NTTInitDomainConfig`,
+//! `VecOpsConfig` and `Device`, and their sizes are asserted at compile time.
 //!
-//! Data crosses as canonical (not Montgomery) little-endian limbs: a field
-//! element as 4 u64 limbs, an affine point as (x, y) with the point at
-//! infinity as (0, 0), and results come back as projective (X, Y, Z) with
-//! x = X/Z, y = Y/Z. Known traps, each handled here:
+//! Every operation runs on data in device buffers ([`DeviceBuffer`]); the
+//! [`Backend`] calls upload their inputs first and download the result.
+//! On the device, data is canonical (not Montgomery) little-endian limbs: a
+//! field element as 4 u64 limbs, an affine point as (x, y) with the point at
+//! infinity as (0, 0); MSM results come back as projective (X, Y, Z) with
+//! x = X/Z, y = Y/Z. Scalars go up as their Montgomery limbs and the device
+//! converts them; points are converted on the host, once per upload. Known
+//! traps, each handled here:
 //! - the points-in-Montgomery flag gives wrong results on ICICLE's CPU device:
 //!   we never set it, and convert to canonical form ourselves;
 //! - the NTT domain is initialised once per process for a maximum size: we
@@ -516,17 +523,13 @@ impl IcicleBackend {
         }
     }
 
-    /// One NTT of `size` elements from `input` to `output` (distinct), each
-    /// on the host or the device as the flags say, canonical limbs.
-    #[allow(clippy::too_many_arguments)]
+    /// One NTT over the subgroup of `size` elements from `input` to `output`
+    /// on the device (the same buffer is allowed: ICICLE works in place).
     fn ntt_raw(
         &self,
         input: *const [u64; 4],
-        inputs_on_device: bool,
         output: *mut [u64; 4],
-        outputs_on_device: bool,
         size: usize,
-        offset: Fr,
         direction: NttDirection,
     ) -> Result<(), BackendError> {
         let log_size = ntt::log_size_of(size)?;
@@ -534,12 +537,12 @@ impl IcicleBackend {
         let _domain = self.domain_for(log_size)?;
         let config = NttConfig {
             stream: std::ptr::null_mut(),
-            coset_gen: limbs32(&offset.into_bigint().0),
+            coset_gen: limbs32(&Fr::ONE.into_bigint().0),
             batch_size: 1,
             columns_batch: false,
             ordering: ORDERING_NN,
-            are_inputs_on_device: inputs_on_device,
-            are_outputs_on_device: outputs_on_device,
+            are_inputs_on_device: true,
+            are_outputs_on_device: true,
             is_async: false,
             ext: std::ptr::null_mut(),
         };
@@ -548,55 +551,41 @@ impl IcicleBackend {
             NttDirection::Inverse => NTT_INVERSE,
         };
         // SAFETY: the caller passes `size` elements at `input` and room for
-        // `size` at `output`, where the flags say.
+        // `size` at `output`, on the device.
         check("bn254_ntt", unsafe {
             (self.api.ntt)(input, size as c_int, dir, &config, output)
         })
     }
 
+    /// A transform of host values through the device: up, [`Self::ntt_resident`]
+    /// (whose coset powers stay on the device), and back.
     fn run_ntt(
         &self,
         values: &mut [Fr],
         offset: Fr,
         direction: NttDirection,
     ) -> Result<(), BackendError> {
-        let n = values.len();
-        let input: Vec<[u64; 4]> = values.iter().map(|v| v.into_bigint().0).collect();
-        let mut output = vec![[0u64; 4]; n];
-        self.ntt_raw(
-            input.as_ptr(),
-            false,
-            output.as_mut_ptr(),
-            false,
-            n,
-            offset,
-            direction,
-        )?;
-        for (value, limbs) in values.iter_mut().zip(&output) {
-            *value = Fr::from_bigint(BigInt::new(*limbs))
-                .ok_or_else(|| device_error("bn254_ntt returned a non-canonical element"))?;
-        }
+        ntt::log_size_of(values.len())?;
+        let input = self.upload_scalars(values)?;
+        let mut output = self.allocate(values.len())?;
+        self.ntt_resident(&input, &mut output, offset, direction)?;
+        values.copy_from_slice(&self.download_scalars(&output)?);
         Ok(())
     }
 
-    /// Runs one MSM of `size` points at `points` and scalars at `scalars`
-    /// (canonical), each on the host or the device as the flags say, into
-    /// room for one projective result on the host at `out`.
-    #[allow(clippy::too_many_arguments)]
-    fn msm_raw(
+    /// One MSM of device-resident bases and scalars, of equal lengths.
+    fn msm_resident<P: Group>(
         &self,
-        call: &str,
-        msm: Msm,
-        points: *const c_void,
-        points_on_device: bool,
-        scalars: *const c_void,
-        scalars_on_device: bool,
-        size: usize,
-        out: *mut c_void,
-    ) -> Result<(), BackendError> {
+        bases: DeviceSlice<'_, P>,
+        scalars: DeviceSlice<'_, Scalar>,
+    ) -> Result<P::Sum, BackendError> {
+        check_lengths(bases.len, scalars.len)?;
+        if bases.len == 0 {
+            return Ok(P::Sum::zero());
+        }
         self.activate()?;
-        let size = c_int::try_from(size)
-            .map_err(|_| device_error(format!("{size} points exceed ICICLE's int sizes")))?;
+        let size = c_int::try_from(bases.len)
+            .map_err(|_| device_error(format!("{} points exceed ICICLE's int sizes", bases.len)))?;
         let config = MsmConfig {
             stream: std::ptr::null_mut(),
             precompute_factor: 1,
@@ -604,17 +593,27 @@ impl IcicleBackend {
             bitsize: 0,
             batch_size: 1,
             are_points_shared_in_batch: true,
-            are_scalars_on_device: scalars_on_device,
+            are_scalars_on_device: true,
             are_scalars_montgomery_form: false,
-            are_points_on_device: points_on_device,
+            are_points_on_device: true,
             are_points_montgomery_form: false,
             are_results_on_device: false,
             is_async: false,
             ext: std::ptr::null_mut(),
         };
-        // SAFETY: the caller passes `size` points and scalars where the flags
-        // say, and room for one result on the host.
-        check(call, unsafe { msm(scalars, points, size, &config, out) })
+        let mut out = vec![[0u64; 4]; P::RESULT_LIMBS];
+        // SAFETY: `size` points and scalars on the device, and room for one
+        // projective result on the host.
+        check(P::CALL, unsafe {
+            (P::msm(&self.api))(
+                scalars.ptr,
+                bases.ptr,
+                size,
+                &config,
+                out.as_mut_ptr().cast(),
+            )
+        })?;
+        P::result(&out)
     }
 
     /// Allocates room for `len` elements of `T` on the device.
@@ -687,12 +686,12 @@ impl IcicleBackend {
     /// Uploads G1 bases in ICICLE's affine layout (canonical coordinates, the
     /// point at infinity as (0, 0)), to be kept for many MSMs.
     pub fn upload_g1(&self, bases: &[G1Affine]) -> Result<DeviceBuffer<G1>, BackendError> {
-        self.copy_in::<G1>(&g1_layout(bases))
+        self.copy_in::<G1>(&G1::layout(bases))
     }
 
     /// [`IcicleBackend::upload_g1`] for G2.
     pub fn upload_g2(&self, bases: &[G2Affine]) -> Result<DeviceBuffer<G2>, BackendError> {
-        self.copy_in::<G2>(&g2_layout(bases))
+        self.copy_in::<G2>(&G2::layout(bases))
     }
 
     /// `Σ scalars[i] · bases[i]` in G1 over device-resident `bases` and
@@ -702,8 +701,7 @@ impl IcicleBackend {
         bases: DeviceSlice<'_, G1>,
         scalars: DeviceSlice<'_, Scalar>,
     ) -> Result<G1Projective, BackendError> {
-        check_lengths(bases.len, scalars.len)?;
-        self.msm_group::<G1>(bases.ptr, true, scalars.ptr, true, bases.len)
+        self.msm_resident(bases, scalars)
     }
 
     /// [`IcicleBackend::msm_g1_resident`] in G2.
@@ -712,52 +710,19 @@ impl IcicleBackend {
         bases: DeviceSlice<'_, G2>,
         scalars: DeviceSlice<'_, Scalar>,
     ) -> Result<G2Projective, BackendError> {
-        check_lengths(bases.len, scalars.len)?;
-        self.msm_group::<G2>(bases.ptr, true, scalars.ptr, true, bases.len)
+        self.msm_resident(bases, scalars)
     }
 
-    /// An MSM over bases and scalars from the host.
+    /// An MSM over bases and scalars from the host, through the device.
     fn msm_host<P: Group>(
         &self,
         bases: &[P::Affine],
         scalars: &[Fr],
     ) -> Result<P::Sum, BackendError> {
         check_lengths(bases.len(), scalars.len())?;
-        let points = P::layout(bases);
-        let scalars: Vec<[u64; 4]> = scalars.par_iter().map(|s| s.into_bigint().0).collect();
-        self.msm_group::<P>(
-            points.as_ptr().cast(),
-            false,
-            scalars.as_ptr().cast(),
-            false,
-            bases.len(),
-        )
-    }
-
-    /// One MSM of `size` points of `P` and scalars, each where its flag says.
-    fn msm_group<P: Group>(
-        &self,
-        points: *const c_void,
-        points_on_device: bool,
-        scalars: *const c_void,
-        scalars_on_device: bool,
-        size: usize,
-    ) -> Result<P::Sum, BackendError> {
-        if size == 0 {
-            return Ok(P::Sum::zero());
-        }
-        let mut out = vec![[0u64; 4]; P::RESULT_LIMBS];
-        self.msm_raw(
-            P::CALL,
-            P::msm(&self.api),
-            points,
-            points_on_device,
-            scalars,
-            scalars_on_device,
-            size,
-            out.as_mut_ptr().cast(),
-        )?;
-        P::result(&out)
+        let bases = self.copy_in::<P>(&P::layout(bases))?;
+        let scalars = self.upload_scalars(scalars)?;
+        self.msm_resident(bases.all(), scalars.all())
     }
 
     /// An NTT from `input` into `output` (of the same power-of-two length),
@@ -789,44 +754,27 @@ impl IcicleBackend {
         let n = input.len;
         ntt::log_size_of(n)?;
         if offset == Fr::ONE {
-            return self.ntt_raw(
-                input.ptr.cast(),
-                true,
-                output.ptr.cast(),
-                true,
-                n,
-                Fr::ONE,
-                direction,
-            );
+            return self.ntt_raw(input.ptr.cast(), output.ptr.cast(), n, direction);
         }
         match direction {
             NttDirection::Forward => {
                 let powers = self.coset_powers(offset, n)?;
-                let input_ptr = input.ptr.cast_const().cast();
+                let input = input.ptr.cast_const();
                 self.vector_op(
                     "bn254_vector_mul",
                     self.api.vector_mul,
-                    input_ptr,
-                    true,
+                    input,
                     &powers,
                     output,
                 )?;
                 // In place: ICICLE's NTT takes the same buffer in and out.
                 let ptr = output.ptr.cast::<[u64; 4]>();
-                self.ntt_raw(ptr, true, ptr, true, n, Fr::ONE, direction)
+                self.ntt_raw(ptr, ptr, n, direction)
             }
             NttDirection::Inverse => {
                 let inverse = offset.inverse().expect("a non-zero offset");
                 let powers = self.coset_powers(inverse, n)?;
-                self.ntt_raw(
-                    input.ptr.cast(),
-                    true,
-                    output.ptr.cast(),
-                    true,
-                    n,
-                    Fr::ONE,
-                    direction,
-                )?;
+                self.ntt_raw(input.ptr.cast(), output.ptr.cast(), n, direction)?;
                 self.mul_assign(output, &powers)
             }
         }
@@ -858,22 +806,21 @@ impl IcicleBackend {
         Ok(powers)
     }
 
+    /// `result = a op b`, elementwise, all on the device (`result` may be `a`).
     fn vector_op(
         &self,
         call: &str,
         op: VectorOp,
-        a: *const [u64; 4],
-        a_on_device: bool,
+        a: *const c_void,
         b: &DeviceBuffer<Scalar>,
         result: &mut DeviceBuffer<Scalar>,
     ) -> Result<(), BackendError> {
         self.activate()?;
-        let config = VecOpsConfig::new(a_on_device, true);
-        // SAFETY: `b` and `result` hold result.len elements on the device, and
-        // `a` as many (or one, for a scalar) where the flag says.
+        let config = VecOpsConfig::new(true, true);
+        // SAFETY: `a`, `b` and `result` hold result.len elements on the device.
         check(call, unsafe {
             op(
-                a,
+                a.cast(),
                 b.ptr.cast(),
                 result.len as u64,
                 &config,
@@ -896,8 +843,8 @@ impl IcicleBackend {
         b: &DeviceBuffer<Scalar>,
     ) -> Result<(), BackendError> {
         Self::same_length(a.len, b.len)?;
-        let a_ptr = a.ptr.cast_const().cast();
-        self.vector_op("bn254_vector_mul", self.api.vector_mul, a_ptr, true, b, a)
+        let a_ptr = a.ptr.cast_const();
+        self.vector_op("bn254_vector_mul", self.api.vector_mul, a_ptr, b, a)
     }
 
     /// `a[i] -= b[i]` on the device.
@@ -907,8 +854,8 @@ impl IcicleBackend {
         b: &DeviceBuffer<Scalar>,
     ) -> Result<(), BackendError> {
         Self::same_length(a.len, b.len)?;
-        let a_ptr = a.ptr.cast_const().cast();
-        self.vector_op("bn254_vector_sub", self.api.vector_sub, a_ptr, true, b, a)
+        let a_ptr = a.ptr.cast_const();
+        self.vector_op("bn254_vector_sub", self.api.vector_sub, a_ptr, b, a)
     }
 
     /// `a[i] *= k` on the device.
@@ -977,7 +924,10 @@ trait Group: DeviceLayout {
     /// Limbs of a projective result (3 or 6 coordinates' worth).
     const RESULT_LIMBS: usize;
     fn msm(api: &Api) -> Msm;
+    /// Points in ICICLE's affine layout (canonical coordinates, the point at
+    /// infinity as zeros), a point's coordinates one after another.
     fn layout(points: &[Self::Affine]) -> Vec<[u64; 4]>;
+    /// ICICLE's projective result (X, Y, Z), x = X/Z, checked on the curve.
     fn result(out: &[[u64; 4]]) -> Result<Self::Sum, BackendError>;
 }
 
@@ -990,10 +940,23 @@ impl Group for G1 {
         api.msm_g1
     }
     fn layout(points: &[G1Affine]) -> Vec<[u64; 4]> {
-        g1_layout(points)
+        points
+            .par_iter()
+            .flat_map_iter(|p| {
+                p.xy()
+                    .map_or([[0; 4]; 2], |(x, y)| [x.into_bigint().0, y.into_bigint().0])
+            })
+            .collect()
     }
     fn result(out: &[[u64; 4]]) -> Result<G1Projective, BackendError> {
-        g1_result(out)
+        let [x, y, z] = [fq(&out[0])?, fq(&out[1])?, fq(&out[2])?];
+        let Some(z_inverse) = z.inverse() else {
+            return Ok(G1Projective::zero());
+        };
+        on_curve(
+            G1Affine::new_unchecked(x * z_inverse, y * z_inverse),
+            Self::CALL,
+        )
     }
 }
 
@@ -1006,10 +969,32 @@ impl Group for G2 {
         api.msm_g2
     }
     fn layout(points: &[G2Affine]) -> Vec<[u64; 4]> {
-        g2_layout(points)
+        points
+            .par_iter()
+            .flat_map_iter(|p| {
+                p.xy().map_or([[0; 4]; 4], |(x, y)| {
+                    [
+                        x.c0.into_bigint().0,
+                        x.c1.into_bigint().0,
+                        y.c0.into_bigint().0,
+                        y.c1.into_bigint().0,
+                    ]
+                })
+            })
+            .collect()
     }
     fn result(out: &[[u64; 4]]) -> Result<G2Projective, BackendError> {
-        g2_result(out)
+        let fq2 = |i: usize| -> Result<Fq2, BackendError> {
+            Ok(Fq2::new(fq(&out[i])?, fq(&out[i + 1])?))
+        };
+        let [x, y, z] = [fq2(0)?, fq2(2)?, fq2(4)?];
+        let Some(z_inverse) = z.inverse() else {
+            return Ok(G2Projective::zero());
+        };
+        on_curve(
+            G2Affine::new_unchecked(x * z_inverse, y * z_inverse),
+            Self::CALL,
+        )
     }
 }
 
@@ -1134,58 +1119,6 @@ fn on_curve<P: ark_ec::short_weierstrass::SWCurveConfig>(
         )));
     }
     Ok(point.into_group())
-}
-
-/// Points in ICICLE's affine layout, a point's coordinates one after another.
-fn g1_layout(bases: &[G1Affine]) -> Vec<[u64; 4]> {
-    bases
-        .par_iter()
-        .flat_map_iter(|p| {
-            p.xy()
-                .map_or([[0; 4]; 2], |(x, y)| [x.into_bigint().0, y.into_bigint().0])
-        })
-        .collect()
-}
-
-fn g2_layout(bases: &[G2Affine]) -> Vec<[u64; 4]> {
-    bases
-        .par_iter()
-        .flat_map_iter(|p| {
-            p.xy().map_or([[0; 4]; 4], |(x, y)| {
-                [
-                    x.c0.into_bigint().0,
-                    x.c1.into_bigint().0,
-                    y.c0.into_bigint().0,
-                    y.c1.into_bigint().0,
-                ]
-            })
-        })
-        .collect()
-}
-
-/// ICICLE's projective (X, Y, Z), x = X/Z, checked on the curve.
-fn g1_result(out: &[[u64; 4]]) -> Result<G1Projective, BackendError> {
-    let [x, y, z] = [fq(&out[0])?, fq(&out[1])?, fq(&out[2])?];
-    let Some(z_inverse) = z.inverse() else {
-        return Ok(G1Projective::zero());
-    };
-    on_curve(
-        G1Affine::new_unchecked(x * z_inverse, y * z_inverse),
-        "bn254_msm",
-    )
-}
-
-fn g2_result(out: &[[u64; 4]]) -> Result<G2Projective, BackendError> {
-    let fq2 =
-        |i: usize| -> Result<Fq2, BackendError> { Ok(Fq2::new(fq(&out[i])?, fq(&out[i + 1])?)) };
-    let [x, y, z] = [fq2(0)?, fq2(2)?, fq2(4)?];
-    let Some(z_inverse) = z.inverse() else {
-        return Ok(G2Projective::zero());
-    };
-    on_curve(
-        G2Affine::new_unchecked(x * z_inverse, y * z_inverse),
-        "bn254_g2_msm",
-    )
 }
 
 impl Backend for IcicleBackend {
