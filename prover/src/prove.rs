@@ -45,6 +45,7 @@ pub fn check_witness(circuit: &ClaimCircuit) -> Result<(), ProveError> {
 /// key's form.
 fn prove_on_host<R: RngCore + CryptoRng>(
     key: &ProvingKeyFile,
+    matrices: &groth16::ConstraintMatrices,
     instance: &[Fr],
     witness: &[Fr],
     backend: &dyn Backend,
@@ -54,14 +55,7 @@ fn prove_on_host<R: RngCore + CryptoRng>(
         groth16::QapForm::Libsnark => groth16::prove_assignment,
         groth16::QapForm::Circom => groth16::prove_assignment_circom,
     };
-    Ok(prove(
-        &key.pk,
-        key.matrices()?,
-        instance,
-        witness,
-        backend,
-        rng,
-    )?)
+    Ok(prove(&key.pk, matrices, instance, witness, backend, rng)?)
 }
 
 /// Proves `circuit` with `key`. The circuit's shape must be the key's.
@@ -81,7 +75,7 @@ pub fn prove_claim<R: RngCore + CryptoRng>(
     let (instance, witness) = circuit.witness()?;
     let matrices = key.matrices()?;
     let proof = match backend.resident().map(|device| key.resident_on(device)) {
-        None => prove_on_host(key, &instance, &witness, backend, rng)?,
+        None => prove_on_host(key, matrices, &instance, &witness, backend, rng)?,
         Some(Ok(resident)) => resident::prove_assignment_resident(
             &key.pk, &resident, matrices, &instance, &witness, rng,
         )?,
@@ -92,7 +86,7 @@ pub fn prove_claim<R: RngCore + CryptoRng>(
                 "warning: the proving key could not be put on {} ({e}); proving on the CPU",
                 backend.name()
             );
-            prove_on_host(key, &instance, &witness, &CpuBackend::new(), rng)?
+            prove_on_host(key, matrices, &instance, &witness, &CpuBackend::new(), rng)?
         }
     };
     let claim = ClaimProof {
