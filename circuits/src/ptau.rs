@@ -32,8 +32,10 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use ark_bn254::{Bn254, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
 use ark_ec::pairing::Pairing;
 use ark_ec::{AffineRepr, CurveGroup, VariableBaseMSM};
-use ark_ff::{BigInteger, MontConfig, Zero};
+use ark_ff::{BigInteger, Field, MontConfig, Zero};
 use rayon::prelude::*;
+
+use ark_poly::{EvaluationDomain, Radix2EvaluationDomain};
 
 use crate::binfile::{self, read_points, u32_at, BinFile, BinFileError, G1_BYTES, G2_BYTES};
 
@@ -53,6 +55,8 @@ pub enum PtauError {
     PowerTooSmall { have: u32, need: u32 },
     #[error("the powers are inconsistent: {0}")]
     Inconsistent(&'static str),
+    #[error("the file is not prepared for phase 2 (section 12, the Lagrange bases, is missing): run `snarkjs powersoftau prepare phase2` on it, or use a prepared file (the published Perpetual Powers of Tau files are)")]
+    NotPrepared,
 }
 
 impl From<std::io::Error> for PtauError {
@@ -329,6 +333,16 @@ impl Ptau {
     /// whole: 2·2^power − 1 and 2^power points), in snarkjs's layout, with
     /// an empty contribution list.
     pub fn write<W: Write>(&self, out: &mut W) -> std::io::Result<()> {
+        self.write_with(out, Vec::new())
+    }
+
+    /// [`Ptau::write`] with `extra` sections after section 7 (the Lagrange
+    /// bases of [`Ptau::lagrange_sections`] make a prepared file).
+    pub fn write_with<W: Write>(
+        &self,
+        out: &mut W,
+        extra: Vec<(u32, Vec<u8>)>,
+    ) -> std::io::Result<()> {
         let n = 1usize << self.power;
         assert!(
             self.tau_g1.len() == 2 * n - 1
@@ -358,6 +372,230 @@ impl Ptau {
         g2(&self.beta_g2, &mut bytes);
         sections.push((6, std::mem::take(&mut bytes)));
         sections.push((7, 0u32.to_le_bytes().to_vec()));
+        sections.extend(extra);
         binfile::write(out, b"ptau", 1, &sections)
+    }
+}
+
+/// The Lagrange bases a Groth16 phase 2 starts from, as a prepared `.ptau`
+/// holds them. `snarkjs powersoftau prepare phase2` appends sections 12 to
+/// 15: for each p ≤ power, in turn, the 2^p points `[L_j(τ)]` (the Lagrange
+/// basis of the domain of 2^p roots of unity, evaluated at τ) made from
+/// sections 2 to 5 (τ in G1, G2, α·τ, β·τ); section 12 adds the basis of
+/// 2^(power+1) too, made with zero in place of τ^(2^(power+1)−1), which the
+/// file does not hold. The basis of 2^p starts at point 2^p − 1.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lagrange {
+    /// `[L_j(τ)]G1` on the domain of 2^log_size.
+    pub tau_g1: Vec<G1Affine>,
+    /// `[L_j(τ)]G2` on the same domain.
+    pub tau_g2: Vec<G2Affine>,
+    /// `[α·L_j(τ)]G1`.
+    pub alpha_tau_g1: Vec<G1Affine>,
+    /// `[β·L_j(τ)]G1`.
+    pub beta_tau_g1: Vec<G1Affine>,
+    /// `[L_j(τ)]G1` on the domain of 2^(log_size+1): the odd ones are the H
+    /// query of snarkjs's Groth16 keys.
+    pub double_g1: Vec<G1Affine>,
+}
+
+impl Ptau {
+    /// What a Groth16 phase 2 for a domain of 2^`log_size` needs from a
+    /// prepared `.ptau`: the powers ([`Ptau::read`]; `tau_g1` also holds
+    /// τ^(2n−1) where the file has it, n = 2^log_size) and the Lagrange bases.
+    /// Check both with [`Ptau::check_consistency`] and
+    /// [`Ptau::check_lagrange`].
+    pub fn read_phase2<R: Read + Seek>(
+        file: &mut R,
+        log_size: u32,
+    ) -> Result<(Self, Lagrange), PtauError> {
+        let mut ptau = Self::read(file, log_size)?;
+        let sections = BinFile::read(file, "ptau", |v| v == 1, "1")?;
+        let full = 1u64 << ptau.power;
+        let n = 1usize << log_size;
+        if log_size < ptau.power {
+            let at = sections.section(2, "tauG1")?.0 + (2 * n as u64 - 1) * G1_BYTES;
+            ptau.tau_g1.extend(read_points(
+                file,
+                at,
+                (2, "tauG1"),
+                1,
+                G1_BYTES,
+                binfile::g1,
+            )?);
+        }
+        if sections.section(12, "Lagrange tauG1").is_err() {
+            return Err(PtauError::NotPrepared);
+        }
+        let g1_at = sections
+            .sized(12, "Lagrange tauG1", (4 * full - 1) * G1_BYTES)?
+            .0;
+        let g2_at = sections
+            .sized(13, "Lagrange tauG2", (2 * full - 1) * G2_BYTES)?
+            .0;
+        let alpha_at = sections
+            .sized(14, "Lagrange alphaTauG1", (2 * full - 1) * G1_BYTES)?
+            .0;
+        let beta_at = sections
+            .sized(15, "Lagrange betaTauG1", (2 * full - 1) * G1_BYTES)?
+            .0;
+        let skip = (n as u64 - 1) * G1_BYTES;
+        let lagrange = Lagrange {
+            tau_g1: read_points(
+                file,
+                g1_at + skip,
+                (12, "Lagrange tauG1"),
+                n,
+                G1_BYTES,
+                binfile::g1,
+            )?,
+            tau_g2: read_points(
+                file,
+                g2_at + (n as u64 - 1) * G2_BYTES,
+                (13, "Lagrange tauG2"),
+                n,
+                G2_BYTES,
+                binfile::g2,
+            )?,
+            alpha_tau_g1: read_points(
+                file,
+                alpha_at + skip,
+                (14, "Lagrange alphaTauG1"),
+                n,
+                G1_BYTES,
+                binfile::g1,
+            )?,
+            beta_tau_g1: read_points(
+                file,
+                beta_at + skip,
+                (15, "Lagrange betaTauG1"),
+                n,
+                G1_BYTES,
+                binfile::g1,
+            )?,
+            double_g1: read_points(
+                file,
+                g1_at + (2 * n as u64 - 1) * G1_BYTES,
+                (12, "Lagrange tauG1"),
+                2 * n,
+                G1_BYTES,
+                binfile::g1_or_infinity,
+            )?,
+        };
+        Ok((ptau, lagrange))
+    }
+
+    /// Checks that `lagrange` is the Lagrange form of these powers (which
+    /// [`Ptau::check_consistency`] checks). `[L_j(τ)] = (1/n)·Σ_k ω^(−jk)·[τ^k]`,
+    /// so for random weights r, `Σ_j r_j·[L_j(τ)] = Σ_k c_k·[τ^k]` with c the
+    /// inverse FFT of r: two MSMs a vector, not one pairing a point. The
+    /// doubled basis is checked against τ^0..τ^(2n−1), the last taken as zero
+    /// where the file lacks it, as snarkjs made it.
+    pub fn check_lagrange<R: rand::Rng>(
+        &self,
+        lagrange: &Lagrange,
+        rng: &mut R,
+    ) -> Result<(), PtauError> {
+        let n = lagrange.tau_g1.len();
+        let mut weights =
+            |count: usize| -> Vec<Fr> { (0..count).map(|_| Fr::from(rng.gen::<u128>())).collect() };
+        let coefficients = |r: &[Fr]| {
+            let domain = Radix2EvaluationDomain::<Fr>::new(r.len()).expect("a power of two");
+            domain.ifft(r)
+        };
+        let same_g1 = |basis: &[G1Affine], powers: &[G1Affine], r: &[Fr]| {
+            let c = coefficients(r);
+            let powers_len = powers.len().min(c.len());
+            G1Projective::msm(basis, r).expect("equal lengths")
+                == G1Projective::msm(&powers[..powers_len], &c[..powers_len])
+                    .expect("equal lengths")
+        };
+        if self.tau_g1.len() < 2 * n - 1
+            || self.tau_g2.len() < n
+            || self.alpha_tau_g1.len() < n
+            || self.beta_tau_g1.len() < n
+        {
+            return Err(PtauError::Inconsistent(
+                "fewer powers were read than the Lagrange bases need",
+            ));
+        }
+        let r = weights(n);
+        if !same_g1(&lagrange.tau_g1, &self.tau_g1[..n], &r) {
+            return Err(PtauError::Inconsistent(
+                "section 12's Lagrange basis is not that of [τ^i]G1",
+            ));
+        }
+        if !same_g1(&lagrange.alpha_tau_g1, &self.alpha_tau_g1[..n], &r) {
+            return Err(PtauError::Inconsistent(
+                "section 14's Lagrange basis is not that of [α·τ^i]G1",
+            ));
+        }
+        if !same_g1(&lagrange.beta_tau_g1, &self.beta_tau_g1[..n], &r) {
+            return Err(PtauError::Inconsistent(
+                "section 15's Lagrange basis is not that of [β·τ^i]G1",
+            ));
+        }
+        let c = coefficients(&r);
+        if G2Projective::msm(&lagrange.tau_g2, &r).expect("equal lengths")
+            != G2Projective::msm(&self.tau_g2[..n], &c).expect("equal lengths")
+        {
+            return Err(PtauError::Inconsistent(
+                "section 13's Lagrange basis is not that of [τ^i]G2",
+            ));
+        }
+        // τ^0..τ^(2n−2), and τ^(2n−1) where it was read.
+        let top = self.tau_g1.len().min(2 * n);
+        if !same_g1(&lagrange.double_g1, &self.tau_g1[..top], &weights(2 * n)) {
+            return Err(PtauError::Inconsistent(
+                "section 12's Lagrange basis of the doubled domain is not that of [τ^i]G1",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Sections 12 to 15 of a prepared file for a setup of known secrets (as
+    /// [`Ptau::from_secrets`]), computed in the field: for tests, like it.
+    pub fn lagrange_sections(power: u32, tau: Fr, alpha: Fr, beta: Fr) -> Vec<(u32, Vec<u8>)> {
+        let g1 = G1Projective::from(G1Affine::generator());
+        let g2 = G2Projective::from(G2Affine::generator());
+        // [L_j(τ)] for every domain 2^p, p ≤ top, the basis of 2^(power+1)
+        // without its τ^(2^(power+1)−1) term.
+        let bases = |top: u32| -> Vec<Fr> {
+            let mut out = Vec::new();
+            for p in 0..=top {
+                let size = 1usize << p;
+                let domain = Radix2EvaluationDomain::<Fr>::new(size).expect("a power of two");
+                let mut basis = domain.evaluate_all_lagrange_coefficients(tau);
+                if p == power + 1 {
+                    let last = tau.pow([size as u64 - 1]) * domain.size_inv;
+                    for (j, value) in basis.iter_mut().enumerate() {
+                        *value -= last * domain.group_gen.pow([j as u64]);
+                    }
+                }
+                out.extend(basis);
+            }
+            out
+        };
+        let g1_points = |values: &[Fr], scale: Fr| -> Vec<u8> {
+            let points: Vec<G1Projective> = values.par_iter().map(|v| g1 * (*v * scale)).collect();
+            let mut bytes = Vec::new();
+            for point in G1Projective::normalize_batch(&points) {
+                binfile::put_g1(&point, &mut bytes);
+            }
+            bytes
+        };
+        let small = bases(power);
+        let g2_points: Vec<G2Projective> = small.par_iter().map(|v| g2 * v).collect();
+        let mut g2_bytes = Vec::new();
+        for point in G2Projective::normalize_batch(&g2_points) {
+            binfile::put_g2(&point, &mut g2_bytes);
+        }
+        let one = Fr::from(1u64);
+        vec![
+            (12, g1_points(&bases(power + 1), one)),
+            (13, g2_bytes),
+            (14, g1_points(&small, alpha)),
+            (15, g1_points(&small, beta)),
+        ]
     }
 }

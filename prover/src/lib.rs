@@ -2,6 +2,7 @@
 //! claim prover, the artifact files they write, and the `proofmint` command
 //! line (whose `main.rs` only parses arguments and calls [`cli`]).
 
+pub mod ceremony;
 pub mod chain;
 pub mod circom;
 pub mod cli;

@@ -8,7 +8,9 @@
 //! the constant); 4, the A and B coefficients (u32 count, then u32 matrix,
 //! u32 constraint, u32 signal, the value); 5 and 6, A and B in G1 per
 //! variable; 7, B in G2; 8, C for each private variable; 9, the H query
-//! (one point per domain element); 10, the ceremony's contributions.
+//! (one point per domain element); 10, the ceremony's contributions
+//! ([`MpcParams`]: the circuit hash, then each contribution's δ after it,
+//! its proof of knowledge, its transcript hash and its parameters).
 //!
 //! Points are encoded as in `.ptau` (Montgomery coordinates, zeros for
 //! infinity, which A, B and C may hold for variables a matrix does not use).
@@ -44,6 +46,8 @@ pub enum ZkeyError {
     Coefficient { index: usize, reason: String },
     #[error("the key is for another circuit: {0}")]
     OtherCircuit(String),
+    #[error("section 10 (contributions): {0}")]
+    Contributions(String),
 }
 
 impl From<std::io::Error> for ZkeyError {
@@ -60,6 +64,43 @@ pub struct Coefficient {
     pub signal: u32,
     pub value: Fr,
 }
+
+/// What a contribution was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ContributionKind {
+    /// A contributor's secret, drawn from randomness nobody else saw.
+    Secret,
+    /// The public random beacon: the secret is derived from `hash` by
+    /// 2^`iterations_exp` rounds of SHA-256, so anyone can recompute it.
+    Beacon { hash: Vec<u8>, iterations_exp: u8 },
+}
+
+/// One phase-2 contribution as section 10 records it: δ after it, and the
+/// proof that its author knew the factor δ was multiplied by (`g1_sx` =
+/// x·`g1_s`, `g2_spx` = x·hash-to-G2(`transcript`)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contribution {
+    pub delta_after: G1Affine,
+    pub g1_s: G1Affine,
+    pub g1_sx: G1Affine,
+    pub g2_spx: G2Affine,
+    /// BLAKE2b-512 of the circuit hash, every earlier contribution, `g1_s`
+    /// and `g1_sx`.
+    pub transcript: [u8; 64],
+    pub kind: ContributionKind,
+    pub name: Option<String>,
+}
+
+/// Section 10: the circuit hash and the contributions, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MpcParams {
+    /// BLAKE2b-512 of the initial key's points (snarkjs's "circuit hash").
+    pub cs_hash: [u8; 64],
+    pub contributions: Vec<Contribution>,
+}
+
+/// Longest contributor name written (snarkjs keeps 64 characters).
+pub const MAX_NAME_BYTES: usize = 64;
 
 /// A Groth16 `.zkey`, every point checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,6 +121,14 @@ pub struct Zkey {
     pub b_g2: Vec<G2Affine>,
     pub c_g1: Vec<G1Affine>,
     pub h_g1: Vec<G1Affine>,
+    /// Section 10, where the file has one.
+    pub mpc: Option<MpcParams>,
+}
+
+/// `R^2` in Fr: coefficients are stored multiplied by it.
+fn r_squared() -> Fr {
+    let r = Fr::from_bigint(<FrConfig as MontConfig<4>>::R).expect("R mod r is canonical");
+    r * r
 }
 
 /// `R^-2` in Fr, to undo the coefficients' double Montgomery form.
@@ -201,7 +250,24 @@ impl Zkey {
             })
             .collect::<Result<Vec<_>, _>>()?;
 
+        let mpc = match sections.section(10, "contributions") {
+            Ok((at, size)) => {
+                // Bounded before it is read: a contribution is 392 bytes or more.
+                if size > 64 + 4 + 392 * u64::from(u16::MAX) + (1 << 24) {
+                    return Err(ZkeyError::Contributions(format!(
+                        "{size} bytes is more than any transcript"
+                    )));
+                }
+                let mut bytes = vec![0u8; size as usize];
+                file.seek(SeekFrom::Start(at))?;
+                file.read_exact(&mut bytes)?;
+                Some(MpcParams::parse(&bytes)?)
+            }
+            Err(_) => None,
+        };
+
         Ok(Self {
+            mpc,
             variables,
             public_inputs,
             domain_size,
@@ -261,6 +327,56 @@ impl Zkey {
                 binfile::g1_or_infinity,
             )?,
         })
+    }
+
+    /// Writes the key in snarkjs's layout, sections 1 to 10 in order (as
+    /// `snarkjs zkey contribute` does); section 10 only where `mpc` is set.
+    pub fn write<W: std::io::Write>(&self, out: &mut W) -> std::io::Result<()> {
+        let mut header = Vec::with_capacity(852);
+        header.extend_from_slice(&32u32.to_le_bytes());
+        header.extend_from_slice(&<ark_bn254::FqConfig as MontConfig<4>>::MODULUS.to_bytes_le());
+        header.extend_from_slice(&32u32.to_le_bytes());
+        header.extend_from_slice(&<FrConfig as MontConfig<4>>::MODULUS.to_bytes_le());
+        for count in [self.variables, self.public_inputs, self.domain_size] {
+            header.extend_from_slice(&(count as u32).to_le_bytes());
+        }
+        binfile::put_g1(&self.alpha_g1, &mut header);
+        binfile::put_g1(&self.beta_g1, &mut header);
+        binfile::put_g2(&self.beta_g2, &mut header);
+        binfile::put_g2(&self.gamma_g2, &mut header);
+        binfile::put_g1(&self.delta_g1, &mut header);
+        binfile::put_g2(&self.delta_g2, &mut header);
+        let g1s = |points: &[G1Affine]| {
+            let mut bytes = Vec::with_capacity(points.len() * G1_BYTES as usize);
+            points.iter().for_each(|p| binfile::put_g1(p, &mut bytes));
+            bytes
+        };
+        let mut coefficients = Vec::with_capacity(4 + self.coefficients.len() * 44);
+        coefficients.extend_from_slice(&(self.coefficients.len() as u32).to_le_bytes());
+        let scale = r_squared();
+        for c in &self.coefficients {
+            for word in [c.matrix, c.constraint, c.signal] {
+                coefficients.extend_from_slice(&word.to_le_bytes());
+            }
+            coefficients.extend_from_slice(&(c.value * scale).into_bigint().to_bytes_le());
+        }
+        let mut b2 = Vec::with_capacity(self.b_g2.len() * G2_BYTES as usize);
+        self.b_g2.iter().for_each(|p| binfile::put_g2(p, &mut b2));
+        let mut sections = vec![
+            (1, 1u32.to_le_bytes().to_vec()),
+            (2, header),
+            (3, g1s(&self.ic)),
+            (4, coefficients),
+            (5, g1s(&self.a_g1)),
+            (6, g1s(&self.b_g1)),
+            (7, b2),
+            (8, g1s(&self.c_g1)),
+            (9, g1s(&self.h_g1)),
+        ];
+        if let Some(mpc) = &self.mpc {
+            sections.push((10, mpc.to_bytes()));
+        }
+        binfile::write(out, b"zkey", 1, &sections)
     }
 
     /// The key as arkworks' Groth16 proving key (γ is whatever the file says;
@@ -344,5 +460,155 @@ impl Zkey {
             ));
         }
         Ok(())
+    }
+}
+
+impl MpcParams {
+    /// Section 10's bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(68 + 500 * self.contributions.len());
+        out.extend_from_slice(&self.cs_hash);
+        out.extend_from_slice(&(self.contributions.len() as u32).to_le_bytes());
+        for c in &self.contributions {
+            binfile::put_g1(&c.delta_after, &mut out);
+            binfile::put_g1(&c.g1_s, &mut out);
+            binfile::put_g1(&c.g1_sx, &mut out);
+            binfile::put_g2(&c.g2_spx, &mut out);
+            out.extend_from_slice(&c.transcript);
+            let mut params = Vec::new();
+            if let Some(name) = &c.name {
+                params.push(1);
+                params.push(name.len() as u8);
+                params.extend_from_slice(name.as_bytes());
+            }
+            let kind = match &c.kind {
+                ContributionKind::Secret => 0u32,
+                ContributionKind::Beacon {
+                    hash,
+                    iterations_exp,
+                } => {
+                    params.extend_from_slice(&[2, *iterations_exp, 3, hash.len() as u8]);
+                    params.extend_from_slice(hash);
+                    1
+                }
+            };
+            out.extend_from_slice(&kind.to_le_bytes());
+            out.extend_from_slice(&(params.len() as u32).to_le_bytes());
+            out.extend_from_slice(&params);
+        }
+        out
+    }
+
+    /// Parses section 10: every point on the curve and in its subgroup,
+    /// parameters in snarkjs's sorted form, nothing trailing.
+    pub fn parse(bytes: &[u8]) -> Result<Self, ZkeyError> {
+        let bad = |reason: String| ZkeyError::Contributions(reason);
+        let mut at = 0usize;
+        let mut take = |count: usize, what: &str| -> Result<&[u8], ZkeyError> {
+            let end = at
+                .checked_add(count)
+                .filter(|end| *end <= bytes.len())
+                .ok_or_else(|| bad(format!("ends inside {what}")))?;
+            let slice = &bytes[at..end];
+            at = end;
+            Ok(slice)
+        };
+        let cs_hash: [u8; 64] = take(64, "the circuit hash")?.try_into().expect("64 bytes");
+        let count = u32_at(take(4, "the count")?, 0) as usize;
+        // A contribution takes at least 392 bytes: bound before allocating.
+        if count > bytes.len() / 392 {
+            return Err(bad(format!(
+                "{count} contributions cannot fit in {} bytes",
+                bytes.len()
+            )));
+        }
+        let mut contributions = Vec::with_capacity(count);
+        for index in 1..=count {
+            let point = |what: &str, parsed: Result<G1Affine, &'static str>| {
+                parsed.map_err(|reason| bad(format!("contribution {index}, {what}: {reason}")))
+            };
+            let delta_after = point("δ after it", binfile::g1(take(64, "a contribution")?))?;
+            let g1_s = point("g1_s", binfile::g1(take(64, "a contribution")?))?;
+            let g1_sx = point("g1_sx", binfile::g1(take(64, "a contribution")?))?;
+            let g2_spx = binfile::g2(take(128, "a contribution")?)
+                .map_err(|reason| bad(format!("contribution {index}, g2_spx: {reason}")))?;
+            let transcript: [u8; 64] = take(64, "a transcript")?.try_into().expect("64 bytes");
+            let kind = u32_at(take(4, "a contribution's type")?, 0);
+            let length = u32_at(take(4, "a contribution's parameters")?, 0) as usize;
+            let params = take(length, "a contribution's parameters")?;
+            let (mut name, mut iterations, mut hash) = (None, None, None);
+            let mut last = 0u8;
+            let mut p = 0usize;
+            while p < params.len() {
+                let id = params[p];
+                if id <= last {
+                    return Err(bad(format!(
+                        "contribution {index}: parameters not in order"
+                    )));
+                }
+                last = id;
+                let value = |p: usize| params.get(p).copied();
+                let short = || bad(format!("contribution {index}: a parameter is cut short"));
+                match id {
+                    1 | 3 => {
+                        let len = value(p + 1).ok_or_else(short)? as usize;
+                        let data = params.get(p + 2..p + 2 + len).ok_or_else(short)?;
+                        if id == 1 {
+                            name = Some(String::from_utf8(data.to_vec()).map_err(|_| {
+                                bad(format!("contribution {index}: its name is not UTF-8"))
+                            })?);
+                        } else {
+                            hash = Some(data.to_vec());
+                        }
+                        p += 2 + len;
+                    }
+                    2 => {
+                        iterations = Some(value(p + 1).ok_or_else(short)?);
+                        p += 2;
+                    }
+                    other => {
+                        return Err(bad(format!(
+                            "contribution {index}: unknown parameter {other}"
+                        )))
+                    }
+                }
+            }
+            let kind = match (kind, iterations, hash) {
+                (0, None, None) => ContributionKind::Secret,
+                (1, Some(iterations_exp), Some(hash)) => ContributionKind::Beacon {
+                    hash,
+                    iterations_exp,
+                },
+                (0 | 1, _, _) => {
+                    return Err(bad(format!(
+                        "contribution {index}: a beacon needs its hash and iterations, and only a beacon has them"
+                    )))
+                }
+                (other, _, _) => {
+                    return Err(bad(format!(
+                        "contribution {index}: unknown type {other}"
+                    )))
+                }
+            };
+            contributions.push(Contribution {
+                delta_after,
+                g1_s,
+                g1_sx,
+                g2_spx,
+                transcript,
+                kind,
+                name,
+            });
+        }
+        if at != bytes.len() {
+            return Err(bad(format!(
+                "{} bytes after the last contribution",
+                bytes.len() - at
+            )));
+        }
+        Ok(Self {
+            cs_hash,
+            contributions,
+        })
     }
 }

@@ -10,12 +10,11 @@ mod common;
 mod js;
 
 use std::path::Path;
-use std::process::Command;
 
 use ark_bn254::Fr;
 use ark_ff::UniformRand;
 use common::*;
-use js::{run_script, tools};
+use js::{run_script, snarkjs, snarkjs_output, tools};
 use proofmint_circuits::field::{fr_from_decimal, fr_from_hex, fr_to_decimal, fr_to_hex};
 use proofmint_circuits::poseidon;
 use proofmint_prover::{files, prove_claim};
@@ -163,23 +162,6 @@ fn circomlibjs_poseidon_agrees_on_random_inputs_and_leaves() {
             inputs.len()
         );
     }
-}
-
-/// Runs snarkjs's command line with `args`.
-fn snarkjs_output(tools: &Path, args: &[&std::ffi::OsStr]) -> std::process::Output {
-    Command::new("node")
-        .arg(tools.join("node_modules/snarkjs/cli.js"))
-        .args(args)
-        .output()
-        .expect("node runs")
-}
-
-/// [`snarkjs_output`]: whether it succeeded, and its stdout and stderr together.
-fn snarkjs(tools: &Path, args: &[&std::ffi::OsStr]) -> (bool, String) {
-    let out = snarkjs_output(tools, args);
-    let text =
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    (out.status.success(), text)
 }
 
 /// Our `.r1cs` and `.wtns` files are circom's: snarkjs reads the circuit's

@@ -52,3 +52,20 @@ pub fn run_script(tools: &Path, script: &str, request: &str) -> Vec<u8> {
     assert!(out.status.success(), "{script} failed");
     out.stdout
 }
+
+/// Runs snarkjs's command line with `args`.
+pub fn snarkjs_output<S: AsRef<std::ffi::OsStr>>(tools: &Path, args: &[S]) -> std::process::Output {
+    Command::new("node")
+        .arg(tools.join("node_modules/snarkjs/cli.js"))
+        .args(args)
+        .output()
+        .expect("node runs")
+}
+
+/// [`snarkjs_output`]: whether it succeeded, and its stdout and stderr together.
+pub fn snarkjs<S: AsRef<std::ffi::OsStr>>(tools: &Path, args: &[S]) -> (bool, String) {
+    let out = snarkjs_output(tools, args);
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text)
+}

@@ -1,0 +1,644 @@
+//! Phase 2 of the Groth16 setup, on public Powers of Tau, in snarkjs's
+//! `.zkey` format, so that a transcript can mix contributions made here and
+//! with `snarkjs zkey contribute`, and either tool verifies it.
+//!
+//! - [`initial_key`] derives the first key from a prepared `.ptau` and the
+//!   circuit, point for point what `snarkjs zkey new` writes: A, B and C of
+//!   each variable from the Lagrange bases (with snarkjs's extra rows that
+//!   tie each public input to A), γ = δ = 1, the H query the odd Lagrange
+//!   points of the doubled domain, and the circuit hash over them.
+//! - [`contribute`] multiplies δ by a fresh secret and divides the C and H
+//!   queries by it, recording a proof of knowledge of the secret bound to
+//!   the transcript so far; [`apply_beacon`] does the same with a secret
+//!   anyone can derive from a public random beacon.
+//! - [`check_transcript`] checks the chain of contributions alone;
+//!   [`verify`] also rebuilds the initial key and checks that every section
+//!   follows from it and from δ.
+//!
+//! If any one contributor destroyed their secret, nobody knows δ, and
+//! nobody can make a proof without a witness.
+
+pub mod random;
+
+use std::io::{Read, Seek};
+
+use ark_bn254::{Bn254, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
+use ark_ec::pairing::Pairing;
+use ark_ec::{AffineRepr, CurveGroup, VariableBaseMSM};
+use ark_ff::{Field, One, UniformRand, Zero};
+use blake2::{Blake2b512, Digest};
+use proofmint_circuits::ptau::{Lagrange, Ptau, PtauError};
+use rand::{CryptoRng, RngCore};
+use rayon::prelude::*;
+
+use crate::groth16::ConstraintMatrices;
+use crate::zkey::{Coefficient, Contribution, ContributionKind, MpcParams, Zkey, ZkeyError};
+use random::{g1_uncompressed, g2_uncompressed, hash_to_g2};
+
+/// Why a phase-2 step or check failed; each names the section or the
+/// contribution at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum CeremonyError {
+    #[error("the Powers of Tau file: {0}")]
+    Ptau(#[from] PtauError),
+    #[error("the key: {0}")]
+    Zkey(#[from] ZkeyError),
+    #[error("reading or writing: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("the key has no section 10 (no ceremony transcript)")]
+    NoTranscript,
+    #[error("contribution {index}{}: {reason}", name.as_ref().map(|n| format!(" ({n})")).unwrap_or_default())]
+    Contribution {
+        index: usize,
+        name: Option<String>,
+        reason: &'static str,
+    },
+    #[error("section {section} ({name}): {reason}")]
+    Section {
+        section: u32,
+        name: &'static str,
+        reason: String,
+    },
+    #[error("the key is for another circuit: {0}")]
+    OtherCircuit(String),
+    #[error("the key has no contribution yet: its δ is 1, known to everyone, so anyone could forge proofs with it")]
+    NoContributions,
+    #[error("beacon: {0}")]
+    Beacon(String),
+}
+
+/// The power of two of the circuit's domain (snarkjs's `cirPower`): the
+/// constraints and one row per public input and the constant.
+pub fn circuit_power(matrices: &ConstraintMatrices) -> u32 {
+    matrices.domain_size().trailing_zeros()
+}
+
+/// A prepared Powers of Tau, read for a circuit and checked.
+pub struct Phase1 {
+    pub ptau: Ptau,
+    pub lagrange: Lagrange,
+}
+
+/// Reads what the circuit's phase 2 needs from a prepared `.ptau` and checks
+/// it: every point on the curve and in its subgroup (as read), the powers
+/// consistent ([`Ptau::check_consistency`]) and the Lagrange bases theirs
+/// ([`Ptau::check_lagrange`]). A file too small names the power needed.
+pub fn read_phase1<R: Read + Seek, G: rand::Rng>(
+    file: &mut R,
+    matrices: &ConstraintMatrices,
+    rng: &mut G,
+) -> Result<Phase1, CeremonyError> {
+    let power = circuit_power(matrices);
+    let (ptau, lagrange) = Ptau::read_phase2(file, power)?;
+    ptau.check_consistency(rng)?;
+    ptau.check_lagrange(&lagrange, rng)?;
+    Ok(Phase1 { ptau, lagrange })
+}
+
+/// Section 4 for `matrices`, in the order snarkjs writes it from the
+/// `.r1cs` [`crate::circom::write_r1cs`] writes: each constraint's A terms,
+/// then its B terms, then `A[constraints + i][i] = 1` for the constant and
+/// each public input.
+pub fn coefficients(matrices: &ConstraintMatrices) -> Vec<Coefficient> {
+    let (inputs, constraints, _) = matrices.counts();
+    let mut out = Vec::new();
+    for constraint in 0..constraints {
+        for matrix in 0..2 {
+            for (value, signal) in matrices.row(matrix, constraint) {
+                out.push(Coefficient {
+                    matrix: matrix as u32,
+                    constraint: constraint as u32,
+                    signal: signal as u32,
+                    value,
+                });
+            }
+        }
+    }
+    for signal in 0..inputs {
+        out.push(Coefficient {
+            matrix: 0,
+            constraint: (constraints + signal) as u32,
+            signal: signal as u32,
+            value: Fr::one(),
+        });
+    }
+    out
+}
+
+/// Σ coefficient·point: a coefficient of ±1 costs an addition, the rest
+/// one MSM.
+fn combine<G: CurveGroup<ScalarField = Fr>>(terms: impl Iterator<Item = (G::Affine, Fr)>) -> G {
+    let mut sum = G::zero();
+    let (mut bases, mut scalars) = (Vec::new(), Vec::new());
+    for (point, coefficient) in terms {
+        if coefficient.is_one() {
+            sum += point;
+        } else if (-coefficient).is_one() {
+            sum -= point;
+        } else if !coefficient.is_zero() {
+            bases.push(point);
+            scalars.push(coefficient);
+        }
+    }
+    match bases.len() {
+        0 => sum,
+        1 => sum + bases[0] * scalars[0],
+        _ => sum + G::msm(&bases, &scalars).expect("equal lengths"),
+    }
+}
+
+/// The initial key, as `snarkjs zkey new` makes it: γ = δ = 1, no
+/// contributions yet.
+pub fn initial_key(phase1: &Phase1, matrices: &ConstraintMatrices) -> Result<Zkey, CeremonyError> {
+    let (inputs, constraints, witnesses) = matrices.counts();
+    let variables = inputs + witnesses;
+    let public = inputs - 1;
+    let n = matrices.domain_size();
+    let (ptau, lagrange) = (&phase1.ptau, &phase1.lagrange);
+    if lagrange.tau_g1.len() != n {
+        return Err(CeremonyError::OtherCircuit(format!(
+            "the Powers of Tau were read for a domain of {}, the circuit's is {n}",
+            lagrange.tau_g1.len()
+        )));
+    }
+    // Each variable's terms in A, B and C: (constraint, coefficient).
+    let mut columns: [Vec<Vec<(u32, Fr)>>; 3] =
+        std::array::from_fn(|_| vec![Vec::new(); variables]);
+    for constraint in 0..constraints {
+        for (matrix, column) in columns.iter_mut().enumerate() {
+            for (value, signal) in matrices.row(matrix, constraint) {
+                column[signal].push((constraint as u32, value));
+            }
+        }
+    }
+    let [a, b, c] = &columns;
+    // A public input's extra row: A[constraints + s][s] = 1.
+    let extra = |s: usize| (s <= public).then_some((constraints + s) as u32);
+    let at = |basis: &[G1Affine], terms: &[(u32, Fr)]| {
+        terms
+            .iter()
+            .map(|(row, value)| (basis[*row as usize], *value))
+            .collect::<Vec<_>>()
+    };
+    let a_g1: Vec<G1Projective> = (0..variables)
+        .into_par_iter()
+        .map(|s| {
+            let mut terms = at(&lagrange.tau_g1, &a[s]);
+            terms.extend(extra(s).map(|row| (lagrange.tau_g1[row as usize], Fr::one())));
+            combine(terms.into_iter())
+        })
+        .collect();
+    let b_g1: Vec<G1Projective> = (0..variables)
+        .into_par_iter()
+        .map(|s| combine(at(&lagrange.tau_g1, &b[s]).into_iter()))
+        .collect();
+    let b_g2: Vec<G2Projective> = (0..variables)
+        .into_par_iter()
+        .map(|s| {
+            combine(
+                b[s].iter()
+                    .map(|(row, value)| (lagrange.tau_g2[*row as usize], *value)),
+            )
+        })
+        .collect();
+    // β·A + α·B + C, for the public inputs (IC, γ = 1) and the rest (C).
+    let abc: Vec<G1Projective> = (0..variables)
+        .into_par_iter()
+        .map(|s| {
+            let mut terms = at(&lagrange.beta_tau_g1, &a[s]);
+            terms.extend(at(&lagrange.alpha_tau_g1, &b[s]));
+            terms.extend(at(&lagrange.tau_g1, &c[s]));
+            terms.extend(extra(s).map(|row| (lagrange.beta_tau_g1[row as usize], Fr::one())));
+            combine(terms.into_iter())
+        })
+        .collect();
+    drop(columns);
+    let mut abc = G1Projective::normalize_batch(&abc);
+    let c_g1 = abc.split_off(public + 1);
+    let ic = abc;
+    let h_g1: Vec<G1Affine> = lagrange
+        .double_g1
+        .iter()
+        .skip(1)
+        .step_by(2)
+        .copied()
+        .collect();
+
+    let mut key = Zkey {
+        variables,
+        public_inputs: public,
+        domain_size: n,
+        alpha_g1: ptau.alpha_tau_g1[0],
+        beta_g1: ptau.beta_tau_g1[0],
+        beta_g2: ptau.beta_g2,
+        gamma_g2: G2Affine::generator(),
+        delta_g1: G1Affine::generator(),
+        delta_g2: G2Affine::generator(),
+        ic,
+        coefficients: coefficients(matrices),
+        a_g1: G1Projective::normalize_batch(&a_g1),
+        b_g1: G1Projective::normalize_batch(&b_g1),
+        b_g2: G2Projective::normalize_batch(&b_g2),
+        c_g1,
+        h_g1,
+        mpc: None,
+    };
+    let cs_hash = circuit_hash(&key, ptau)?;
+    key.mpc = Some(MpcParams {
+        cs_hash,
+        contributions: Vec::new(),
+    });
+    Ok(key)
+}
+
+/// snarkjs's circuit hash: BLAKE2b-512 over the initial key's header points
+/// and sections, each section after its length (big-endian u32), points
+/// uncompressed. For H it hashes `[τ^(n+i) − τ^i]`, libsnark's H query for
+/// δ = 1, not the section; `snarkjs zkey new` hashes n − 1 of them, or, past
+/// 2^14, every point of each chunk of 2^14, so n of them, the last needing
+/// τ^(2n−1).
+fn circuit_hash(key: &Zkey, ptau: &Ptau) -> Result<[u8; 64], CeremonyError> {
+    let n = key.domain_size;
+    const CHUNK: usize = 1 << 14;
+    let count = if n - 1 <= CHUNK {
+        n - 1
+    } else {
+        (n - 1).div_ceil(CHUNK) * CHUNK
+    };
+    if count + n > ptau.tau_g1.len() {
+        return Err(CeremonyError::Ptau(PtauError::PowerTooSmall {
+            have: ptau.power,
+            need: ptau.power + 1,
+        }));
+    }
+    let mut hasher = Blake2b512::new();
+    for point in [key.alpha_g1, key.beta_g1] {
+        hasher.update(g1_uncompressed(&point));
+    }
+    hasher.update(g2_uncompressed(&key.beta_g2));
+    hasher.update(g2_uncompressed(&key.gamma_g2));
+    hasher.update(g1_uncompressed(&key.delta_g1));
+    hasher.update(g2_uncompressed(&key.delta_g2));
+    let g1s = |hasher: &mut Blake2b512, points: &[G1Affine]| {
+        hasher.update((points.len() as u32).to_be_bytes());
+        for point in points {
+            hasher.update(g1_uncompressed(point));
+        }
+    };
+    g1s(&mut hasher, &key.ic);
+    let h: Vec<G1Projective> = (0..count)
+        .into_par_iter()
+        .map(|i| ptau.tau_g1[i + n].into_group() - ptau.tau_g1[i])
+        .collect();
+    hasher.update(((n - 1) as u32).to_be_bytes());
+    for point in G1Projective::normalize_batch(&h) {
+        hasher.update(g1_uncompressed(&point));
+    }
+    g1s(&mut hasher, &key.c_g1);
+    g1s(&mut hasher, &key.a_g1);
+    g1s(&mut hasher, &key.b_g1);
+    hasher.update((key.b_g2.len() as u32).to_be_bytes());
+    for point in &key.b_g2 {
+        hasher.update(g2_uncompressed(point));
+    }
+    Ok(hasher.finalize().into())
+}
+
+/// What snarkjs hashes of a contribution (`hashPubKey`).
+fn hash_contribution(hasher: &mut Blake2b512, c: &Contribution) {
+    hasher.update(g1_uncompressed(&c.delta_after));
+    hasher.update(g1_uncompressed(&c.g1_s));
+    hasher.update(g1_uncompressed(&c.g1_sx));
+    hasher.update(g2_uncompressed(&c.g2_spx));
+    hasher.update(c.transcript);
+}
+
+/// A contribution's hash, which its contributor publishes.
+pub fn contribution_hash(c: &Contribution) -> [u8; 64] {
+    let mut hasher = Blake2b512::new();
+    hash_contribution(&mut hasher, c);
+    hasher.finalize().into()
+}
+
+/// A contributor's generator: 64 bytes from the operating system and the
+/// optional entropy, hashed into a ChaCha20 seed.
+pub fn contributor_rng(entropy: Option<&str>) -> rand_chacha::ChaCha20Rng {
+    use rand::SeedableRng;
+    let mut os = [0u8; 64];
+    rand::rngs::OsRng.fill_bytes(&mut os);
+    let mut hasher = Blake2b512::new();
+    hasher.update(os);
+    hasher.update(entropy.unwrap_or_default().as_bytes());
+    let digest = hasher.finalize();
+    rand_chacha::ChaCha20Rng::from_seed(digest[..32].try_into().expect("32 bytes"))
+}
+
+fn trim_name(name: Option<&str>) -> Option<String> {
+    let name = name?;
+    let mut end = name.len().min(crate::zkey::MAX_NAME_BYTES);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    Some(name[..end].to_owned())
+}
+
+/// Multiplies δ by `secret`, divides C and H by it, and records the
+/// contribution; returns its hash.
+fn apply(
+    key: &mut Zkey,
+    secret: Fr,
+    g1_s: G1Affine,
+    kind: ContributionKind,
+    name: Option<&str>,
+) -> Result<[u8; 64], CeremonyError> {
+    let mpc = key.mpc.as_mut().ok_or(CeremonyError::NoTranscript)?;
+    let mut hasher = Blake2b512::new();
+    hasher.update(mpc.cs_hash);
+    for c in &mpc.contributions {
+        hash_contribution(&mut hasher, c);
+    }
+    let g1_sx = (g1_s * secret).into_affine();
+    hasher.update(g1_uncompressed(&g1_s));
+    hasher.update(g1_uncompressed(&g1_sx));
+    let transcript: [u8; 64] = hasher.finalize().into();
+    let g2_spx = (hash_to_g2(&transcript) * secret).into_affine();
+    key.delta_g1 = (key.delta_g1 * secret).into_affine();
+    key.delta_g2 = (key.delta_g2 * secret).into_affine();
+    let inverse = secret.inverse().expect("a nonzero secret");
+    for points in [&mut key.c_g1, &mut key.h_g1] {
+        let scaled: Vec<G1Projective> = points.par_iter().map(|p| *p * inverse).collect();
+        *points = G1Projective::normalize_batch(&scaled);
+    }
+    let contribution = Contribution {
+        delta_after: key.delta_g1,
+        g1_s,
+        g1_sx,
+        g2_spx,
+        transcript,
+        kind,
+        name: trim_name(name),
+    };
+    let hash = contribution_hash(&contribution);
+    mpc.contributions.push(contribution);
+    Ok(hash)
+}
+
+/// One contribution with a secret drawn from `rng` (see
+/// [`contributor_rng`]); the secret lives only in this call. Returns the
+/// contribution hash for its contributor to publish.
+pub fn contribute<R: RngCore + CryptoRng>(
+    key: &mut Zkey,
+    name: Option<&str>,
+    rng: &mut R,
+) -> Result<[u8; 64], CeremonyError> {
+    let secret = loop {
+        let secret = Fr::rand(rng);
+        if !secret.is_zero() {
+            break secret;
+        }
+    };
+    let g1_s = (G1Affine::generator() * Fr::rand(rng)).into_affine();
+    apply(key, secret, g1_s, ContributionKind::Secret, name)
+}
+
+/// The last contribution, from a public random beacon (`hash`, 1 to 255
+/// bytes, say a block hash announced in advance; 2^`iterations_exp`
+/// SHA-256 rounds, 10 to 63, so that nobody can try beacon values in the
+/// time before it is known): the same secret as `snarkjs zkey beacon`.
+pub fn apply_beacon(
+    key: &mut Zkey,
+    hash: &[u8],
+    iterations_exp: u8,
+    name: Option<&str>,
+) -> Result<[u8; 64], CeremonyError> {
+    if hash.is_empty() || hash.len() > 255 {
+        return Err(CeremonyError::Beacon(format!(
+            "the beacon has {} bytes; 1 to 255 are taken",
+            hash.len()
+        )));
+    }
+    if !(10..=63).contains(&iterations_exp) {
+        return Err(CeremonyError::Beacon(format!(
+            "2^{iterations_exp} iterations: the exponent must be 10 to 63"
+        )));
+    }
+    let mut rng = random::beacon_rng(hash, iterations_exp);
+    let secret: Fr = rng.field();
+    let g1_s = rng.g1();
+    apply(
+        key,
+        secret,
+        g1_s,
+        ContributionKind::Beacon {
+            hash: hash.to_vec(),
+            iterations_exp,
+        },
+        name,
+    )
+}
+
+/// A checked contribution, as `ceremony verify` prints it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContributionReport {
+    pub name: Option<String>,
+    pub hash: [u8; 64],
+    pub kind: ContributionKind,
+}
+
+/// A checked transcript.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transcript {
+    pub cs_hash: [u8; 64],
+    pub contributions: Vec<ContributionReport>,
+    /// BLAKE2b-512 of the circuit hash and every contribution: the
+    /// transcript's identity, which keys from it record.
+    pub hash: [u8; 64],
+}
+
+/// `e(a, d) = e(b, c)`: b/a and d/c are the same ratio; none at infinity.
+fn same_ratio(a: G1Affine, b: G1Affine, c: G2Affine, d: G2Affine) -> bool {
+    if a.is_zero() || b.is_zero() || c.is_zero() || d.is_zero() {
+        return false;
+    }
+    Bn254::multi_pairing([a, -b], [d, c]).is_zero()
+}
+
+/// Checks the chain of contributions: each transcript hash follows from the
+/// ones before, each proof of knowledge holds, each δ follows from the one
+/// before by the proven factor, a beacon's factor is the beacon's, and the
+/// key's δ in G1 and G2 is the last one's.
+pub fn check_transcript(key: &Zkey) -> Result<Transcript, CeremonyError> {
+    let mpc = key.mpc.as_ref().ok_or(CeremonyError::NoTranscript)?;
+    let mut accumulated = Blake2b512::new();
+    accumulated.update(mpc.cs_hash);
+    let mut delta = G1Affine::generator();
+    let mut reports = Vec::new();
+    for (i, c) in mpc.contributions.iter().enumerate() {
+        let fail = |reason| CeremonyError::Contribution {
+            index: i + 1,
+            name: c.name.clone(),
+            reason,
+        };
+        let mut ours = accumulated.clone();
+        ours.update(g1_uncompressed(&c.g1_s));
+        ours.update(g1_uncompressed(&c.g1_sx));
+        if ours.finalize().as_slice() != c.transcript {
+            return Err(fail(
+                "its transcript hash does not follow from the contributions before it (altered, reordered or for another key)",
+            ));
+        }
+        let g2_sp = hash_to_g2(&c.transcript);
+        if !same_ratio(c.g1_s, c.g1_sx, g2_sp, c.g2_spx) {
+            return Err(fail(
+                "its proof of knowledge fails (g1_s, g1_sx and g2_spx are not one factor)",
+            ));
+        }
+        if !same_ratio(delta, c.delta_after, g2_sp, c.g2_spx) {
+            return Err(fail(
+                "δ after it is not δ before it times the factor it proved",
+            ));
+        }
+        if let ContributionKind::Beacon {
+            hash,
+            iterations_exp,
+        } = &c.kind
+        {
+            let mut rng = random::beacon_rng(hash, *iterations_exp);
+            let secret: Fr = rng.field();
+            let g1_s = rng.g1();
+            if g1_s != c.g1_s || (g1_s * secret).into_affine() != c.g1_sx {
+                return Err(fail("its factor is not the one its beacon gives"));
+            }
+        }
+        hash_contribution(&mut accumulated, c);
+        reports.push(ContributionReport {
+            name: c.name.clone(),
+            hash: contribution_hash(c),
+            kind: c.kind.clone(),
+        });
+        delta = c.delta_after;
+    }
+    if key.delta_g1 != delta {
+        return Err(CeremonyError::Section {
+            section: 2,
+            name: "header",
+            reason: "δ in G1 is not the last contribution's".into(),
+        });
+    }
+    if !same_ratio(
+        G1Affine::generator(),
+        delta,
+        G2Affine::generator(),
+        key.delta_g2,
+    ) {
+        return Err(CeremonyError::Section {
+            section: 2,
+            name: "header",
+            reason: "δ in G2 is not δ in G1".into(),
+        });
+    }
+    Ok(Transcript {
+        cs_hash: mpc.cs_hash,
+        contributions: reports,
+        hash: accumulated.finalize().into(),
+    })
+}
+
+/// Checks a whole transcript against the Powers of Tau and the circuit: the
+/// chain ([`check_transcript`]), and the key rebuilt from `phase1`: the same
+/// header points, circuit hash, IC, coefficients, A and B, and C and H the
+/// initial ones divided by δ (checked at once with random weights r:
+/// `e(Σ r_i·C0_i, G2) = e(Σ r_i·C_i, [δ]G2)`).
+pub fn verify<G: rand::Rng>(
+    key: &Zkey,
+    phase1: &Phase1,
+    matrices: &ConstraintMatrices,
+    rng: &mut G,
+) -> Result<Transcript, CeremonyError> {
+    let (inputs, _, witnesses) = matrices.counts();
+    if key.variables != inputs + witnesses
+        || key.public_inputs + 1 != inputs
+        || key.domain_size != matrices.domain_size()
+    {
+        return Err(CeremonyError::OtherCircuit(format!(
+            "{} variables, {} public inputs and a domain of {}; the circuit has {}, {} and {}",
+            key.variables,
+            key.public_inputs,
+            key.domain_size,
+            inputs + witnesses,
+            inputs - 1,
+            matrices.domain_size()
+        )));
+    }
+    let initial = initial_key(phase1, matrices)?;
+    let mismatch = |section: u32, name: &'static str, reason: &str| CeremonyError::Section {
+        section,
+        name,
+        reason: reason.to_owned(),
+    };
+    let header_reason = "not the Powers of Tau's";
+    if key.alpha_g1 != initial.alpha_g1
+        || key.beta_g1 != initial.beta_g1
+        || key.beta_g2 != initial.beta_g2
+    {
+        return Err(mismatch(2, "header", &format!("α or β is {header_reason}")));
+    }
+    if key.gamma_g2 != initial.gamma_g2 {
+        return Err(mismatch(2, "header", "γ is not 1"));
+    }
+    let mpc = key.mpc.as_ref().ok_or(CeremonyError::NoTranscript)?;
+    let initial_hash = initial
+        .mpc
+        .as_ref()
+        .expect("an initial key has section 10")
+        .cs_hash;
+    if mpc.cs_hash != initial_hash {
+        return Err(mismatch(
+            10,
+            "contributions",
+            "its circuit hash is not that of this circuit on this Powers of Tau",
+        ));
+    }
+    if key.coefficients != initial.coefficients {
+        return Err(mismatch(4, "coefficients", "not the circuit's A and B"));
+    }
+    let derived = "not derived from the Powers of Tau for this circuit";
+    if key.ic != initial.ic {
+        return Err(mismatch(3, "IC", derived));
+    }
+    if key.a_g1 != initial.a_g1 {
+        return Err(mismatch(5, "A", derived));
+    }
+    if key.b_g1 != initial.b_g1 {
+        return Err(mismatch(6, "B in G1", derived));
+    }
+    if key.b_g2 != initial.b_g2 {
+        return Err(mismatch(7, "B in G2", derived));
+    }
+    let transcript = check_transcript(key)?;
+    let divided = |start: &[G1Affine], end: &[G1Affine], rng: &mut G| {
+        if start.len() != end.len() {
+            return false;
+        }
+        if start.is_empty() {
+            return true;
+        }
+        let r: Vec<Fr> = (0..start.len())
+            .map(|_| Fr::from(rng.gen::<u128>()))
+            .collect();
+        let before = G1Projective::msm(start, &r)
+            .expect("equal lengths")
+            .into_affine();
+        let after = G1Projective::msm(end, &r)
+            .expect("equal lengths")
+            .into_affine();
+        same_ratio(after, before, G2Affine::generator(), key.delta_g2)
+    };
+    if !divided(&initial.c_g1, &key.c_g1, rng) {
+        return Err(mismatch(8, "C", "not the initial C divided by δ"));
+    }
+    if !divided(&initial.h_g1, &key.h_g1, rng) {
+        return Err(mismatch(9, "H", "not the initial H divided by δ"));
+    }
+    Ok(transcript)
+}
