@@ -56,6 +56,7 @@ fn claim(c: &mut Criterion) {
                 b.iter(|| {
                     groth16::prove_with_matrices(
                         &key.pk,
+                        key.form,
                         matrices,
                         circuit.clone(),
                         &CpuBackend::new(),
@@ -65,9 +66,19 @@ fn claim(c: &mut Criterion) {
                 })
             },
         );
+        // ark-groth16 with snarkjs's reduction: the key's form.
         group.bench_function(
             BenchmarkId::new("ark-groth16", format!("{slots}-slots")),
-            |b| b.iter(|| Groth16::<Bn254>::prove(&key.pk, circuit.clone(), &mut rng).unwrap()),
+            |b| {
+                b.iter(|| {
+                    Groth16::<Bn254, groth16::CircomReduction>::prove(
+                        &key.pk,
+                        circuit.clone(),
+                        &mut rng,
+                    )
+                    .unwrap()
+                })
+            },
         );
         group.finish();
 

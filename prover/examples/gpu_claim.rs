@@ -14,7 +14,7 @@ use ark_bn254::Fr;
 use proofmint_circuits::claim::ClaimShape;
 use proofmint_gpu::icicle::{install_dir, IcicleBackend};
 use proofmint_gpu::CpuBackend;
-use proofmint_prover::resident::{prove_assignment_resident, witness_map_resident, QapForm};
+use proofmint_prover::resident::{prove_assignment_resident, witness_map_resident};
 use proofmint_prover::{groth16, prove_claim, sample, setup_development};
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -83,7 +83,7 @@ fn main() {
         let upload_ms = ms(start);
         drop(evaluations);
         let start = Instant::now();
-        let h = witness_map_resident(&icicle, matrices, &assignment, QapForm::Libsnark)
+        let h = witness_map_resident(&icicle, matrices, &assignment, key.form)
             .expect("h on the device");
         let map_ms = ms(start);
         drop(h);
@@ -99,9 +99,16 @@ fn main() {
         )
         .expect("a device proof");
         let proof_ms = ms(start);
-        let host =
-            groth16::prove_assignment(&key.pk, matrices, &instance, &witness, &cpu, &mut seeded())
-                .expect("a host proof");
+        let host = groth16::prove_assignment(
+            &key.pk,
+            key.form,
+            matrices,
+            &instance,
+            &witness,
+            &cpu,
+            &mut seeded(),
+        )
+        .expect("a host proof");
         let same = proof == host;
         let fmt = |runs: &[f64]| {
             runs.iter()

@@ -36,7 +36,12 @@ fn child(key_path: &Path, which: &str) {
                     .expect("prove")
                     .proof
             }
-            _ => Groth16::<Bn254>::prove(&key.pk, circuit.clone(), &mut rng).expect("prove"),
+            _ => Groth16::<Bn254, proofmint_prover::groth16::CircomReduction>::prove(
+                &key.pk,
+                circuit.clone(),
+                &mut rng,
+            )
+            .expect("prove"),
         };
         assert!(!ark_ec::AffineRepr::is_zero(&proof.a), "a proof was made");
         times.push(start.elapsed().as_secs_f64());

@@ -49,6 +49,14 @@ impl QapForm {
         }
     }
 
+    /// The witness map proofs with a key of this form take.
+    pub fn witness_map(self) -> WitnessMap {
+        match self {
+            QapForm::Libsnark => witness_map,
+            QapForm::Circom => witness_map_circom,
+        }
+    }
+
     /// The domain size an H query of `len` points is for, if it is one.
     pub fn domain_of(self, len: usize) -> Option<usize> {
         let size = match self {
@@ -181,16 +189,18 @@ pub fn witness_map(
     Ok(a)
 }
 
-/// Proves `circuit` with `pk`, every MSM and NTT on `backend`.
+/// Proves `circuit` with `pk`, whose H query is in `form`, every MSM and
+/// NTT on `backend`.
 pub fn prove<C: ConstraintSynthesizer<Fr>, R: RngCore + CryptoRng>(
     pk: &ProvingKey<Bn254>,
+    form: QapForm,
     circuit: C,
     backend: &dyn Backend,
     rng: &mut R,
 ) -> Result<Proof<Bn254>, Groth16Error> {
     let r = Fr::rand(rng);
     let s = Fr::rand(rng);
-    prove_with_randomness(pk, circuit, backend, r, s)
+    prove_with_randomness(pk, form, circuit, backend, r, s)
 }
 
 /// Synthesizes `circuit` with its assignment, as ark-groth16's prover does
@@ -318,6 +328,7 @@ impl ConstraintMatrices {
 /// the circuit is synthesized only for its witness.
 pub fn prove_with_matrices<C: ConstraintSynthesizer<Fr>, R: RngCore + CryptoRng>(
     pk: &ProvingKey<Bn254>,
+    form: QapForm,
     matrices: &ConstraintMatrices,
     circuit: C,
     backend: &dyn Backend,
@@ -327,7 +338,7 @@ pub fn prove_with_matrices<C: ConstraintSynthesizer<Fr>, R: RngCore + CryptoRng>
     let instance = cs.instance_assignment()?;
     let witness = cs.witness_assignment()?;
     drop(cs);
-    prove_assignment(pk, matrices, &instance, &witness, backend, rng)
+    prove_assignment(pk, form, matrices, &instance, &witness, backend, rng)
 }
 
 /// [`prove_with_matrices`] from an assignment computed beforehand (the
@@ -336,13 +347,19 @@ pub fn prove_with_matrices<C: ConstraintSynthesizer<Fr>, R: RngCore + CryptoRng>
 /// [`ClaimCircuit::witness`]: proofmint_circuits::claim::ClaimCircuit::witness
 pub fn prove_assignment<R: RngCore + CryptoRng>(
     pk: &ProvingKey<Bn254>,
+    form: QapForm,
     matrices: &ConstraintMatrices,
     instance: &[Fr],
     witness: &[Fr],
     backend: &dyn Backend,
     rng: &mut R,
 ) -> Result<Proof<Bn254>, Groth16Error> {
-    prove_with_map(pk, matrices, instance, witness, backend, rng, witness_map)
+    check_assignment(matrices, instance, witness)?;
+    let r = Fr::rand(rng);
+    let s = Fr::rand(rng);
+    let assignment: Vec<Fr> = [instance, witness].concat();
+    let h = form.witness_map()(backend, matrices, &assignment)?;
+    assemble(pk, backend, &assignment, witness, &h, r, s)
 }
 
 /// Refuses an assignment whose lengths are not the matrices'.
@@ -364,25 +381,7 @@ pub(crate) fn check_assignment(
 }
 
 /// The witness map for a key's form of the H query.
-type WitnessMap = fn(&dyn Backend, &ConstraintMatrices, &[Fr]) -> Result<Vec<Fr>, Groth16Error>;
-
-/// A proof from an assignment with the H query's witness map `map`.
-fn prove_with_map<R: RngCore + CryptoRng>(
-    pk: &ProvingKey<Bn254>,
-    matrices: &ConstraintMatrices,
-    instance: &[Fr],
-    witness: &[Fr],
-    backend: &dyn Backend,
-    rng: &mut R,
-    map: WitnessMap,
-) -> Result<Proof<Bn254>, Groth16Error> {
-    check_assignment(matrices, instance, witness)?;
-    let r = Fr::rand(rng);
-    let s = Fr::rand(rng);
-    let assignment: Vec<Fr> = [instance, witness].concat();
-    let h = map(backend, matrices, &assignment)?;
-    assemble(pk, backend, &assignment, witness, &h, r, s)
-}
+pub type WitnessMap = fn(&dyn Backend, &ConstraintMatrices, &[Fr]) -> Result<Vec<Fr>, Groth16Error>;
 
 /// 1 / Z_H on the coset gH, where the vanishing polynomial x^|H| − 1 is the
 /// constant g^|H| − 1.
@@ -427,29 +426,10 @@ pub fn witness_map_circom(
     Ok(a)
 }
 
-/// [`prove_assignment`] for a key in snarkjs's form ([`witness_map_circom`]).
-pub fn prove_assignment_circom<R: RngCore + CryptoRng>(
-    pk: &ProvingKey<Bn254>,
-    matrices: &ConstraintMatrices,
-    instance: &[Fr],
-    witness: &[Fr],
-    backend: &dyn Backend,
-    rng: &mut R,
-) -> Result<Proof<Bn254>, Groth16Error> {
-    prove_with_map(
-        pk,
-        matrices,
-        instance,
-        witness,
-        backend,
-        rng,
-        witness_map_circom,
-    )
-}
-
 /// [`prove`] with chosen blinding factors (r, s), for comparison with ark-groth16.
 pub fn prove_with_randomness<C: ConstraintSynthesizer<Fr>>(
     pk: &ProvingKey<Bn254>,
+    form: QapForm,
     circuit: C,
     backend: &dyn Backend,
     r: Fr,
@@ -474,7 +454,7 @@ pub fn prove_with_randomness<C: ConstraintSynthesizer<Fr>>(
         num_constraints,
         num_witnesses: assignment.len() - num_inputs,
     };
-    let h = witness_map(backend, &matrices, &assignment)?;
+    let h = form.witness_map()(backend, &matrices, &assignment)?;
     drop(matrices);
 
     assemble(pk, backend, &assignment, &witness, &h, r, s)
@@ -554,5 +534,80 @@ pub(crate) fn blind(pk: &ProvingKey<Bn254>, sums: &Sums, r: Fr, s: Fr) -> Proof<
         a: g_a.into_affine(),
         b: g2_b.into_affine(),
         c: g_c.into_affine(),
+    }
+}
+
+/// snarkjs's reduction (ark-circom's `CircomReduction`) for ark-groth16's
+/// own prover and generator, written from ark-groth16's matrices, apart
+/// from [`witness_map_circom`]: the independent prover that ours is held
+/// equal to on keys in snarkjs's form, and the peer ark-groth16 is measured
+/// as on such keys. Its instance map is libsnark's, which has snarkjs's
+/// extra input rows in A; its H query is the odd Lagrange points of the
+/// doubled domain, over δ.
+pub struct CircomReduction;
+
+impl ark_groth16::r1cs_to_qap::R1CSToQAP for CircomReduction {
+    #[allow(clippy::type_complexity)]
+    fn instance_map_with_evaluation<F: ark_ff::PrimeField, D: ark_poly::EvaluationDomain<F>>(
+        cs: ConstraintSystemRef<F>,
+        t: &F,
+    ) -> Result<(Vec<F>, Vec<F>, Vec<F>, F, usize, usize), SynthesisError> {
+        ark_groth16::r1cs_to_qap::LibsnarkReduction::instance_map_with_evaluation::<F, D>(cs, t)
+    }
+
+    fn witness_map_from_matrices<F: ark_ff::PrimeField, D: ark_poly::EvaluationDomain<F>>(
+        matrices: &[Matrix<F>],
+        num_inputs: usize,
+        num_constraints: usize,
+        full_assignment: &[F],
+    ) -> Result<Vec<F>, SynthesisError> {
+        let domain =
+            D::new(num_constraints + num_inputs).ok_or(SynthesisError::PolynomialDegreeTooLarge)?;
+        let size = domain.size();
+        let row = |terms: &[(F, usize)]| -> F {
+            terms.iter().map(|(c, i)| *c * full_assignment[*i]).sum()
+        };
+        let mut a = vec![F::zero(); size];
+        let mut b = vec![F::zero(); size];
+        for (i, (at, bt)) in matrices[0].iter().zip(&matrices[1]).enumerate() {
+            a[i] = row(at);
+            b[i] = row(bt);
+        }
+        a[num_constraints..num_constraints + num_inputs]
+            .copy_from_slice(&full_assignment[..num_inputs]);
+        let mut c = vec![F::zero(); size];
+        for i in 0..num_constraints {
+            c[i] = a[i] * b[i];
+        }
+        let root = D::new(2 * size)
+            .ok_or(SynthesisError::PolynomialDegreeTooLarge)?
+            .element(1);
+        for values in [&mut a, &mut b, &mut c] {
+            domain.ifft_in_place(values);
+            let mut power = F::one();
+            for v in values.iter_mut() {
+                *v *= power;
+                power *= root;
+            }
+            domain.fft_in_place(values);
+        }
+        Ok((0..size).map(|i| a[i] * b[i] - c[i]).collect())
+    }
+
+    fn h_query_scalars<F: ark_ff::PrimeField, D: ark_poly::EvaluationDomain<F>>(
+        max_power: usize,
+        t: F,
+        _: F,
+        delta_inverse: F,
+    ) -> Result<Vec<F>, SynthesisError> {
+        // The odd Lagrange points of the doubled domain, over δ, from the
+        // powers of τ (the last power left zero, as snarkjs's prepared files
+        // have it for a domain at their own power).
+        let mut scalars: Vec<F> = (0..2 * max_power + 1)
+            .map(|i| delta_inverse * t.pow([i as u64]))
+            .collect();
+        let domain = D::new(scalars.len()).ok_or(SynthesisError::PolynomialDegreeTooLarge)?;
+        domain.ifft_in_place(&mut scalars);
+        Ok(scalars.into_iter().skip(1).step_by(2).collect())
     }
 }

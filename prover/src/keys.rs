@@ -9,9 +9,8 @@
 //! validated on load, as a parallel batch.
 
 use ark_bn254::{Bn254, Fr};
-use ark_groth16::{Groth16, ProvingKey};
+use ark_groth16::ProvingKey;
 use ark_serialize::Compress;
-use ark_snark::CircuitSpecificSetupSNARK;
 use proofmint_circuits::claim::{ClaimCircuit, ClaimShape};
 use proofmint_circuits::codec::{DecodeError, Reader};
 use proofmint_verifier::keys::{KeyError, SetupKind, VerifyingKeyFile};
@@ -47,18 +46,111 @@ pub struct ProvingKeyFile {
 }
 
 /// A development setup for `shape`: one machine draws the toxic waste from
-/// `rng`, so the keys are labelled not for production.
+/// `rng`, so the keys are labelled not for production. The key is in the
+/// form a ceremony's is ([`development_key`]), so development proofs take
+/// the production path.
 pub fn setup_development<R: RngCore + CryptoRng>(
     shape: ClaimShape,
     rng: &mut R,
-) -> Result<ProvingKeyFile, ark_relations::gr1cs::SynthesisError> {
-    let (pk, vk) = Groth16::<Bn254>::setup(ClaimCircuit::blank(shape), rng)?;
+) -> Result<ProvingKeyFile, Groth16Error> {
+    let matrices = crate::matrices::claim_matrices(shape)?;
+    let pk = development_key(&matrices, rng);
     let key = VerifyingKeyFile {
         shape,
         setup: SetupKind::Development,
-        vk,
+        transcript: None,
+        vk: pk.vk.clone(),
     };
-    Ok(ProvingKeyFile::new(key, pk))
+    let key = ProvingKeyFile::with_form(key, pk, QapForm::Circom);
+    key.adopt_matrices(shape, matrices);
+    Ok(key)
+}
+
+/// The key a phase 2 with one contribution would give on Powers of Tau of
+/// known τ, α, β, computed in the field: γ = 1; for each variable with
+/// A(τ), B(τ), C(τ) its columns on the Lagrange basis (A with snarkjs's row
+/// for each public input), the A, B queries, IC = β·A + α·B + C and
+/// L = (β·A + α·B + C)/δ; H the odd Lagrange points of the doubled domain,
+/// divided by δ (snarkjs's form, [`QapForm::Circom`]).
+pub fn development_key<R: RngCore + CryptoRng>(
+    matrices: &ConstraintMatrices,
+    rng: &mut R,
+) -> ProvingKey<Bn254> {
+    use ark_ec::{scalar_mul::ScalarMul, AffineRepr};
+    use ark_ff::{Field, UniformRand, Zero};
+    use ark_poly::{EvaluationDomain, Radix2EvaluationDomain};
+    use rayon::prelude::*;
+    let (inputs, constraints, witnesses) = matrices.counts();
+    let n = matrices.domain_size();
+    let nonzero = |rng: &mut R| loop {
+        let x = Fr::rand(rng);
+        if !x.is_zero() {
+            break x;
+        }
+    };
+    // τ off both domains, so that the Lagrange formula holds.
+    let tau = loop {
+        let tau = nonzero(rng);
+        if tau.pow([2 * n as u64]) != Fr::from(1u64) {
+            break tau;
+        }
+    };
+    let (alpha, beta, delta) = (nonzero(rng), nonzero(rng), nonzero(rng));
+    let delta_inverse = delta.inverse().expect("nonzero");
+    let domain = Radix2EvaluationDomain::<Fr>::new(n).expect("a power of two");
+    let lagrange = domain.evaluate_all_lagrange_coefficients(tau);
+    let variables = inputs + witnesses;
+    let mut columns = [
+        vec![Fr::zero(); variables],
+        vec![Fr::zero(); variables],
+        vec![Fr::zero(); variables],
+    ];
+    for (row, at_tau) in lagrange.iter().enumerate().take(constraints) {
+        for (m, column) in columns.iter_mut().enumerate() {
+            for (value, signal) in matrices.row(m, row) {
+                column[signal] += value * at_tau;
+            }
+        }
+    }
+    let [mut a, b, c] = columns;
+    for (s, value) in a.iter_mut().enumerate().take(inputs) {
+        *value += lagrange[constraints + s];
+    }
+    let mut abc: Vec<Fr> = (0..variables)
+        .into_par_iter()
+        .map(|s| beta * a[s] + alpha * b[s] + c[s])
+        .collect();
+    let l: Vec<Fr> = abc
+        .split_off(inputs)
+        .into_par_iter()
+        .map(|v| v * delta_inverse)
+        .collect();
+    let double = Radix2EvaluationDomain::<Fr>::new(2 * n).expect("a power of two");
+    let h: Vec<Fr> = double
+        .evaluate_all_lagrange_coefficients(tau)
+        .into_iter()
+        .skip(1)
+        .step_by(2)
+        .map(|v| v * delta_inverse)
+        .collect();
+    let g1 = ark_bn254::G1Affine::generator().into_group();
+    let g2 = ark_bn254::G2Affine::generator().into_group();
+    ProvingKey {
+        vk: ark_groth16::VerifyingKey {
+            alpha_g1: (g1 * alpha).into(),
+            beta_g2: (g2 * beta).into(),
+            gamma_g2: g2.into(),
+            delta_g2: (g2 * delta).into(),
+            gamma_abc_g1: g1.batch_mul(&abc),
+        },
+        beta_g1: (g1 * beta).into(),
+        delta_g1: (g1 * delta).into(),
+        a_query: g1.batch_mul(&a),
+        b_g1_query: g1.batch_mul(&b),
+        b_g2_query: g2.batch_mul(&b),
+        h_query: g1.batch_mul(&h),
+        l_query: g1.batch_mul(&l),
+    }
 }
 
 impl ProvingKeyFile {

@@ -51,11 +51,9 @@ fn prove_on_host<R: RngCore + CryptoRng>(
     backend: &dyn Backend,
     rng: &mut R,
 ) -> Result<ark_groth16::Proof<ark_bn254::Bn254>, ProveError> {
-    let prove = match key.form {
-        groth16::QapForm::Libsnark => groth16::prove_assignment,
-        groth16::QapForm::Circom => groth16::prove_assignment_circom,
-    };
-    Ok(prove(&key.pk, matrices, instance, witness, backend, rng)?)
+    Ok(groth16::prove_assignment(
+        &key.pk, key.form, matrices, instance, witness, backend, rng,
+    )?)
 }
 
 /// Proves `circuit` with `key`. The circuit's shape must be the key's.

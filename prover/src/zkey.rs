@@ -381,7 +381,7 @@ impl Zkey {
 
     /// The key as arkworks' Groth16 proving key (γ is whatever the file says;
     /// snarkjs's is 1). Its H query is in snarkjs's form: prove with
-    /// [`crate::groth16::prove_assignment_circom`].
+    /// [`crate::groth16::prove_assignment`] with [`crate::groth16::QapForm::Circom`].
     pub fn proving_key(&self) -> ark_groth16::ProvingKey<ark_bn254::Bn254> {
         ark_groth16::ProvingKey {
             vk: ark_groth16::VerifyingKey {

@@ -217,8 +217,9 @@ fn transcripts_mix_with_snarkjs_and_each_verifies_the_other() {
         let pk = key.proving_key();
         let instance = [Fr::from(1u64), Fr::from(15u64), Fr::from(8u64)];
         let witness = [3u64, 5, 18, 48].map(Fr::from);
-        let proof = proofmint_prover::groth16::prove_assignment_circom(
+        let proof = proofmint_prover::groth16::prove_assignment(
             &pk,
+            proofmint_prover::groth16::QapForm::Circom,
             &small,
             &instance,
             &witness,

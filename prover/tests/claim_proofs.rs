@@ -8,6 +8,7 @@ use ark_groth16::Groth16;
 use ark_snark::SNARK;
 use common::*;
 use proofmint_circuits::claim::ClaimShape;
+use proofmint_prover::groth16::CircomReduction;
 use proofmint_prover::prove::ProveError;
 use proofmint_prover::{prove_claim, setup_development, ProvingKeyFile};
 use proofmint_verifier::keys::KeyError;
@@ -146,7 +147,8 @@ fn cheating_witnesses_fail_to_prove_and_forced_proofs_fail_to_verify() {
         );
         // Bypassing our prover's checks: ark-groth16 makes a proof, which does not verify.
         let inputs = circuit.public.to_inputs();
-        let forced = Groth16::<Bn254>::prove(&key.pk, circuit, &mut rng(5)).unwrap();
+        let forced =
+            Groth16::<Bn254, CircomReduction>::prove(&key.pk, circuit, &mut rng(5)).unwrap();
         assert!(
             !Groth16::<Bn254>::verify_with_processed_vk(&pvk, &inputs, &forced).unwrap(),
             "{name}"
@@ -163,11 +165,23 @@ fn key_files_round_trip_and_refuse_damage() {
         assert!(VerifyingKeyFile::from_bytes(&vk_bytes[..cut]).is_err());
     }
     let mut version = vk_bytes.clone();
-    version[4] = 2;
+    version[4] = 3;
     assert!(VerifyingKeyFile::from_bytes(&version)
         .unwrap_err()
         .to_string()
-        .contains("version 2"));
+        .contains("version 3"));
+    // Version 2 records a ceremony transcript: a development key cannot.
+    version[4] = 2;
+    assert!(VerifyingKeyFile::from_bytes(&version).is_err());
+    let mut ceremony = key.key.clone();
+    ceremony.setup = proofmint_verifier::SetupKind::Ceremony;
+    ceremony.transcript = Some([7u8; 64]);
+    let bytes = ceremony.to_bytes();
+    assert_eq!(bytes[4], 2);
+    assert_eq!(VerifyingKeyFile::from_bytes(&bytes).unwrap(), ceremony);
+    for cut in 0..bytes.len() {
+        assert!(VerifyingKeyFile::from_bytes(&bytes[..cut]).is_err());
+    }
     let pk_bytes = key.to_bytes();
     let loaded = ProvingKeyFile::from_bytes(&pk_bytes).unwrap();
     assert_eq!(loaded.pk, key.pk);
@@ -206,21 +220,48 @@ fn snarkjs_json_round_trips() {
 #[test]
 fn backend_prover_matches_ark_groth16_bit_for_bit() {
     use proofmint_gpu::CpuBackend;
-    use proofmint_prover::groth16;
+    use proofmint_prover::groth16::{self, QapForm};
     let key = shared_key();
+    assert_eq!(
+        key.form,
+        QapForm::Circom,
+        "development keys are in snarkjs's form"
+    );
     let (r, s) = (Fr::from(11u64), Fr::from(13u64));
     let ours =
-        groth16::prove_with_randomness(&key.pk, claim_of(0, 0), &CpuBackend::new(), r, s).unwrap();
-    let theirs =
-        Groth16::<Bn254>::create_proof_with_reduction(claim_of(0, 0), &key.pk, r, s).unwrap();
+        groth16::prove_with_randomness(&key.pk, key.form, claim_of(0, 0), &CpuBackend::new(), r, s)
+            .unwrap();
+    let theirs = Groth16::<Bn254, CircomReduction>::create_proof_with_reduction(
+        claim_of(0, 0),
+        &key.pk,
+        r,
+        s,
+    )
+    .unwrap();
     assert_eq!(
         ours, theirs,
         "same key, witness and blinding: the same proof"
     );
+    // A key in libsnark's form, from ark-groth16's own setup: the same again.
+    let (libsnark, _) =
+        Groth16::<Bn254>::circuit_specific_setup(claim_of(0, 0), &mut rng(9)).unwrap();
+    let ours = groth16::prove_with_randomness(
+        &libsnark,
+        QapForm::Libsnark,
+        claim_of(0, 0),
+        &CpuBackend::new(),
+        r,
+        s,
+    )
+    .unwrap();
+    let theirs =
+        Groth16::<Bn254>::create_proof_with_reduction(claim_of(0, 0), &libsnark, r, s).unwrap();
+    assert_eq!(ours, theirs, "libsnark's form");
     // With fresh randomness, ark-groth16's verifier accepts ours.
     let circuit = claim_of(1, 0);
     let inputs = circuit.public.to_inputs();
-    let proof = groth16::prove(&key.pk, circuit, &CpuBackend::new(), &mut rng(3)).unwrap();
+    let proof =
+        groth16::prove(&key.pk, key.form, circuit, &CpuBackend::new(), &mut rng(3)).unwrap();
     let pvk = Groth16::<Bn254>::process_vk(&key.key.vk).unwrap();
     assert!(Groth16::<Bn254>::verify_with_processed_vk(&pvk, &inputs, &proof).unwrap());
     // A key of another shape is refused, not misused.
@@ -228,7 +269,13 @@ fn backend_prover_matches_ark_groth16_bit_for_bit() {
     let mut wrong = claim_of(0, 0);
     wrong.shape = SHAPE;
     assert!(matches!(
-        groth16::prove(&other.pk, wrong, &CpuBackend::new(), &mut rng(4)),
+        groth16::prove(
+            &other.pk,
+            other.form,
+            wrong,
+            &CpuBackend::new(),
+            &mut rng(4)
+        ),
         Err(groth16::Groth16Error::KeyMismatch(_))
     ));
 }
@@ -243,6 +290,7 @@ fn matrices_built_once_give_the_same_proofs() {
     // Same seeded rng: the same (r, s) are drawn as ark-groth16 is given.
     let ours = groth16::prove_with_matrices(
         &key.pk,
+        key.form,
         matrices,
         claim_of(1, 0),
         &CpuBackend::new(),
@@ -251,8 +299,13 @@ fn matrices_built_once_give_the_same_proofs() {
     .unwrap();
     let mut draw = rng(21);
     let (r, s) = (Fr::rand(&mut draw), Fr::rand(&mut draw));
-    let theirs =
-        Groth16::<Bn254>::create_proof_with_reduction(claim_of(1, 0), &key.pk, r, s).unwrap();
+    let theirs = Groth16::<Bn254, CircomReduction>::create_proof_with_reduction(
+        claim_of(1, 0),
+        &key.pk,
+        r,
+        s,
+    )
+    .unwrap();
     assert_eq!(ours, theirs);
     // Matrices of another shape are refused.
     let other =
@@ -264,6 +317,7 @@ fn matrices_built_once_give_the_same_proofs() {
     assert!(matches!(
         groth16::prove_with_matrices(
             &key.pk,
+            key.form,
             &other,
             claim_of(0, 0),
             &CpuBackend::new(),

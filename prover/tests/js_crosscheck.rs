@@ -330,8 +330,9 @@ fn snarkjs_zkey_for_our_r1cs_reads_and_matches() {
     let pk = key.proving_key();
     let instance = [Fr::from(1u64), Fr::from(15u64)];
     let witness = [Fr::from(3u64), Fr::from(5u64), Fr::from(18u64)];
-    let proof = proofmint_prover::groth16::prove_assignment_circom(
+    let proof = proofmint_prover::groth16::prove_assignment(
         &pk,
+        proofmint_prover::groth16::QapForm::Circom,
         &toy,
         &instance,
         &witness,

@@ -11,7 +11,7 @@ use ark_bn254::{Bn254, Fr};
 use ark_ff::One;
 use ark_groth16::Groth16;
 use ark_snark::SNARK;
-use proofmint_circuits::claim::ClaimShape;
+use proofmint_circuits::claim::{ClaimCircuit, ClaimShape};
 use proofmint_gpu::icicle::IcicleBackend;
 use proofmint_gpu::{Backend, CpuBackend};
 use proofmint_prover::groth16::{self, Groth16Error};
@@ -56,46 +56,32 @@ fn the_resident_prover_is_the_host_prover_on_the_device() {
         "h, circom form"
     );
 
-    // The same proof bytes for the same generator, both forms.
-    let resident = ResidentKey::upload(&device, &key.pk, QapForm::Libsnark).unwrap();
+    // The same proof bytes for the same generator, both forms: the
+    // development key is in snarkjs's form, ark-groth16's setup makes one in
+    // libsnark's.
+    let (libsnark_pk, _) =
+        Groth16::<Bn254>::circuit_specific_setup(ClaimCircuit::blank(shape), &mut rng).unwrap();
     let seeded = || ChaCha20Rng::seed_from_u64(99);
-    let expected =
-        groth16::prove_assignment(&key.pk, matrices, &instance, &witness, &cpu, &mut seeded())
-            .unwrap();
-    let proof = prove_assignment_resident(
-        &key.pk,
-        &resident,
-        matrices,
-        &instance,
-        &witness,
-        &mut seeded(),
-    )
-    .unwrap();
-    assert_eq!(proof, expected);
+    for (pk, form) in [
+        (&libsnark_pk, QapForm::Libsnark),
+        (&key.pk, QapForm::Circom),
+    ] {
+        let on_device = ResidentKey::upload(&device, pk, form).unwrap();
+        let expected =
+            groth16::prove_assignment(pk, form, matrices, &instance, &witness, &cpu, &mut seeded())
+                .unwrap();
+        let proof =
+            prove_assignment_resident(pk, &on_device, matrices, &instance, &witness, &mut seeded())
+                .unwrap();
+        assert_eq!(proof, expected, "{form:?}");
+        let pvk = Groth16::<Bn254>::process_vk(&pk.vk).unwrap();
+        assert!(
+            Groth16::<Bn254>::verify_with_processed_vk(&pvk, &instance[1..], &proof).unwrap(),
+            "{form:?}"
+        );
+    }
+    let resident = ResidentKey::upload(&device, &key.pk, key.form).unwrap();
     let pvk = Groth16::<Bn254>::process_vk(&key.pk.vk).unwrap();
-    assert!(Groth16::<Bn254>::verify_with_processed_vk(&pvk, &instance[1..], &proof).unwrap());
-    let circom = ResidentKey::upload(&device, &key.pk, QapForm::Circom).unwrap();
-    assert_eq!(
-        prove_assignment_resident(
-            &key.pk,
-            &circom,
-            matrices,
-            &instance,
-            &witness,
-            &mut seeded()
-        )
-        .unwrap(),
-        groth16::prove_assignment_circom(
-            &key.pk,
-            matrices,
-            &instance,
-            &witness,
-            &cpu,
-            &mut seeded()
-        )
-        .unwrap(),
-        "circom form"
-    );
 
     // Another key's bases are refused, not used.
     assert!(matches!(

@@ -4,6 +4,8 @@
 //! Layout (FORMATS.md): `PMVK`, version 1, slots u32, depth u8, setup u8
 //! (0 development, 1 ceremony), then alpha_g1, beta_g2, gamma_g2, delta_g2
 //! compressed, then a u32 count (always 7) and the IC points compressed.
+//! Version 2, for keys from a ceremony transcript, adds the transcript's
+//! 64-byte hash after the setup byte.
 //! The key's digest is SHA-256 of those bytes; proofs and proving keys name
 //! the digest of the key they belong to.
 
@@ -18,6 +20,8 @@ use crate::points::{put_point, put_points, read_point, read_points};
 
 pub const MAGIC: &[u8; 4] = b"PMVK";
 pub const VERSION: u8 = 1;
+/// The version of a key that records its ceremony transcript.
+pub const VERSION_TRANSCRIPT: u8 = 2;
 
 /// How a key's toxic waste was handled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +84,9 @@ pub enum KeyError {
 pub struct VerifyingKeyFile {
     pub shape: ClaimShape,
     pub setup: SetupKind,
+    /// The hash of the ceremony transcript the key came from (BLAKE2b-512 of
+    /// the circuit hash and every contribution), where recorded.
+    pub transcript: Option<[u8; 64]>,
     pub vk: VerifyingKey<Bn254>,
 }
 
@@ -87,10 +94,16 @@ impl VerifyingKeyFile {
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(512);
         out.extend_from_slice(MAGIC);
-        out.push(VERSION);
+        out.push(match self.transcript {
+            Some(_) => VERSION_TRANSCRIPT,
+            None => VERSION,
+        });
         out.extend_from_slice(&(self.shape.slots as u32).to_be_bytes());
         out.push(self.shape.depth as u8);
         out.push(self.setup.to_byte());
+        if let Some(transcript) = &self.transcript {
+            out.extend_from_slice(transcript);
+        }
         put_point(&mut out, &self.vk.alpha_g1, Compress::Yes);
         put_point(&mut out, &self.vk.beta_g2, Compress::Yes);
         put_point(&mut out, &self.vk.gamma_g2, Compress::Yes);
@@ -110,11 +123,40 @@ impl VerifyingKeyFile {
 
     /// Reads a key from the middle of a larger artifact.
     pub fn read(reader: &mut Reader<'_>) -> Result<Self, KeyError> {
-        reader.header("verifying key", MAGIC, VERSION)?;
+        let magic: [u8; 4] = reader.array("magic")?;
+        if &magic != MAGIC {
+            return Err(DecodeError::BadMagic {
+                expected: "verifying key",
+                found: magic,
+            }
+            .into());
+        }
+        let version = reader.u8("version")?;
+        if version != VERSION && version != VERSION_TRANSCRIPT {
+            return Err(DecodeError::UnknownVersion {
+                artifact: "verifying key",
+                found: version,
+                supported: VERSION_TRANSCRIPT,
+            }
+            .into());
+        }
         let slots = reader.u32("slots")? as usize;
         let depth = reader.u8("depth")? as usize;
         let shape = ClaimShape::new(slots, depth)?;
         let setup = SetupKind::from_byte(reader.u8("setup")?)?;
+        let transcript = match version {
+            VERSION_TRANSCRIPT if setup == SetupKind::Ceremony => {
+                Some(reader.array::<64>("transcript")?)
+            }
+            VERSION_TRANSCRIPT => {
+                return Err(DecodeError::Invalid {
+                    field: "transcript",
+                    reason: "only ceremony keys record a transcript".into(),
+                }
+                .into())
+            }
+            _ => None,
+        };
         let alpha_g1: G1Affine = read_point(reader, "alpha_g1", Compress::Yes)?;
         let beta_g2: G2Affine = read_point(reader, "beta_g2", Compress::Yes)?;
         let gamma_g2: G2Affine = read_point(reader, "gamma_g2", Compress::Yes)?;
@@ -132,7 +174,12 @@ impl VerifyingKeyFile {
             delta_g2,
             gamma_abc_g1,
         };
-        Ok(Self { shape, setup, vk })
+        Ok(Self {
+            shape,
+            setup,
+            transcript,
+            vk,
+        })
     }
 
     /// SHA-256 of the canonical encoding: the key's identity.
