@@ -9,6 +9,7 @@ use proofmint_gpu::BackendChoice;
 use proofmint_prover::cli::{self, BackendOptions};
 use proofmint_prover::demo::{self, DemoOptions};
 
+mod ceremony_cmd;
 mod service_cmd;
 mod work_cmd;
 
@@ -115,6 +116,17 @@ enum Command {
         #[command(subcommand)]
         command: work_cmd::WorkCommand,
     },
+    /// The claim keys' phase-2 ceremony on public Powers of Tau, in snarkjs's
+    /// .zkey files: init, contribute, verify, finalize.
+    Ceremony {
+        #[command(subcommand)]
+        command: ceremony_cmd::CeremonyCommand,
+    },
+    /// Import keys made elsewhere.
+    Import {
+        #[command(subcommand)]
+        command: ceremony_cmd::ImportCommand,
+    },
     /// Export keys for other systems.
     Export {
         #[command(subcommand)]
@@ -157,13 +169,21 @@ enum ExportCommand {
         #[arg(long, default_value = "ClaimVerifier")]
         name: String,
     },
+    /// Write claim keys (in snarkjs's form: the development setup's and the
+    /// ceremony's) as a snarkjs .zkey, for snarkjs and the provers that read it.
+    Zkey {
+        /// The keys directory.
+        #[arg(long)]
+        keys: PathBuf,
+        /// The .zkey to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Write the claim circuit of a shape in circom's .r1cs format (for
     /// snarkjs: `r1cs info`, `wtns check`, `zkey new`).
     R1cs {
-        #[arg(long)]
-        slots: usize,
-        #[arg(long)]
-        depth: usize,
+        #[command(flatten)]
+        shape: ceremony_cmd::ShapeArgs,
         /// The .r1cs file to write.
         #[arg(long)]
         out: PathBuf,
@@ -663,8 +683,8 @@ fn run(args: Args) -> anyhow::Result<()> {
             command: ExportCommand::Solidity { vk, out, name },
         } => cli::export_solidity(&vk, &out, &name),
         Command::Export {
-            command: ExportCommand::R1cs { slots, depth, out },
-        } => cli::export_r1cs(ClaimShape::new(slots, depth)?, &out),
+            command: ExportCommand::R1cs { shape, out },
+        } => cli::export_r1cs(shape.shape()?, &out),
         Command::Export {
             command:
                 ExportCommand::Wtns {
@@ -686,6 +706,11 @@ fn run(args: Args) -> anyhow::Result<()> {
             )
         }
         Command::Work { command } => work_cmd::run(command),
+        Command::Ceremony { command } => ceremony_cmd::run(command),
+        Command::Import { command } => ceremony_cmd::import(command),
+        Command::Export {
+            command: ExportCommand::Zkey { keys, out },
+        } => ceremony_cmd::export_zkey(&keys, &out),
         Command::Serve(args) => service_cmd::serve(args),
         Command::Apikey { command } => service_cmd::apikey(command),
         Command::Client { server, command } => service_cmd::client(&server, command),

@@ -585,3 +585,216 @@ fn export_r1cs_and_wtns() {
     ])
     .contains("slot"));
 }
+
+/// The shape the ceremony test makes keys for: one slot keeps it quick.
+const CEREMONY_SHAPE: proofmint_circuits::claim::ClaimShape =
+    proofmint_circuits::claim::ClaimShape {
+        slots: 1,
+        depth: SHAPE.depth,
+    };
+
+/// A prepared Powers of Tau of known secrets (a test-only phase 1) of the
+/// ceremony shape's own power.
+fn write_prepared_ptau(path: &Path) -> u32 {
+    use proofmint_circuits::ptau::Ptau;
+    let matrices = proofmint_prover::matrices::claim_matrices(CEREMONY_SHAPE).unwrap();
+    let power = matrices.domain_size().trailing_zeros();
+    let (tau, alpha, beta) = (
+        ark_bn254::Fr::from(123_456_789u64),
+        ark_bn254::Fr::from(5u64),
+        ark_bn254::Fr::from(7u64),
+    );
+    let mut bytes = Vec::new();
+    Ptau::from_secrets(power, tau, alpha, beta)
+        .write_with(&mut bytes, Ptau::lagrange_sections(power, tau, alpha, beta))
+        .unwrap();
+    std::fs::write(path, bytes).unwrap();
+    power
+}
+
+/// The ceremony end to end: init on a Powers of Tau, two contributions,
+/// verify, finalize with a beacon; the keys prove and say where they came
+/// from; imports and exports of the .zkey; and the refusals: finalizing
+/// with no contribution, another shape, a damaged state, an import with
+/// nothing to check it against.
+#[test]
+fn a_ceremony_makes_keys_that_prove_and_say_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name);
+    let ptau = path("phase1.ptau");
+    write_prepared_ptau(&ptau);
+    let slots = CEREMONY_SHAPE.slots.to_string();
+    let depth = CEREMONY_SHAPE.depth.to_string();
+    let shape = ["--slots", &slots, "--depth", &depth];
+    fn with<'a>(args: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
+        [args, extra].concat()
+    }
+    let owned = |args: Vec<&str>| args.into_iter().map(String::from).collect::<Vec<_>>();
+    fn refs(args: &[String]) -> Vec<&str> {
+        args.iter().map(String::as_str).collect()
+    }
+    ok(&with(
+        &[
+            "ceremony",
+            "init",
+            "--ptau",
+            s(&ptau),
+            "--out",
+            s(&path("s0.zkey")),
+        ],
+        &shape,
+    ));
+    let finalize = |state: &Path, out: &Path| {
+        owned(with(
+            &[
+                "ceremony",
+                "finalize",
+                s(state),
+                "--ptau",
+                s(&ptau),
+                "--beacon",
+                "0x00ff00ff00ff00ff",
+                "--iterations",
+                "10",
+                "--out",
+                s(out),
+            ],
+            &shape,
+        ))
+    };
+    let error = fails(&refs(&finalize(&path("s0.zkey"), &path("never"))));
+    assert!(error.contains("no contribution"), "{error}");
+
+    let first = ok(&[
+        "ceremony",
+        "contribute",
+        s(&path("s0.zkey")),
+        "--out",
+        s(&path("s1.zkey")),
+        "--name",
+        "alice",
+        "--entropy",
+        "keyboard mash",
+    ]);
+    let hash = first
+        .lines()
+        .find_map(|l| l.strip_prefix("your contribution hash (publish it): "))
+        .expect("the hash is printed")
+        .to_owned();
+    ok(&[
+        "ceremony",
+        "contribute",
+        s(&path("s1.zkey")),
+        "--out",
+        s(&path("s2.zkey")),
+        "--name",
+        "bob",
+    ]);
+    let verify = |state: &Path, shape: &[&str]| {
+        let mut args = owned(vec!["ceremony", "verify", s(state), "--ptau", s(&ptau)]);
+        args.extend(shape.iter().map(|a| a.to_string()));
+        args
+    };
+    let report = ok(&refs(&verify(&path("s2.zkey"), &shape)));
+    assert!(
+        report.contains("by alice") && report.contains("by bob") && report.contains(&hash),
+        "{report}"
+    );
+    let other = ["--slots", "2", "--depth", &depth];
+    let error = fails(&refs(&verify(&path("s2.zkey"), &other)));
+    assert!(error.contains("another circuit"), "{error}");
+    let mut damaged = std::fs::read(path("s2.zkey")).unwrap();
+    let at = damaged.len() - 200;
+    damaged[at] ^= 1;
+    std::fs::write(path("damaged.zkey"), &damaged).unwrap();
+    let error = fails(&refs(&verify(&path("damaged.zkey"), &shape)));
+    assert!(
+        error.contains("contribution 2") || error.contains("section 10"),
+        "{error}"
+    );
+
+    let keys = path("keys");
+    let out = ok(&refs(&finalize(&path("s2.zkey"), &keys)));
+    assert!(out.contains("multi-party ceremony, transcript 0x"), "{out}");
+    let transcript = out
+        .lines()
+        .find_map(|l| l.strip_prefix("transcript hash "))
+        .unwrap()
+        .to_owned();
+    let vk_json = std::fs::read_to_string(keys.join("verification_key.json")).unwrap();
+    assert!(vk_json.contains(&transcript), "{vk_json}");
+
+    // The keys prove, and verification says where the key came from.
+    let epoch = build_epoch(dir.path());
+    let proof = path("proof");
+    ok(&[
+        "prove",
+        "claim",
+        "--epoch",
+        s(&epoch),
+        "--node",
+        &node(0).to_string(),
+        "--keys",
+        s(&keys),
+        "--out",
+        s(&proof),
+    ]);
+    let verified = ok(&["verify", "claim", s(&proof), "--keys", s(&keys)]);
+    assert!(
+        verified.contains("valid claim")
+            && verified.contains(&format!("transcript 0x{transcript}")),
+        "{verified}"
+    );
+
+    // Import of the final .zkey: refused with nothing to check it against,
+    // a development key when unverified, the same ceremony key when verified.
+    let final_zkey = keys.join("final.zkey");
+    let import = |extra: &[&str], out: &Path| {
+        let mut args = owned(with(
+            &["import", "zkey", s(&final_zkey), "--out", s(out)],
+            &shape,
+        ));
+        args.extend(extra.iter().map(|a| a.to_string()));
+        args
+    };
+    let error = fails(&refs(&import(&[], &path("k0"))));
+    assert!(
+        error.contains("--ptau") && error.contains("--unverified"),
+        "{error}"
+    );
+    ok(&refs(&import(&["--unverified"], &path("k1"))));
+    let vk_json = std::fs::read_to_string(path("k1").join("verification_key.json")).unwrap();
+    assert!(vk_json.contains("NOT FOR PRODUCTION"));
+    ok(&refs(&import(&["--ptau", s(&ptau)], &path("k2"))));
+    assert_eq!(
+        std::fs::read(path("k2").join("claim.vk")).unwrap(),
+        std::fs::read(keys.join("claim.vk")).unwrap()
+    );
+    let error = fails(&[
+        "import",
+        "zkey",
+        s(&final_zkey),
+        "--slots",
+        "2",
+        "--depth",
+        &depth,
+        "--unverified",
+        "--out",
+        s(&path("k3")),
+    ]);
+    assert!(error.contains("another circuit"), "{error}");
+
+    // Export: the keys as a .zkey are the final one without its transcript.
+    ok(&[
+        "export",
+        "zkey",
+        "--keys",
+        s(&keys),
+        "--out",
+        s(&path("exported.zkey")),
+    ]);
+    let exported = proofmint_prover::zkey::Zkey::open(&path("exported.zkey")).unwrap();
+    let mut expected = proofmint_prover::zkey::Zkey::open(&final_zkey).unwrap();
+    expected.mpc = None;
+    assert_eq!(exported, expected);
+}

@@ -25,25 +25,28 @@ use std::io::{Read, Seek};
 use ark_bn254::{Bn254, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
 use ark_ec::pairing::Pairing;
 use ark_ec::{AffineRepr, CurveGroup, VariableBaseMSM};
-use ark_ff::{Field, One, UniformRand, Zero};
+use ark_ff::{BigInteger, Field, One, PrimeField, UniformRand, Zero};
 use blake2::{Blake2b512, Digest};
 use proofmint_circuits::ptau::{Lagrange, Ptau, PtauError};
 use rand::{CryptoRng, RngCore};
 use rayon::prelude::*;
 
-use crate::groth16::ConstraintMatrices;
+use crate::groth16::{ConstraintMatrices, QapForm};
+use crate::keys::ProvingKeyFile;
 use crate::zkey::{Coefficient, Contribution, ContributionKind, MpcParams, Zkey, ZkeyError};
+use proofmint_circuits::claim::{ClaimShape, NUM_PUBLIC_INPUTS};
+use proofmint_verifier::keys::{SetupKind, VerifyingKeyFile};
 use random::{g1_uncompressed, g2_uncompressed, hash_to_g2};
 
 /// Why a phase-2 step or check failed; each names the section or the
 /// contribution at fault.
 #[derive(Debug, thiserror::Error)]
 pub enum CeremonyError {
-    #[error("the Powers of Tau file: {0}")]
+    #[error(transparent)]
     Ptau(#[from] PtauError),
-    #[error("the key: {0}")]
+    #[error(transparent)]
     Zkey(#[from] ZkeyError),
-    #[error("reading or writing: {0}")]
+    #[error(transparent)]
     Io(#[from] std::io::Error),
     #[error("the key has no section 10 (no ceremony transcript)")]
     NoTranscript,
@@ -125,26 +128,94 @@ pub fn coefficients(matrices: &ConstraintMatrices) -> Vec<Coefficient> {
     out
 }
 
-/// Σ coefficient·point: a coefficient of ±1 costs an addition, the rest
-/// one MSM.
+/// Columns with more terms than this are summed one at a time, each with a
+/// parallel MSM; the rest in parallel, each on one thread (an MSM's own
+/// parallelism inside a parallel loop nests rayon's work stealing until the
+/// stack overflows).
+const LARGE_COLUMN: usize = 256;
+
+/// Σ coefficient·point on this thread. A coefficient of ±1 costs an
+/// addition; the others share one chain of doublings (Straus's method),
+/// each scalar in width-5 NAF over a table of its point's odd multiples up
+/// to 15, so that a column of k terms costs 254 doublings and about 50·k
+/// additions, not k scalar multiplications.
 fn combine<G: CurveGroup<ScalarField = Fr>>(terms: impl Iterator<Item = (G::Affine, Fr)>) -> G {
+    const WIDTH: usize = 5;
+    const TABLE: usize = 1 << (WIDTH - 2);
     let mut sum = G::zero();
-    let (mut bases, mut scalars) = (Vec::new(), Vec::new());
+    let mut nafs = Vec::new();
+    let mut multiples: Vec<G> = Vec::new();
+    let mut single = None;
     for (point, coefficient) in terms {
         if coefficient.is_one() {
             sum += point;
         } else if (-coefficient).is_one() {
             sum -= point;
         } else if !coefficient.is_zero() {
-            bases.push(point);
-            scalars.push(coefficient);
+            single = Some((point, coefficient));
+            let naf = coefficient
+                .into_bigint()
+                .find_wnaf(WIDTH)
+                .expect("a width between 2 and 64");
+            nafs.push(naf);
+            let twice = point.into_group().double();
+            let mut multiple = point.into_group();
+            for _ in 0..TABLE {
+                multiples.push(multiple);
+                multiple += twice;
+            }
         }
     }
-    match bases.len() {
-        0 => sum,
-        1 => sum + bases[0] * scalars[0],
-        _ => sum + G::msm(&bases, &scalars).expect("equal lengths"),
+    match nafs.len() {
+        0 => return sum,
+        // One term: the curve's own multiplication (GLV in G1).
+        1 => {
+            let (point, coefficient) = single.expect("one term");
+            return sum + point * coefficient;
+        }
+        _ => {}
     }
+    let table = G::normalize_batch(&multiples);
+    let length = nafs.iter().map(Vec::len).max().unwrap_or(0);
+    let mut acc = G::zero();
+    for i in (0..length).rev() {
+        acc.double_in_place();
+        for (naf, table) in nafs.iter().zip(table.chunks_exact(TABLE)) {
+            match naf.get(i).copied().unwrap_or(0) {
+                0 => {}
+                d if d > 0 => acc += table[(d / 2) as usize],
+                d => acc -= table[(-d / 2) as usize],
+            }
+        }
+    }
+    sum + acc
+}
+
+/// Each variable's `terms(s)` summed: large columns one by one with a
+/// parallel MSM, the rest in parallel with [`combine`].
+fn sum_columns<G: CurveGroup<ScalarField = Fr>>(
+    variables: usize,
+    terms: impl Fn(usize) -> Vec<(G::Affine, Fr)> + Sync,
+) -> Vec<G> {
+    let mut sums: Vec<G> = (0..variables)
+        .into_par_iter()
+        .map(|s| {
+            let terms = terms(s);
+            if terms.len() > LARGE_COLUMN {
+                G::zero()
+            } else {
+                combine(terms.into_iter())
+            }
+        })
+        .collect();
+    for (s, sum) in sums.iter_mut().enumerate() {
+        let terms = terms(s);
+        if terms.len() > LARGE_COLUMN {
+            let (bases, scalars): (Vec<_>, Vec<_>) = terms.into_iter().unzip();
+            *sum = G::msm(&bases, &scalars).expect("equal lengths");
+        }
+    }
+    sums
 }
 
 /// The initial key, as `snarkjs zkey new` makes it: γ = δ = 1, no
@@ -180,38 +251,25 @@ pub fn initial_key(phase1: &Phase1, matrices: &ConstraintMatrices) -> Result<Zke
             .map(|(row, value)| (basis[*row as usize], *value))
             .collect::<Vec<_>>()
     };
-    let a_g1: Vec<G1Projective> = (0..variables)
-        .into_par_iter()
-        .map(|s| {
-            let mut terms = at(&lagrange.tau_g1, &a[s]);
-            terms.extend(extra(s).map(|row| (lagrange.tau_g1[row as usize], Fr::one())));
-            combine(terms.into_iter())
-        })
-        .collect();
-    let b_g1: Vec<G1Projective> = (0..variables)
-        .into_par_iter()
-        .map(|s| combine(at(&lagrange.tau_g1, &b[s]).into_iter()))
-        .collect();
-    let b_g2: Vec<G2Projective> = (0..variables)
-        .into_par_iter()
-        .map(|s| {
-            combine(
-                b[s].iter()
-                    .map(|(row, value)| (lagrange.tau_g2[*row as usize], *value)),
-            )
-        })
-        .collect();
+    let a_g1: Vec<G1Projective> = sum_columns(variables, |s| {
+        let mut terms = at(&lagrange.tau_g1, &a[s]);
+        terms.extend(extra(s).map(|row| (lagrange.tau_g1[row as usize], Fr::one())));
+        terms
+    });
+    let b_g1: Vec<G1Projective> = sum_columns(variables, |s| at(&lagrange.tau_g1, &b[s]));
+    let b_g2: Vec<G2Projective> = sum_columns(variables, |s| {
+        b[s].iter()
+            .map(|(row, value)| (lagrange.tau_g2[*row as usize], *value))
+            .collect()
+    });
     // β·A + α·B + C, for the public inputs (IC, γ = 1) and the rest (C).
-    let abc: Vec<G1Projective> = (0..variables)
-        .into_par_iter()
-        .map(|s| {
-            let mut terms = at(&lagrange.beta_tau_g1, &a[s]);
-            terms.extend(at(&lagrange.alpha_tau_g1, &b[s]));
-            terms.extend(at(&lagrange.tau_g1, &c[s]));
-            terms.extend(extra(s).map(|row| (lagrange.beta_tau_g1[row as usize], Fr::one())));
-            combine(terms.into_iter())
-        })
-        .collect();
+    let abc: Vec<G1Projective> = sum_columns(variables, |s| {
+        let mut terms = at(&lagrange.beta_tau_g1, &a[s]);
+        terms.extend(at(&lagrange.alpha_tau_g1, &b[s]));
+        terms.extend(at(&lagrange.tau_g1, &c[s]));
+        terms.extend(extra(s).map(|row| (lagrange.beta_tau_g1[row as usize], Fr::one())));
+        terms
+    });
     drop(columns);
     let mut abc = G1Projective::normalize_batch(&abc);
     let c_g1 = abc.split_off(public + 1);
@@ -641,4 +699,79 @@ pub fn verify<G: rand::Rng>(
         return Err(mismatch(9, "H", "not the initial H divided by δ"));
     }
     Ok(transcript)
+}
+
+/// Claim keys from a final `.zkey` of `shape`'s circuit. With the
+/// transcript [`verify`] returned, they are ceremony keys recording its hash,
+/// refused unless someone contributed a secret (δ from a beacon alone is
+/// public); without one (an unchecked import) they are labelled as
+/// development keys, which nothing posts on chain.
+pub fn claim_keys(
+    key: &Zkey,
+    shape: ClaimShape,
+    transcript: Option<&Transcript>,
+) -> Result<ProvingKeyFile, CeremonyError> {
+    if key.ic.len() != NUM_PUBLIC_INPUTS + 1 {
+        return Err(CeremonyError::OtherCircuit(format!(
+            "{} public inputs, the claim circuit has {NUM_PUBLIC_INPUTS}",
+            key.ic.len().saturating_sub(1)
+        )));
+    }
+    let (setup, recorded) = match transcript {
+        Some(transcript) => {
+            let secret = transcript
+                .contributions
+                .iter()
+                .any(|c| c.kind == ContributionKind::Secret);
+            if !secret {
+                return Err(CeremonyError::NoContributions);
+            }
+            (SetupKind::Ceremony, Some(transcript.hash))
+        }
+        None => (SetupKind::Development, None),
+    };
+    let pk = key.proving_key();
+    let file = VerifyingKeyFile {
+        shape,
+        setup,
+        transcript: recorded,
+        vk: pk.vk.clone(),
+    };
+    Ok(ProvingKeyFile::with_form(file, pk, QapForm::Circom))
+}
+
+/// Our keys as a `.zkey` for snarkjs and the provers that read it
+/// (rapidsnark, taceo-groth16), without section 10 (the transcript stays
+/// with the ceremony's files). Keys in libsnark's form cannot be: their H
+/// query is for another witness map.
+pub fn zkey_of(key: &ProvingKeyFile) -> Result<Zkey, CeremonyError> {
+    if key.form != QapForm::Circom {
+        return Err(CeremonyError::OtherCircuit(
+            "the key's H query is in libsnark's form, which snarkjs's provers do not take".into(),
+        ));
+    }
+    let matrices = key
+        .matrices()
+        .map_err(|e| CeremonyError::OtherCircuit(e.to_string()))?;
+    let (inputs, _, witnesses) = matrices.counts();
+    let pk = &key.pk;
+    Ok(Zkey {
+        variables: inputs + witnesses,
+        public_inputs: inputs - 1,
+        domain_size: pk.h_query.len(),
+        alpha_g1: pk.vk.alpha_g1,
+        beta_g1: pk.beta_g1,
+        beta_g2: pk.vk.beta_g2,
+        gamma_g2: pk.vk.gamma_g2,
+        delta_g1: pk.delta_g1,
+        delta_g2: pk.vk.delta_g2,
+        ic: pk.vk.gamma_abc_g1.clone(),
+        coefficients: coefficients(matrices),
+        a_g1: pk.a_query.clone(),
+        b_g1: pk.b_g1_query.clone(),
+        b_g2: pk.b_g2_query.clone(),
+        c_g1: pk.l_query.clone(),
+        h_g1: pk.h_query.clone(),
+        mpc: None,
+    })
 }

@@ -382,6 +382,7 @@ pub fn export_wtns(
 pub fn verify(proof_dir: &Path, keys_dir: &Path) -> Result<ClaimProof> {
     let key = files::load_verifying_key(keys_dir)?;
     warn_if_development(key.setup);
+    println!("key {}: {}", key.digest_hex(), key.provenance());
     let claim = files::load_proof(proof_dir)?;
     ClaimVerifier::new(key)
         .verify(&claim)

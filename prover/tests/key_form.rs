@@ -34,7 +34,11 @@ fn the_h_query_s_form_is_written_read_and_used() {
     };
     assert!(with(&bytes, 5, 7).contains("H query form"));
     // libsnark's form needs |H| − 1 points; this key's H query has |H|.
-    assert!(with(&bytes, 5, 0).contains("h_query"), "{}", with(&bytes, 5, 0));
+    assert!(
+        with(&bytes, 5, 0).contains("h_query"),
+        "{}",
+        with(&bytes, 5, 0)
+    );
     assert!(with(&bytes, 4, 3).contains("version"));
     // Version 1 (no form byte) is libsnark's: this H query does not fit it.
     let mut v1 = bytes.clone();
@@ -64,7 +68,11 @@ fn the_h_query_s_form_is_written_read_and_used() {
     v1[4] = 1;
     let read = ProvingKeyFile::from_bytes(&v1).unwrap();
     assert_eq!((read.form, &read.pk), (QapForm::Libsnark, &libsnark.pk));
-    assert!(with(&bytes, 5, 1).contains("h_query"), "{}", with(&bytes, 5, 1));
+    assert!(
+        with(&bytes, 5, 1).contains("h_query"),
+        "{}",
+        with(&bytes, 5, 1)
+    );
 
     // Each key's points labelled with the other form: the prover takes the
     // label's witness map, the proof is wrong for the points, and the

@@ -182,6 +182,19 @@ impl VerifyingKeyFile {
         })
     }
 
+    /// How the key was made, in words: the setup's label, and the
+    /// transcript hash of a ceremony key that records one.
+    pub fn provenance(&self) -> String {
+        match &self.transcript {
+            Some(transcript) => format!(
+                "{}, transcript 0x{}",
+                self.setup.label(),
+                hex::encode(transcript)
+            ),
+            None => self.setup.label().to_owned(),
+        }
+    }
+
     /// SHA-256 of the canonical encoding: the key's identity.
     pub fn digest(&self) -> [u8; 32] {
         Sha256::digest(self.to_bytes()).into()

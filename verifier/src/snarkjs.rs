@@ -56,6 +56,7 @@ pub fn verifying_key_json(key: &VerifyingKeyFile) -> Value {
             "depth": key.shape.depth,
             "keyDigest": key.digest_hex(),
             "setup": key.setup.label(),
+            "transcript": key.transcript.map(|t| format!("0x{}", hex::encode(t))),
         }
     })
 }
