@@ -220,16 +220,26 @@ pub fn g2(bytes: &[u8]) -> Result<G2Affine, &'static str> {
     g2_or_infinity(bytes)
 }
 
+/// A G2 point on the curve, not at infinity, whose subgroup the caller
+/// checks (in a batch).
+pub fn g2_on_curve(bytes: &[u8]) -> Result<G2Affine, &'static str> {
+    if bytes.iter().all(|b| *b == 0) {
+        return Err("the point at infinity");
+    }
+    let c = |i: usize| coordinate(&bytes[32 * i..32 * i + 32]).ok_or("non-canonical coordinate");
+    let point = G2Affine::new_unchecked(Fq2::new(c(0)?, c(1)?), Fq2::new(c(2)?, c(3)?));
+    point
+        .is_on_curve()
+        .then_some(point)
+        .ok_or("not on the curve")
+}
+
 /// A G2 point, the point at infinity allowed (all zeros).
 pub fn g2_or_infinity(bytes: &[u8]) -> Result<G2Affine, &'static str> {
     if bytes.iter().all(|b| *b == 0) {
         return Ok(G2Affine::zero());
     }
-    let c = |i: usize| coordinate(&bytes[32 * i..32 * i + 32]).ok_or("non-canonical coordinate");
-    let point = G2Affine::new_unchecked(Fq2::new(c(0)?, c(1)?), Fq2::new(c(2)?, c(3)?));
-    if !point.is_on_curve() {
-        return Err("not on the curve");
-    }
+    let point = g2_on_curve(bytes)?;
     point
         .is_in_correct_subgroup_assuming_on_curve()
         .then_some(point)

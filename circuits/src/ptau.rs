@@ -31,7 +31,7 @@ use std::io::{Read, Seek, SeekFrom, Write};
 
 use ark_bn254::{Bn254, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
 use ark_ec::pairing::Pairing;
-use ark_ec::{AffineRepr, CurveGroup, VariableBaseMSM};
+use ark_ec::{scalar_mul::ScalarMul, AffineRepr, CurveGroup, VariableBaseMSM};
 use ark_ff::{BigInteger, Field, MontConfig, Zero};
 use rayon::prelude::*;
 
@@ -63,6 +63,47 @@ impl From<std::io::Error> for PtauError {
     fn from(error: std::io::Error) -> Self {
         Self::File(BinFileError::Io(error))
     }
+}
+
+/// Checks G2 points on the curve for membership of the prime-order
+/// subgroup: `Err(index)` of the first that is not.
+pub type G2SubgroupCheck = fn(&[G2Affine]) -> Result<(), usize>;
+
+/// [`G2SubgroupCheck`] one point at a time (arkworks' check, in parallel).
+pub fn each_in_subgroup(points: &[G2Affine]) -> Result<(), usize> {
+    match points
+        .par_iter()
+        .position_first(|p| !p.is_in_correct_subgroup_assuming_on_curve())
+    {
+        Some(index) => Err(index),
+        None => Ok(()),
+    }
+}
+
+/// `count` G2 points (none at infinity) on the curve, then in the subgroup
+/// by `subgroup`.
+fn read_g2<R: Read + Seek>(
+    file: &mut R,
+    offset: u64,
+    (id, name): (u32, &'static str),
+    count: usize,
+    subgroup: G2SubgroupCheck,
+) -> Result<Vec<G2Affine>, BinFileError> {
+    let points = read_points(
+        file,
+        offset,
+        (id, name),
+        count,
+        G2_BYTES,
+        binfile::g2_on_curve,
+    )?;
+    subgroup(&points).map_err(|index| BinFileError::BadPoint {
+        section: id,
+        name,
+        index,
+        reason: "not in the prime-order subgroup",
+    })?;
+    Ok(points)
 }
 
 /// The part of a Powers of Tau a circuit of 2^`log_size` rows needs, read
@@ -102,18 +143,22 @@ impl Ptau {
     /// checks are most of a full read's time.
     pub fn open_kzg(path: &std::path::Path, log_size: u32) -> Result<Self, PtauError> {
         let mut file = std::io::BufReader::new(std::fs::File::open(path)?);
-        Self::read_with(&mut file, log_size, true)
+        Self::read_with(&mut file, log_size, true, each_in_subgroup)
     }
 
     /// [`Ptau::open`] on any seekable reader.
     pub fn read<R: Read + Seek>(file: &mut R, log_size: u32) -> Result<Self, PtauError> {
-        Self::read_with(file, log_size, false)
+        Self::read_with(file, log_size, false, each_in_subgroup)
     }
 
+    /// Reads the file; G2 points are checked on the curve as they are read,
+    /// and in the subgroup by `subgroup` (the index of the first outside),
+    /// which may batch them.
     fn read_with<R: Read + Seek>(
         file: &mut R,
         log_size: u32,
         kzg_only: bool,
+        subgroup: G2SubgroupCheck,
     ) -> Result<Self, PtauError> {
         let sections = BinFile::read(file, "ptau", |v| v == 1, "1")?;
         let (offset, size) = sections.section(1, "header")?;
@@ -197,14 +242,7 @@ impl Ptau {
                 G1_BYTES,
                 binfile::g1,
             )?,
-            tau_g2: read_points(
-                file,
-                tau_g2_at,
-                (3, "tauG2"),
-                g2_count,
-                G2_BYTES,
-                binfile::g2,
-            )?,
+            tau_g2: read_g2(file, tau_g2_at, (3, "tauG2"), g2_count, subgroup)?,
             alpha_tau_g1: read_points(
                 file,
                 alpha_at,
@@ -221,7 +259,7 @@ impl Ptau {
                 G1_BYTES,
                 binfile::g1,
             )?,
-            beta_g2: read_points(file, beta_g2_at, (6, "betaG2"), 1, G2_BYTES, binfile::g2)?[0],
+            beta_g2: read_g2(file, beta_g2_at, (6, "betaG2"), 1, subgroup)?[0],
         })
     }
 
@@ -310,19 +348,15 @@ impl Ptau {
         let g1 = G1Projective::from(G1Affine::generator());
         let g2 = G2Projective::from(G2Affine::generator());
         let times = |scale: Fr, count: usize| -> Vec<G1Affine> {
-            let points: Vec<G1Projective> = powers[..count]
-                .par_iter()
-                .map(|p| g1 * (*p * scale))
-                .collect();
-            G1Projective::normalize_batch(&points)
+            let scalars: Vec<Fr> = powers[..count].par_iter().map(|p| *p * scale).collect();
+            g1.batch_mul(&scalars)
         };
-        let tau_g2: Vec<G2Projective> = powers[..n].par_iter().map(|p| g2 * p).collect();
         Self {
             power,
             ceremony_power: power,
             contributions: 0,
             tau_g1: times(Fr::from(1u64), 2 * n - 1),
-            tau_g2: G2Projective::normalize_batch(&tau_g2),
+            tau_g2: g2.batch_mul(&powers[..n]),
             alpha_tau_g1: times(alpha, n),
             beta_tau_g1: times(beta, n),
             beta_g2: (g2 * beta).into_affine(),
@@ -405,11 +439,16 @@ impl Ptau {
     /// τ^(2n−1) where the file has it, n = 2^log_size) and the Lagrange bases.
     /// Check both with [`Ptau::check_consistency`] and
     /// [`Ptau::check_lagrange`].
+    ///
+    /// G2 points are checked in the subgroup by `subgroup` (given the points,
+    /// the index of the first outside; [`each_in_subgroup`] checks them one by
+    /// one), so that a caller may batch the checks.
     pub fn read_phase2<R: Read + Seek>(
         file: &mut R,
         log_size: u32,
+        subgroup: G2SubgroupCheck,
     ) -> Result<(Self, Lagrange), PtauError> {
-        let mut ptau = Self::read(file, log_size)?;
+        let mut ptau = Self::read_with(file, log_size, false, subgroup)?;
         let sections = BinFile::read(file, "ptau", |v| v == 1, "1")?;
         let full = 1u64 << ptau.power;
         let n = 1usize << log_size;
@@ -449,13 +488,12 @@ impl Ptau {
                 G1_BYTES,
                 binfile::g1,
             )?,
-            tau_g2: read_points(
+            tau_g2: read_g2(
                 file,
                 g2_at + (n as u64 - 1) * G2_BYTES,
                 (13, "Lagrange tauG2"),
                 n,
-                G2_BYTES,
-                binfile::g2,
+                subgroup,
             )?,
             alpha_tau_g1: read_points(
                 file,
@@ -577,17 +615,16 @@ impl Ptau {
             out
         };
         let g1_points = |values: &[Fr], scale: Fr| -> Vec<u8> {
-            let points: Vec<G1Projective> = values.par_iter().map(|v| g1 * (*v * scale)).collect();
-            let mut bytes = Vec::new();
-            for point in G1Projective::normalize_batch(&points) {
+            let scalars: Vec<Fr> = values.par_iter().map(|v| *v * scale).collect();
+            let mut bytes = Vec::with_capacity(values.len() * G1_BYTES as usize);
+            for point in g1.batch_mul(&scalars) {
                 binfile::put_g1(&point, &mut bytes);
             }
             bytes
         };
         let small = bases(power);
-        let g2_points: Vec<G2Projective> = small.par_iter().map(|v| g2 * v).collect();
-        let mut g2_bytes = Vec::new();
-        for point in G2Projective::normalize_batch(&g2_points) {
+        let mut g2_bytes = Vec::with_capacity(small.len() * G2_BYTES as usize);
+        for point in g2.batch_mul(&small) {
             binfile::put_g2(&point, &mut g2_bytes);
         }
         let one = Fr::from(1u64);

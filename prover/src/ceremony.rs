@@ -92,7 +92,8 @@ pub fn read_phase1<R: Read + Seek, G: rand::Rng>(
     rng: &mut G,
 ) -> Result<Phase1, CeremonyError> {
     let power = circuit_power(matrices);
-    let (ptau, lagrange) = Ptau::read_phase2(file, power)?;
+    let (ptau, lagrange) =
+        Ptau::read_phase2(file, power, proofmint_gpu::subgroup::check_g2_subgroup)?;
     ptau.check_consistency(rng)?;
     ptau.check_lagrange(&lagrange, rng)?;
     Ok(Phase1 { ptau, lagrange })
