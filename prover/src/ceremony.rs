@@ -94,6 +94,15 @@ pub fn read_phase1<R: Read + Seek, G: rand::Rng>(
     let power = circuit_power(matrices);
     let (ptau, lagrange) =
         Ptau::read_phase2(file, power, proofmint_gpu::subgroup::check_g2_subgroup)?;
+    // The circuit hash needs τ^(2n−1) past a domain of 2^14 (see
+    // `circuit_hash`): refused now, not after the key is computed.
+    if hashed_h_points(matrices.domain_size()) + matrices.domain_size() > ptau.tau_g1.len() {
+        return Err(PtauError::PowerTooSmall {
+            have: ptau.power,
+            need: power + 1,
+        }
+        .into());
+    }
     ptau.check_consistency(rng)?;
     ptau.check_lagrange(&lagrange, rng)?;
     Ok(Phase1 { ptau, lagrange })
@@ -310,6 +319,17 @@ pub fn initial_key(phase1: &Phase1, matrices: &ConstraintMatrices) -> Result<Zke
     Ok(key)
 }
 
+/// How many points `[τ^(n+i) − τ^i]` snarkjs's circuit hash takes for a
+/// domain of `n`: n − 1, but in chunks of 2^14 whole, so n past 2^14.
+fn hashed_h_points(n: usize) -> usize {
+    const CHUNK: usize = 1 << 14;
+    if n - 1 <= CHUNK {
+        n - 1
+    } else {
+        (n - 1).div_ceil(CHUNK) * CHUNK
+    }
+}
+
 /// snarkjs's circuit hash: BLAKE2b-512 over the initial key's header points
 /// and sections, each section after its length (big-endian u32), points
 /// uncompressed. For H it hashes `[τ^(n+i) − τ^i]`, libsnark's H query for
@@ -318,12 +338,7 @@ pub fn initial_key(phase1: &Phase1, matrices: &ConstraintMatrices) -> Result<Zke
 /// τ^(2n−1).
 fn circuit_hash(key: &Zkey, ptau: &Ptau) -> Result<[u8; 64], CeremonyError> {
     let n = key.domain_size;
-    const CHUNK: usize = 1 << 14;
-    let count = if n - 1 <= CHUNK {
-        n - 1
-    } else {
-        (n - 1).div_ceil(CHUNK) * CHUNK
-    };
+    let count = hashed_h_points(n);
     if count + n > ptau.tau_g1.len() {
         return Err(CeremonyError::Ptau(PtauError::PowerTooSmall {
             have: ptau.power,

@@ -334,3 +334,66 @@ fn transcripts_mix_with_snarkjs_and_each_verifies_the_other() {
     let error = phase1(&path("bls.ptau"), &small).err().unwrap().to_string();
     assert!(error.contains("another curve"), "{error}");
 }
+
+/// x_(i+1) = x_i², `steps` times, the last public: a circuit of any size.
+struct Squares {
+    steps: usize,
+}
+
+impl ConstraintSynthesizer<Fr> for Squares {
+    fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> {
+        let out = cs.new_input_variable(|| Ok(Fr::from(0u64)))?;
+        let mut x = cs.new_witness_variable(|| Ok(Fr::from(0u64)))?;
+        for _ in 1..self.steps {
+            let next = cs.new_witness_variable(|| Ok(Fr::from(0u64)))?;
+            cs.enforce_r1cs_constraint(|| lc![x], || lc![x], || lc![next])?;
+            x = next;
+        }
+        cs.enforce_r1cs_constraint(|| lc![x], || lc![x], || lc![out])?;
+        Ok(())
+    }
+}
+
+/// Past a domain of 2^14 snarkjs's circuit hash takes one more point, which
+/// needs τ^(2n−1): our initial key (hash included) is still snarkjs's on a
+/// Powers of Tau one power above the circuit, and one of the circuit's own
+/// power is refused at once, naming the power needed.
+#[test]
+fn large_domains_hash_as_snarkjs_does() {
+    use proofmint_circuits::ptau::Ptau;
+    let Some(tools) = tools() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name);
+    let squares = ConstraintMatrices::of(Squares { steps: 16_400 }).unwrap();
+    assert_eq!(ceremony::circuit_power(&squares), 15);
+    let mut bytes = Vec::new();
+    proofmint_prover::circom::write_r1cs(&squares, &mut bytes).unwrap();
+    std::fs::write(path("squares.r1cs"), bytes).unwrap();
+    let (tau, alpha, beta) = (Fr::from(987_654_321u64), Fr::from(3u64), Fr::from(4u64));
+    for power in [15u32, 16] {
+        let mut bytes = Vec::new();
+        Ptau::from_secrets(power, tau, alpha, beta)
+            .write_with(&mut bytes, Ptau::lagrange_sections(power, tau, alpha, beta))
+            .unwrap();
+        std::fs::write(path(&format!("p{power}.ptau")), bytes).unwrap();
+    }
+    let error = phase1(&path("p15.ptau"), &squares)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(error.contains("power 16"), "{error}");
+    let ours =
+        ceremony::initial_key(&phase1(&path("p16.ptau"), &squares).unwrap(), &squares).unwrap();
+    let zkey = path("squares.zkey");
+    run(
+        &tools,
+        &[
+            "zkey",
+            "new",
+            path("squares.r1cs").to_str().unwrap(),
+            path("p16.ptau").to_str().unwrap(),
+            zkey.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(ours, Zkey::open(&zkey).unwrap());
+}

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The claim circuit's phase 2 with proofmint and with snarkjs on the same
+# files, in one run on this machine: a prepared Powers of Tau (the
+# development generator, of the circuit's power + 1, which snarkjs's circuit
+# hash needs past a domain of 2^14), the circuit's .r1cs, then each step
+# with its wall time and peak memory (GNU time):
+#   init        proofmint ceremony init      snarkjs zkey new
+#   contribute  proofmint ceremony contribute snarkjs zkey contribute
+#   verify      proofmint ceremony verify    snarkjs zkey verify
+#   finalize    proofmint ceremony finalize (verify + beacon + keys)
+# snarkjs verifies proofmint's transcript and proofmint snarkjs's, so the
+# run also checks that each accepts the other's.
+#
+#   benches/ceremony/compare.sh 16        # slots (depth 20)
+#
+# snarkjs comes from tools/js (npm ci --prefix tools/js). SKIP_SNARKJS=1
+# times proofmint alone.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+slots=${1:-16}
+depth=${DEPTH:-20}
+dir=${BENCH_DIR:-target/ceremony-bench/$slots}
+mkdir -p "$dir"
+cargo build -q --release -p proofmint-cli --bin proofmint
+cargo build -q --release -p proofmint-circuits --example dev_ptau
+pm=./target/release/proofmint
+snarkjs=(node --max-old-space-size=16000 tools/js/node_modules/snarkjs/cli.js)
+$pm export r1cs --slots "$slots" --depth "$depth" --out "$dir/claim.r1cs"
+power=$(node -e '
+  const fs = require("fs"); const b = fs.readFileSync(process.argv[1]);
+  // header section: n8, prime, wires, outputs, inputs, private, labels(u64), constraints
+  let at = 12; for (;;) { const type = b.readUInt32LE(at); const size = Number(b.readBigUInt64LE(at + 4));
+    if (type === 1) { const n8 = b.readUInt32LE(at + 12); const h = at + 16 + n8;
+      const inputs = b.readUInt32LE(h + 8), outputs = b.readUInt32LE(h + 4), m = b.readUInt32LE(h + 24);
+      let p = 0; while ((1 << p) < m + inputs + outputs + 1) p++; console.log(p); break; }
+    at += 12 + size; }' "$dir/claim.r1cs")
+ptau="$dir/phase1-$((power + 1)).ptau"
+[ -f "$ptau" ] || ./target/release/examples/dev_ptau $((power + 1)) "$ptau"
+echo "claim circuit: $slots slots, depth $depth, domain 2^$power; $ptau"
+measure() { # name, command...
+  local name=$1; shift
+  /usr/bin/time -f "%e %M" -o "$dir/time" "$@" > "$dir/$name.log" 2>&1 || { cat "$dir/$name.log"; exit 1; }
+  read -r secs kib < "$dir/time"
+  printf '%-28s %9.1f s %7.2f GB\n' "$name" "$secs" "$(echo "$kib / 1048576" | bc -l)"
+}
+shape=(--slots "$slots" --depth "$depth")
+measure "proofmint init" $pm ceremony init --ptau "$ptau" "${shape[@]}" --out "$dir/pm0.zkey"
+measure "proofmint contribute" $pm ceremony contribute "$dir/pm0.zkey" --out "$dir/pm1.zkey" --name proofmint
+measure "proofmint verify" $pm ceremony verify "$dir/pm1.zkey" --ptau "$ptau" "${shape[@]}"
+measure "proofmint finalize" $pm ceremony finalize "$dir/pm1.zkey" --ptau "$ptau" "${shape[@]}" \
+  --beacon 0102030405060708 --iterations 10 --out "$dir/keys"
+[ "${SKIP_SNARKJS:-0}" = 1 ] && exit 0
+measure "snarkjs zkey new" "${snarkjs[@]}" zkey new "$dir/claim.r1cs" "$ptau" "$dir/sj0.zkey"
+measure "snarkjs zkey contribute" "${snarkjs[@]}" zkey contribute "$dir/pm1.zkey" "$dir/sj2.zkey" --name=snarkjs -e=entropy
+measure "snarkjs zkey verify (ours)" "${snarkjs[@]}" zkey verify "$dir/claim.r1cs" "$ptau" "$dir/pm1.zkey"
+grep -q "ZKey Ok" "$dir/snarkjs zkey verify (ours).log" || { echo "snarkjs refused proofmint's transcript"; exit 1; }
+measure "proofmint verify (snarkjs's)" $pm ceremony verify "$dir/sj2.zkey" --ptau "$ptau" "${shape[@]}"
