@@ -303,6 +303,18 @@ fn transcripts_mix_with_snarkjs_and_each_verifies_the_other() {
         altered.a_g1[2] = altered.a_g1[3];
         refused(&altered, "an A point replaced", "section 5");
 
+        // A contribution made to another circuit's key, spliced in.
+        let mut foreign = ceremony::initial_key(&phase1, &other).unwrap();
+        ceremony::contribute(&mut foreign, Some("elsewhere"), &mut rng).unwrap();
+        let mut altered = key.clone();
+        altered.mpc.as_mut().unwrap().contributions[1] =
+            foreign.mpc.unwrap().contributions.remove(0);
+        refused(
+            &altered,
+            "another circuit's contribution",
+            "contribution 2 (elsewhere)",
+        );
+
         // A key for another circuit shape.
         let error = ceremony::verify(&key, &phase1, &other, &mut rng).unwrap_err();
         assert!(
