@@ -791,3 +791,35 @@ pub fn zkey_of(key: &ProvingKeyFile) -> Result<Zkey, CeremonyError> {
         mpc: None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    /// Straus's sum equals the sum of the scalar multiplications, in both
+    /// groups, for columns of every mix: none, one and many general
+    /// coefficients, ±1, zero.
+    #[test]
+    fn combine_is_the_sum_of_the_multiples() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(3);
+        for count in [0usize, 1, 2, 3, 9] {
+            let mut coefficients: Vec<Fr> = (0..count).map(|_| Fr::rand(&mut rng)).collect();
+            coefficients.extend([Fr::one(), -Fr::one(), Fr::zero(), Fr::from(2u64)]);
+            let g1: Vec<G1Affine> = coefficients
+                .iter()
+                .map(|_| (G1Affine::generator() * Fr::rand(&mut rng)).into_affine())
+                .collect();
+            let g2: Vec<G2Affine> = coefficients
+                .iter()
+                .map(|_| (G2Affine::generator() * Fr::rand(&mut rng)).into_affine())
+                .collect();
+            let expected1: G1Projective = g1.iter().zip(&coefficients).map(|(p, c)| *p * c).sum();
+            let expected2: G2Projective = g2.iter().zip(&coefficients).map(|(p, c)| *p * c).sum();
+            let got1: G1Projective = combine(g1.iter().copied().zip(coefficients.iter().copied()));
+            let got2: G2Projective = combine(g2.iter().copied().zip(coefficients.iter().copied()));
+            assert_eq!(got1, expected1, "{count} general terms, G1");
+            assert_eq!(got2, expected2, "{count} general terms, G2");
+        }
+    }
+}
