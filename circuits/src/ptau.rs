@@ -541,8 +541,8 @@ impl Ptau {
             let domain = Radix2EvaluationDomain::<Fr>::new(r.len()).expect("a power of two");
             domain.ifft(r)
         };
-        let same_g1 = |basis: &[G1Affine], powers: &[G1Affine], r: &[Fr]| {
-            let c = coefficients(r);
+        // Σ r_j·basis_j = Σ c_k·powers_k, c the inverse FFT of r.
+        let same_g1 = |basis: &[G1Affine], powers: &[G1Affine], r: &[Fr], c: &[Fr]| {
             let powers_len = powers.len().min(c.len());
             G1Projective::msm(basis, r).expect("equal lengths")
                 == G1Projective::msm(&powers[..powers_len], &c[..powers_len])
@@ -558,22 +558,22 @@ impl Ptau {
             ));
         }
         let r = weights(n);
-        if !same_g1(&lagrange.tau_g1, &self.tau_g1[..n], &r) {
+        let c = coefficients(&r);
+        if !same_g1(&lagrange.tau_g1, &self.tau_g1[..n], &r, &c) {
             return Err(PtauError::Inconsistent(
                 "section 12's Lagrange basis is not that of [τ^i]G1",
             ));
         }
-        if !same_g1(&lagrange.alpha_tau_g1, &self.alpha_tau_g1[..n], &r) {
+        if !same_g1(&lagrange.alpha_tau_g1, &self.alpha_tau_g1[..n], &r, &c) {
             return Err(PtauError::Inconsistent(
                 "section 14's Lagrange basis is not that of [α·τ^i]G1",
             ));
         }
-        if !same_g1(&lagrange.beta_tau_g1, &self.beta_tau_g1[..n], &r) {
+        if !same_g1(&lagrange.beta_tau_g1, &self.beta_tau_g1[..n], &r, &c) {
             return Err(PtauError::Inconsistent(
                 "section 15's Lagrange basis is not that of [β·τ^i]G1",
             ));
         }
-        let c = coefficients(&r);
         if G2Projective::msm(&lagrange.tau_g2, &r).expect("equal lengths")
             != G2Projective::msm(&self.tau_g2[..n], &c).expect("equal lengths")
         {
@@ -583,7 +583,13 @@ impl Ptau {
         }
         // τ^0..τ^(2n−2), and τ^(2n−1) where it was read.
         let top = self.tau_g1.len().min(2 * n);
-        if !same_g1(&lagrange.double_g1, &self.tau_g1[..top], &weights(2 * n)) {
+        let r = weights(2 * n);
+        if !same_g1(
+            &lagrange.double_g1,
+            &self.tau_g1[..top],
+            &r,
+            &coefficients(&r),
+        ) {
             return Err(PtauError::Inconsistent(
                 "section 12's Lagrange basis of the doubled domain is not that of [τ^i]G1",
             ));

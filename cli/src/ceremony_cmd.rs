@@ -183,15 +183,18 @@ fn print_transcript(transcript: &Transcript) {
     println!("transcript hash {}", hex::encode(transcript.hash));
 }
 
-/// Verifies `key` in full against the Powers of Tau and the shape.
-fn verify(key: &Zkey, phase1: &Phase1Args) -> Result<(ClaimShape, Transcript)> {
-    let (shape, matrices) = shape_and_matrices(&phase1.shape)?;
+/// Verifies `key` in full against the Powers of Tau and the circuit.
+fn verify(key: &Zkey, ptau: &Path, matrices: &ConstraintMatrices) -> Result<Transcript> {
     // The circuit first: a key of another shape is named as such before the
     // Powers of Tau are read.
-    key.check_circuit(&matrices)?;
-    let ptau = read_phase1(&phase1.ptau, &matrices)?;
-    let transcript = ceremony::verify(key, &ptau, &matrices, &mut rand::thread_rng())?;
-    Ok((shape, transcript))
+    key.check_circuit(matrices)?;
+    let phase1 = read_phase1(ptau, matrices)?;
+    Ok(ceremony::verify(
+        key,
+        &phase1,
+        matrices,
+        &mut rand::thread_rng(),
+    )?)
 }
 
 fn write_keys(out: &Path, keys: &ProvingKeyFile) -> Result<()> {
@@ -241,8 +244,9 @@ pub fn run(command: CeremonyCommand) -> Result<()> {
         }
         CeremonyCommand::Verify { state, phase1 } => {
             let key = open_zkey(&state)?;
-            let (_, transcript) =
-                verify(&key, &phase1).with_context(|| state.display().to_string())?;
+            let (_, matrices) = shape_and_matrices(&phase1.shape)?;
+            let transcript = verify(&key, &phase1.ptau, &matrices)
+                .with_context(|| state.display().to_string())?;
             print_transcript(&transcript);
             println!(
                 "{}: a valid transcript of {} contributions",
@@ -262,21 +266,17 @@ pub fn run(command: CeremonyCommand) -> Result<()> {
             let mut key = open_zkey(&state)?;
             let beacon =
                 hex::decode(beacon.trim_start_matches("0x")).context("--beacon is not hex")?;
-            let (shape, transcript) =
-                verify(&key, &phase1).with_context(|| state.display().to_string())?;
-            if !transcript
-                .contributions
-                .iter()
-                .any(|c| c.kind == ContributionKind::Secret)
-            {
-                bail!(ceremony::CeremonyError::NoContributions);
-            }
+            let (shape, matrices) = shape_and_matrices(&phase1.shape)?;
+            verify(&key, &phase1.ptau, &matrices).with_context(|| state.display().to_string())?;
             ceremony::apply_beacon(&mut key, &beacon, iterations, Some(&name))?;
             let transcript = ceremony::check_transcript(&key)?;
+            // Refuses a transcript with no secret contribution, before any
+            // file is written.
+            let keys = ceremony::claim_keys(&key, shape, Some(&transcript))?;
             std::fs::create_dir_all(&out).with_context(|| out.display().to_string())?;
             write_zkey(&out.join(FINAL_ZKEY), &key)?;
             print_transcript(&transcript);
-            write_keys(&out, &ceremony::claim_keys(&key, shape, Some(&transcript))?)?;
+            write_keys(&out, &keys)?;
             done("finalize", start);
         }
     }
@@ -293,17 +293,16 @@ pub fn import(command: ImportCommand) -> Result<()> {
     } = command;
     let key = open_zkey(&file)?;
     let (shape, matrices) = shape_and_matrices(&shape)?;
-    key.check_circuit(&matrices)
-        .with_context(|| file.display().to_string())?;
     let keys = match (ptau, unverified) {
         (Some(ptau), _) => {
-            let phase1 = read_phase1(&ptau, &matrices)?;
-            let transcript = ceremony::verify(&key, &phase1, &matrices, &mut rand::thread_rng())
-                .with_context(|| file.display().to_string())?;
+            let transcript =
+                verify(&key, &ptau, &matrices).with_context(|| file.display().to_string())?;
             print_transcript(&transcript);
             ceremony::claim_keys(&key, shape, Some(&transcript))?
         }
         (None, true) => {
+            key.check_circuit(&matrices)
+                .with_context(|| file.display().to_string())?;
             eprintln!(
                 "warning: the transcript was not verified: the keys are labelled as development keys"
             );

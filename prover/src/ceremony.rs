@@ -33,7 +33,7 @@ use rayon::prelude::*;
 
 use crate::groth16::{ConstraintMatrices, QapForm};
 use crate::keys::ProvingKeyFile;
-use crate::zkey::{Coefficient, Contribution, ContributionKind, MpcParams, Zkey, ZkeyError};
+use crate::zkey::{Contribution, ContributionKind, MpcParams, Zkey, ZkeyError};
 use proofmint_circuits::claim::{ClaimShape, NUM_PUBLIC_INPUTS};
 use proofmint_verifier::keys::{SetupKind, VerifyingKeyFile};
 use random::{g1_uncompressed, g2_uncompressed, hash_to_g2};
@@ -108,36 +108,6 @@ pub fn read_phase1<R: Read + Seek, G: rand::Rng>(
     Ok(Phase1 { ptau, lagrange })
 }
 
-/// Section 4 for `matrices`, in the order snarkjs writes it from the
-/// `.r1cs` [`crate::circom::write_r1cs`] writes: each constraint's A terms,
-/// then its B terms, then `A[constraints + i][i] = 1` for the constant and
-/// each public input.
-pub fn coefficients(matrices: &ConstraintMatrices) -> Vec<Coefficient> {
-    let (inputs, constraints, _) = matrices.counts();
-    let mut out = Vec::new();
-    for constraint in 0..constraints {
-        for matrix in 0..2 {
-            for (value, signal) in matrices.row(matrix, constraint) {
-                out.push(Coefficient {
-                    matrix: matrix as u32,
-                    constraint: constraint as u32,
-                    signal: signal as u32,
-                    value,
-                });
-            }
-        }
-    }
-    for signal in 0..inputs {
-        out.push(Coefficient {
-            matrix: 0,
-            constraint: (constraints + signal) as u32,
-            signal: signal as u32,
-            value: Fr::one(),
-        });
-    }
-    out
-}
-
 /// Columns with more terms than this are summed one at a time, each with a
 /// parallel MSM; the rest in parallel, each on one thread (an MSM's own
 /// parallelism inside a parallel loop nests rayon's work stealing until the
@@ -207,25 +177,22 @@ fn sum_columns<G: CurveGroup<ScalarField = Fr>>(
     variables: usize,
     terms: impl Fn(usize) -> Vec<(G::Affine, Fr)> + Sync,
 ) -> Vec<G> {
-    let mut sums: Vec<G> = (0..variables)
+    let sums: Vec<Option<G>> = (0..variables)
         .into_par_iter()
         .map(|s| {
             let terms = terms(s);
-            if terms.len() > LARGE_COLUMN {
-                G::zero()
-            } else {
-                combine(terms.into_iter())
-            }
+            (terms.len() <= LARGE_COLUMN).then(|| combine(terms.into_iter()))
         })
         .collect();
-    for (s, sum) in sums.iter_mut().enumerate() {
-        let terms = terms(s);
-        if terms.len() > LARGE_COLUMN {
-            let (bases, scalars): (Vec<_>, Vec<_>) = terms.into_iter().unzip();
-            *sum = G::msm(&bases, &scalars).expect("equal lengths");
-        }
-    }
-    sums
+    sums.into_iter()
+        .enumerate()
+        .map(|(s, sum)| {
+            sum.unwrap_or_else(|| {
+                let (bases, scalars): (Vec<_>, Vec<_>) = terms(s).into_iter().unzip();
+                G::msm(&bases, &scalars).expect("equal lengths")
+            })
+        })
+        .collect()
 }
 
 /// The initial key, as `snarkjs zkey new` makes it: γ = δ = 1, no
@@ -242,30 +209,28 @@ pub fn initial_key(phase1: &Phase1, matrices: &ConstraintMatrices) -> Result<Zke
             lagrange.tau_g1.len()
         )));
     }
-    // Each variable's terms in A, B and C: (constraint, coefficient).
+    // Each variable's terms in A, B and C: (row, coefficient). A and B come
+    // from section 4, which holds snarkjs's input rows (A[constraints + s][s]
+    // = 1 for the constant and each public input), C from the matrices.
+    let coefficients = crate::zkey::coefficients(matrices);
     let mut columns: [Vec<Vec<(u32, Fr)>>; 3] =
         std::array::from_fn(|_| vec![Vec::new(); variables]);
+    for c in &coefficients {
+        columns[c.matrix as usize][c.signal as usize].push((c.constraint, c.value));
+    }
     for constraint in 0..constraints {
-        for (matrix, column) in columns.iter_mut().enumerate() {
-            for (value, signal) in matrices.row(matrix, constraint) {
-                column[signal].push((constraint as u32, value));
-            }
+        for (value, signal) in matrices.row(2, constraint) {
+            columns[2][signal].push((constraint as u32, value));
         }
     }
     let [a, b, c] = &columns;
-    // A public input's extra row: A[constraints + s][s] = 1.
-    let extra = |s: usize| (s <= public).then_some((constraints + s) as u32);
     let at = |basis: &[G1Affine], terms: &[(u32, Fr)]| {
         terms
             .iter()
             .map(|(row, value)| (basis[*row as usize], *value))
             .collect::<Vec<_>>()
     };
-    let a_g1: Vec<G1Projective> = sum_columns(variables, |s| {
-        let mut terms = at(&lagrange.tau_g1, &a[s]);
-        terms.extend(extra(s).map(|row| (lagrange.tau_g1[row as usize], Fr::one())));
-        terms
-    });
+    let a_g1: Vec<G1Projective> = sum_columns(variables, |s| at(&lagrange.tau_g1, &a[s]));
     let b_g1: Vec<G1Projective> = sum_columns(variables, |s| at(&lagrange.tau_g1, &b[s]));
     let b_g2: Vec<G2Projective> = sum_columns(variables, |s| {
         b[s].iter()
@@ -277,7 +242,6 @@ pub fn initial_key(phase1: &Phase1, matrices: &ConstraintMatrices) -> Result<Zke
         let mut terms = at(&lagrange.beta_tau_g1, &a[s]);
         terms.extend(at(&lagrange.alpha_tau_g1, &b[s]));
         terms.extend(at(&lagrange.tau_g1, &c[s]));
-        terms.extend(extra(s).map(|row| (lagrange.beta_tau_g1[row as usize], Fr::one())));
         terms
     });
     drop(columns);
@@ -303,7 +267,7 @@ pub fn initial_key(phase1: &Phase1, matrices: &ConstraintMatrices) -> Result<Zke
         delta_g1: G1Affine::generator(),
         delta_g2: G2Affine::generator(),
         ic,
-        coefficients: coefficients(matrices),
+        coefficients,
         a_g1: G1Projective::normalize_batch(&a_g1),
         b_g1: G1Projective::normalize_batch(&b_g1),
         b_g2: G2Projective::normalize_batch(&b_g2),
@@ -782,7 +746,7 @@ pub fn zkey_of(key: &ProvingKeyFile) -> Result<Zkey, CeremonyError> {
         delta_g1: pk.delta_g1,
         delta_g2: pk.vk.delta_g2,
         ic: pk.vk.gamma_abc_g1.clone(),
-        coefficients: coefficients(matrices),
+        coefficients: crate::zkey::coefficients(matrices),
         a_g1: pk.a_query.clone(),
         b_g1: pk.b_g1_query.clone(),
         b_g2: pk.b_g2_query.clone(),

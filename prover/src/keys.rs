@@ -105,17 +105,18 @@ pub fn development_key<R: RngCore + CryptoRng>(
         vec![Fr::zero(); variables],
         vec![Fr::zero(); variables],
     ];
+    // A and B from section 4's entries, which hold snarkjs's input rows
+    // (A[constraints + s][s] = 1), C from the matrices.
+    for entry in crate::zkey::coefficients(matrices) {
+        columns[entry.matrix as usize][entry.signal as usize] +=
+            entry.value * lagrange[entry.constraint as usize];
+    }
     for (row, at_tau) in lagrange.iter().enumerate().take(constraints) {
-        for (m, column) in columns.iter_mut().enumerate() {
-            for (value, signal) in matrices.row(m, row) {
-                column[signal] += value * at_tau;
-            }
+        for (value, signal) in matrices.row(2, row) {
+            columns[2][signal] += value * at_tau;
         }
     }
-    let [mut a, b, c] = columns;
-    for (s, value) in a.iter_mut().enumerate().take(inputs) {
-        *value += lagrange[constraints + s];
-    }
+    let [a, b, c] = columns;
     let mut abc: Vec<Fr> = (0..variables)
         .into_par_iter()
         .map(|s| beta * a[s] + alpha * b[s] + c[s])

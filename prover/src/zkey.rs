@@ -99,6 +99,36 @@ pub struct MpcParams {
     pub contributions: Vec<Contribution>,
 }
 
+/// Section 4 for `matrices`, in the order snarkjs writes it from the
+/// `.r1cs` [`crate::circom::write_r1cs`] writes: each constraint's A terms,
+/// then its B terms, then `A[constraints + i][i] = 1` for the constant and
+/// each public input (the rows that make the public inputs independent).
+pub fn coefficients(matrices: &ConstraintMatrices) -> Vec<Coefficient> {
+    let (inputs, constraints, _) = matrices.counts();
+    let mut out = Vec::new();
+    for constraint in 0..constraints {
+        for matrix in 0..2 {
+            for (value, signal) in matrices.row(matrix, constraint) {
+                out.push(Coefficient {
+                    matrix: matrix as u32,
+                    constraint: constraint as u32,
+                    signal: signal as u32,
+                    value,
+                });
+            }
+        }
+    }
+    for signal in 0..inputs {
+        out.push(Coefficient {
+            matrix: 0,
+            constraint: (constraints + signal) as u32,
+            signal: signal as u32,
+            value: Fr::from(1u64),
+        });
+    }
+    out
+}
+
 /// Longest contributor name written (snarkjs keeps 64 characters).
 pub const MAX_NAME_BYTES: usize = 64;
 
@@ -423,27 +453,7 @@ impl Zkey {
                 self.domain_size, constraints
             ));
         }
-        let mut expected = Vec::new();
-        for constraint in 0..constraints {
-            for matrix in 0..2 {
-                for (value, signal) in matrices.row(matrix, constraint) {
-                    expected.push(Coefficient {
-                        matrix: matrix as u32,
-                        constraint: constraint as u32,
-                        signal: signal as u32,
-                        value,
-                    });
-                }
-            }
-        }
-        for signal in 0..inputs {
-            expected.push(Coefficient {
-                matrix: 0,
-                constraint: (constraints + signal) as u32,
-                signal: signal as u32,
-                value: Fr::from(1u64),
-            });
-        }
+        let mut expected = coefficients(matrices);
         let mut found = self.coefficients.clone();
         expected.sort();
         found.sort();

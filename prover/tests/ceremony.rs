@@ -6,13 +6,13 @@
 
 mod js;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use ark_bn254::{Fr, G1Affine};
 use ark_ec::{AffineRepr, CurveGroup};
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError, Variable};
 use ark_relations::lc;
-use js::{snarkjs, tools};
+use js::{run, snarkjs, snarkjs_ptau, tools};
 use proofmint_prover::ceremony::{self, CeremonyError, ContributionReport};
 use proofmint_prover::groth16::ConstraintMatrices;
 use proofmint_prover::zkey::{ContributionKind, Zkey};
@@ -46,47 +46,6 @@ impl ConstraintSynthesizer<Fr> for Small {
         }
         Ok(())
     }
-}
-
-fn run(tools: &Path, args: &[&str]) -> String {
-    let (ok, text) = snarkjs(tools, args);
-    assert!(ok, "snarkjs {args:?}: {text}");
-    text
-}
-
-/// A prepared Powers of Tau of `power` with one real contribution.
-fn snarkjs_ptau(tools: &Path, dir: &Path, power: u32) -> PathBuf {
-    let p = |name: &str| {
-        dir.join(format!("{name}{power}.ptau"))
-            .display()
-            .to_string()
-    };
-    run(
-        tools,
-        &[
-            "powersoftau",
-            "new",
-            "bn128",
-            &power.to_string(),
-            &p("pot0_"),
-        ],
-    );
-    run(
-        tools,
-        &[
-            "powersoftau",
-            "contribute",
-            &p("pot0_"),
-            &p("pot1_"),
-            "--name=phase one",
-            "-e=phase one entropy",
-        ],
-    );
-    run(
-        tools,
-        &["powersoftau", "prepare", "phase2", &p("pot1_"), &p("pot")],
-    );
-    PathBuf::from(p("pot"))
 }
 
 fn write(key: &Zkey, path: &Path) {

@@ -280,32 +280,18 @@ fn snarkjs_zkey_for_our_r1cs_reads_and_matches() {
     let mut bytes = Vec::new();
     proofmint_prover::circom::write_r1cs(&toy, &mut bytes).unwrap();
     std::fs::write(path("toy.r1cs"), bytes).unwrap();
-    let run = |args: &[&std::ffi::OsStr]| {
-        let (ok, text) = snarkjs(&tools, args);
-        assert!(ok, "snarkjs {args:?}: {text}");
-    };
-    let os = |p: &std::path::PathBuf| p.as_os_str().to_owned();
-    run(&[
-        "powersoftau".as_ref(),
-        "new".as_ref(),
-        "bn128".as_ref(),
-        "4".as_ref(),
-        &os(&path("pot0.ptau")),
-    ]);
-    run(&[
-        "powersoftau".as_ref(),
-        "prepare".as_ref(),
-        "phase2".as_ref(),
-        &os(&path("pot0.ptau")),
-        &os(&path("pot.ptau")),
-    ]);
-    run(&[
-        "zkey".as_ref(),
-        "new".as_ref(),
-        &os(&path("toy.r1cs")),
-        &os(&path("pot.ptau")),
-        &os(&path("toy.zkey")),
-    ]);
+    let ptau = js::snarkjs_ptau(&tools, dir.path(), 4);
+    let s = |p: &std::path::Path| p.to_str().unwrap().to_owned();
+    js::run(
+        &tools,
+        &[
+            "zkey",
+            "new",
+            &s(&path("toy.r1cs")),
+            &s(&ptau),
+            &s(&path("toy.zkey")),
+        ],
+    );
 
     let key = Zkey::open(&path("toy.zkey")).unwrap();
     let (inputs, constraints, witnesses) = toy.counts();
@@ -358,13 +344,16 @@ fn snarkjs_zkey_for_our_r1cs_reads_and_matches() {
         )
         .unwrap()
     );
-    run(&[
-        "zkey".as_ref(),
-        "export".as_ref(),
-        "verificationkey".as_ref(),
-        &os(&path("toy.zkey")),
-        &os(&path("vk.json")),
-    ]);
+    js::run(
+        &tools,
+        &[
+            "zkey",
+            "export",
+            "verificationkey",
+            &s(&path("toy.zkey")),
+            &s(&path("vk.json")),
+        ],
+    );
     std::fs::write(
         path("proof.json"),
         proofmint_verifier::snarkjs::proof_json(&proof).to_string(),

@@ -69,3 +69,46 @@ pub fn snarkjs<S: AsRef<std::ffi::OsStr>>(tools: &Path, args: &[S]) -> (bool, St
         String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     (out.status.success(), text)
 }
+
+/// Runs snarkjs with `args`, which must succeed; its output.
+pub fn run(tools: &Path, args: &[&str]) -> String {
+    let (ok, text) = snarkjs(tools, args);
+    assert!(ok, "snarkjs {args:?}: {text}");
+    text
+}
+
+/// A Powers of Tau of `power` from snarkjs in `dir`, with one real
+/// contribution, prepared for phase 2.
+pub fn snarkjs_ptau(tools: &Path, dir: &Path, power: u32) -> PathBuf {
+    let p = |name: &str| {
+        dir.join(format!("{name}{power}.ptau"))
+            .display()
+            .to_string()
+    };
+    run(
+        tools,
+        &[
+            "powersoftau",
+            "new",
+            "bn128",
+            &power.to_string(),
+            &p("pot0_"),
+        ],
+    );
+    run(
+        tools,
+        &[
+            "powersoftau",
+            "contribute",
+            &p("pot0_"),
+            &p("pot1_"),
+            "--name=phase one",
+            "-e=phase one entropy",
+        ],
+    );
+    run(
+        tools,
+        &["powersoftau", "prepare", "phase2", &p("pot1_"), &p("pot")],
+    );
+    PathBuf::from(p("pot"))
+}
