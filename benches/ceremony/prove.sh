@@ -1,32 +1,66 @@
 #!/usr/bin/env bash
-# Proving with the ceremony key `compare.sh` made (its final.zkey and the
-# claim keys beside it): `proofmint prove claim` and `snarkjs groth16 prove`
-# on the same key, for the same node's claim of the demo's epoch (its .wtns
-# from `proofmint export wtns`), each a one-shot command with its loading
-# included, twice (proofmint's second load skips the point checks its first
-# recorded); both proofs are checked with `snarkjs groth16 verify`.
+# Proving a claim with a snarkjs-form key, proofmint beside the provers of
+# .zkey files, on the same key and the same witness, in one run:
+#   proofmint       `proofmint prove claim` on the claim keys
+#   snarkjs         `snarkjs groth16 prove` on the .zkey and the .wtns
+#   taceo-groth16   benches/peers/taceo (its own lock file; built here)
+#   rapidsnark      $RAPIDSNARK, a `prover` binary built from its sources
+#                   elsewhere, if set
+# The key: the ceremony's (keys/final.zkey and the claim keys `compare.sh`
+# wrote) where present, else the demo's development keys exported as a
+# .zkey (`proofmint export zkey`), which are the same form. The witness:
+# the same node's claim over the demo's epoch (`proofmint export wtns`).
+# Each is a one-shot command with its loading included, twice (proofmint's
+# second load skips the point checks its first recorded); taceo-groth16
+# also proves again on its loaded key (its warm figure). Every proof is
+# checked: snarkjs's and rapidsnark's and ours with `snarkjs groth16
+# verify`, taceo-groth16's with ark-groth16's verifier.
 #
-#   benches/ceremony/compare.sh 16 && benches/ceremony/prove.sh 16
+#   benches/ceremony/prove.sh 16
+#   RAPIDSNARK=/path/to/prover benches/ceremony/prove.sh 256
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 slots=${1:-16}
+depth=${DEPTH:-20}
 dir=${BENCH_DIR:-target/ceremony-bench/$slots}
-keys="$dir/keys"
+mkdir -p "$dir"
 node=0xEfA9032c7a03CE341B9B1e0cC171d183D5a60798
 pm=./target/release/proofmint
 snarkjs=(node --max-old-space-size=16000 tools/js/node_modules/snarkjs/cli.js)
-[ -d "$dir/demo/epoch" ] || $pm demo --out "$dir/demo" --slots "$slots" > /dev/null 2>&1
-$pm export wtns --epoch "$dir/demo/epoch" --node $node --slots "$slots" --depth 20 --out "$dir/claim.wtns"
+cargo build -q --release -p proofmint-cli --bin proofmint
+cargo build -q --release --manifest-path benches/peers/taceo/Cargo.toml
+taceo=benches/peers/taceo/target/release/taceo-prove
+[ -d "$dir/demo/epoch" ] || $pm demo --out "$dir/demo" --slots "$slots" > "$dir/demo.log" 2>&1
+if [ -f "$dir/keys/final.zkey" ]; then
+  keys="$dir/keys"
+  zkey="$keys/final.zkey"
+  echo "key: the ceremony's ($zkey)"
+else
+  keys="$dir/demo/keys"
+  zkey="$dir/dev.zkey"
+  [ -f "$zkey" ] || $pm export zkey --keys "$keys" --out "$zkey"
+  echo "key: the demo's development keys as a .zkey ($zkey)"
+fi
+$pm export wtns --epoch "$dir/demo/epoch" --node $node --slots "$slots" --depth "$depth" --out "$dir/claim.wtns"
 measure() { # name, command...
   local name=$1; shift
-  /usr/bin/time -f "%e %M" -o "$dir/time" "$@" > "$dir/$name.log" 2>&1 || { cat "$dir/$name.log"; exit 1; }
+  /usr/bin/time -f "%e %M" -o "$dir/time" "$@" > "$dir/log" 2>&1 || { cat "$dir/log"; exit 1; }
   read -r secs kib < "$dir/time"
-  printf '%-28s %9.2f s %7.2f GB\n' "$name" "$secs" "$(echo "$kib / 1048576" | bc -l)"
+  printf '%-28s %9.2f s %7.2f GB  %s\n' "$name" "$secs" "$(echo "$kib / 1048576" | bc -l)" \
+    "$(grep -h '^taceo-groth16:' "$dir/log" | sed 's/^taceo-groth16: //')"
 }
 for run in 1 2; do
   measure "proofmint prove claim $run" $pm prove claim --epoch "$dir/demo/epoch" --node $node --keys "$keys" --out "$dir/proof-pm"
-  measure "snarkjs groth16 prove $run" "${snarkjs[@]}" groth16 prove "$keys/final.zkey" "$dir/claim.wtns" "$dir/proof-sj.json" "$dir/public-sj.json"
+  measure "snarkjs groth16 prove $run" "${snarkjs[@]}" groth16 prove "$zkey" "$dir/claim.wtns" "$dir/proof-sj.json" "$dir/public-sj.json"
+  measure "taceo-groth16 $run" $taceo "$zkey" "$dir/claim.wtns" 2
+  if [ -n "${RAPIDSNARK:-}" ]; then
+    measure "rapidsnark $run" "$RAPIDSNARK" "$zkey" "$dir/claim.wtns" "$dir/proof-rs.json" "$dir/public-rs.json"
+  fi
 done
-"${snarkjs[@]}" groth16 verify "$keys/verification_key.json" "$dir/proof-pm/public.json" "$dir/proof-pm/proof.json" | grep -q OK
-"${snarkjs[@]}" groth16 verify "$keys/verification_key.json" "$dir/public-sj.json" "$dir/proof-sj.json" | grep -q OK
-echo "both proofs verify with snarkjs"
+check() { # what, public, proof
+  "${snarkjs[@]}" groth16 verify "$keys/verification_key.json" "$2" "$3" | grep -q OK || { echo "$1's proof does not verify"; exit 1; }
+}
+check proofmint "$dir/proof-pm/public.json" "$dir/proof-pm/proof.json"
+check snarkjs "$dir/public-sj.json" "$dir/proof-sj.json"
+[ -z "${RAPIDSNARK:-}" ] || check rapidsnark "$dir/public-rs.json" "$dir/proof-rs.json"
+echo "every proof verifies (snarkjs groth16 verify; taceo-groth16's with ark-groth16)"

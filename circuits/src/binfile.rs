@@ -95,6 +95,92 @@ pub fn write<W: std::io::Write>(
     Ok(())
 }
 
+/// Starts a container of `sections` sections, each then written with
+/// [`write_section`]: the file is written as it is made, never held whole.
+pub fn write_start<W: std::io::Write>(
+    out: &mut W,
+    magic: &[u8; 4],
+    version: u32,
+    sections: u32,
+) -> std::io::Result<()> {
+    out.write_all(magic)?;
+    out.write_all(&version.to_le_bytes())?;
+    out.write_all(&sections.to_le_bytes())
+}
+
+/// Writes one section of `size` bytes, which `body` writes; a body that
+/// writes another number of bytes is an error (the section table would lie).
+pub fn write_section<W: std::io::Write>(
+    out: &mut W,
+    id: u32,
+    size: u64,
+    body: impl FnOnce(&mut Counted<&mut W>) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    out.write_all(&id.to_le_bytes())?;
+    out.write_all(&size.to_le_bytes())?;
+    let mut counted = Counted {
+        inner: out,
+        written: 0,
+    };
+    body(&mut counted)?;
+    if counted.written != size {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "section {id}: {} bytes written where its header says {size}",
+                counted.written
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A writer that counts what passes through it.
+pub struct Counted<W> {
+    inner: W,
+    written: u64,
+}
+
+impl<W: std::io::Write> std::io::Write for Counted<W> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(bytes)?;
+        self.written += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Writes G1 points in this encoding ([`put_g1`]), a bounded chunk at a time.
+pub fn write_g1s<W: std::io::Write>(out: &mut W, points: &[G1Affine]) -> std::io::Result<()> {
+    write_points(out, points, G1_BYTES as usize, put_g1)
+}
+
+/// Writes G2 points in this encoding ([`put_g2`]), a bounded chunk at a time.
+pub fn write_g2s<W: std::io::Write>(out: &mut W, points: &[G2Affine]) -> std::io::Result<()> {
+    write_points(out, points, G2_BYTES as usize, put_g2)
+}
+
+fn write_points<W: std::io::Write, P>(
+    out: &mut W,
+    points: &[P],
+    size: usize,
+    put: fn(&P, &mut Vec<u8>),
+) -> std::io::Result<()> {
+    let mut bytes = Vec::with_capacity(WRITE_CHUNK * size);
+    for chunk in points.chunks(WRITE_CHUNK) {
+        bytes.clear();
+        chunk.iter().for_each(|p| put(p, &mut bytes));
+        out.write_all(&bytes)?;
+    }
+    Ok(())
+}
+
+/// Points encoded per write by [`write_g1s`] and [`write_g2s`].
+const WRITE_CHUNK: usize = 4096;
+
 impl BinFile {
     /// Walks the section table of a file of kind `magic` ("ptau", "zkey"),
     /// accepting the versions `supported` allows (named in errors as
@@ -294,5 +380,36 @@ pub fn put_g2(point: &G2Affine, out: &mut Vec<u8>) {
     }
     for c in [point.x.c0, point.x.c1, point.y.c0, point.y.c1] {
         out.extend_from_slice(&c.0.to_bytes_le());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ark_ec::CurveGroup;
+
+    #[test]
+    fn streamed_sections_read_back_and_a_short_body_is_refused() {
+        let points: Vec<G1Affine> = (1..=5u64)
+            .map(|k| (G1Affine::generator() * ark_bn254::Fr::from(k)).into_affine())
+            .collect();
+        let mut file = Vec::new();
+        write_start(&mut file, b"test", 1, 2).unwrap();
+        write_section(&mut file, 1, 4, |w| {
+            std::io::Write::write_all(w, &7u32.to_le_bytes())
+        })
+        .unwrap();
+        write_section(&mut file, 2, 5 * G1_BYTES, |w| write_g1s(w, &points)).unwrap();
+        let mut reader = std::io::Cursor::new(&file);
+        let sections = BinFile::read(&mut reader, "test", |v| v == 1, "1").unwrap();
+        let (at, size) = sections.section(2, "points").unwrap();
+        assert_eq!(size, 5 * G1_BYTES);
+        let read = read_points(&mut reader, at, (2, "points"), 5, G1_BYTES, g1).unwrap();
+        assert_eq!(read, points);
+
+        // A section whose body writes fewer bytes than its header says.
+        let error =
+            write_section(&mut Vec::new(), 3, 6 * G1_BYTES, |w| write_g1s(w, &points)).unwrap_err();
+        assert!(error.to_string().contains("section 3"), "{error}");
     }
 }

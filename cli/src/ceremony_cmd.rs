@@ -146,9 +146,7 @@ fn open_zkey(path: &Path) -> Result<Zkey> {
 }
 
 fn write_zkey(path: &Path, key: &Zkey) -> Result<()> {
-    let mut bytes = Vec::new();
-    key.write(&mut bytes)?;
-    files::write(path, &bytes)
+    files::write_with(path, |out| key.write(out))
 }
 
 fn shape_and_matrices(args: &ShapeArgs) -> Result<(ClaimShape, ConstraintMatrices)> {

@@ -76,7 +76,9 @@ pub fn circuit_power(matrices: &ConstraintMatrices) -> u32 {
     matrices.domain_size().trailing_zeros()
 }
 
-/// A prepared Powers of Tau, read for a circuit and checked.
+/// A prepared Powers of Tau, read for a circuit and checked. Of the powers
+/// it keeps τ in G1 (for the circuit hash) and the first α and β points;
+/// the rest, checked, are dropped.
 pub struct Phase1 {
     pub ptau: Ptau,
     pub lagrange: Lagrange,
@@ -95,7 +97,7 @@ pub fn read_phase1<R: Read + Seek, G: rand::Rng>(
     let (ptau, lagrange) =
         Ptau::read_phase2(file, power, proofmint_gpu::subgroup::check_g2_subgroup)?;
     // The circuit hash needs τ^(2n−1) past a domain of 2^14 (see
-    // `circuit_hash`): refused now, not after the key is computed.
+    // `CircuitHash`): refused now, not after the key is computed.
     if hashed_h_points(matrices.domain_size()) + matrices.domain_size() > ptau.tau_g1.len() {
         return Err(PtauError::PowerTooSmall {
             have: ptau.power,
@@ -105,6 +107,14 @@ pub fn read_phase1<R: Read + Seek, G: rand::Rng>(
     }
     ptau.check_consistency(rng)?;
     ptau.check_lagrange(&lagrange, rng)?;
+    // Checked; phase 2 needs no more of these than their first points (α
+    // and β), and τ in G2 only through the Lagrange basis.
+    let mut ptau = ptau;
+    for points in [&mut ptau.alpha_tau_g1, &mut ptau.beta_tau_g1] {
+        points.truncate(1);
+        points.shrink_to_fit();
+    }
+    ptau.tau_g2 = Vec::new();
     Ok(Phase1 { ptau, lagrange })
 }
 
@@ -195,87 +205,210 @@ fn sum_columns<G: CurveGroup<ScalarField = Fr>>(
         .collect()
 }
 
-/// The initial key, as `snarkjs zkey new` makes it: γ = δ = 1, no
-/// contributions yet.
-pub fn initial_key(phase1: &Phase1, matrices: &ConstraintMatrices) -> Result<Zkey, CeremonyError> {
+/// Each variable's terms of one matrix, as compressed sparse columns:
+/// variable s's are `entries[starts[s]..starts[s + 1]]`, in the order given.
+struct Columns<T> {
+    starts: Vec<usize>,
+    entries: Vec<T>,
+}
+
+impl<T: Copy + Default> Columns<T> {
+    /// From (variable, term) pairs, walked twice: once to count each
+    /// column, once to fill it, so that no column is grown and copied.
+    fn build(variables: usize, terms: impl Iterator<Item = (usize, T)> + Clone) -> Self {
+        let mut starts = vec![0usize; variables + 1];
+        for (s, _) in terms.clone() {
+            starts[s + 1] += 1;
+        }
+        for s in 0..variables {
+            starts[s + 1] += starts[s];
+        }
+        let mut next = starts.clone();
+        let mut entries = vec![T::default(); starts[variables]];
+        for (s, term) in terms {
+            entries[next[s]] = term;
+            next[s] += 1;
+        }
+        Self { starts, entries }
+    }
+
+    fn of(&self, s: usize) -> &[T] {
+        &self.entries[self.starts[s]..self.starts[s + 1]]
+    }
+}
+
+/// Affine points, the projective ones dropped as soon as converted.
+fn normalized<G: CurveGroup>(points: Vec<G>) -> Vec<G::Affine> {
+    G::normalize_batch(&points)
+}
+
+/// One of the initial key's computed sections, as [`initial_sections`]
+/// hands them over.
+enum Initial {
+    /// Section 3: β·A + α·B + C of the constant and the public inputs.
+    Ic(Vec<G1Affine>),
+    /// Section 8: β·A + α·B + C of the other variables (δ = 1).
+    C(Vec<G1Affine>),
+    /// Section 5.
+    A(Vec<G1Affine>),
+    /// Section 6.
+    B1(Vec<G1Affine>),
+    /// Section 7.
+    B2(Vec<G2Affine>),
+}
+
+/// The initial key's header: α and β from the Powers of Tau, γ = δ = 1.
+fn initial_header(phase1: &Phase1, matrices: &ConstraintMatrices) -> Zkey {
+    let (inputs, _, witnesses) = matrices.counts();
+    Zkey {
+        variables: inputs + witnesses,
+        public_inputs: inputs - 1,
+        domain_size: matrices.domain_size(),
+        alpha_g1: phase1.ptau.alpha_tau_g1[0],
+        beta_g1: phase1.ptau.beta_tau_g1[0],
+        beta_g2: phase1.ptau.beta_g2,
+        gamma_g2: G2Affine::generator(),
+        delta_g1: G1Affine::generator(),
+        delta_g2: G2Affine::generator(),
+        ic: Vec::new(),
+        coefficients: Vec::new(),
+        a_g1: Vec::new(),
+        b_g1: Vec::new(),
+        b_g2: Vec::new(),
+        c_g1: Vec::new(),
+        h_g1: Vec::new(),
+        mpc: None,
+    }
+}
+
+/// Computes the initial key's sections from the Lagrange basis, one at a
+/// time in the circuit hash's order (IC, C, A, B in G1, B in G2), handing
+/// each to `each`, which keeps or checks and drops it: a verifier never
+/// holds a second key. `coefficients` are section 4's entries for
+/// `matrices` ([`crate::zkey::coefficients`]). Returns the circuit hash.
+fn initial_sections(
+    phase1: &Phase1,
+    matrices: &ConstraintMatrices,
+    coefficients: &[crate::zkey::Coefficient],
+    mut each: impl FnMut(Initial) -> Result<(), CeremonyError>,
+) -> Result<[u8; 64], CeremonyError> {
     let (inputs, constraints, witnesses) = matrices.counts();
     let variables = inputs + witnesses;
     let public = inputs - 1;
     let n = matrices.domain_size();
-    let (ptau, lagrange) = (&phase1.ptau, &phase1.lagrange);
+    let lagrange = &phase1.lagrange;
     if lagrange.tau_g1.len() != n {
         return Err(CeremonyError::OtherCircuit(format!(
             "the Powers of Tau were read for a domain of {}, the circuit's is {n}",
             lagrange.tau_g1.len()
         )));
     }
-    // Each variable's terms in A, B and C: (row, coefficient). A and B come
-    // from section 4, which holds snarkjs's input rows (A[constraints + s][s]
-    // = 1 for the constant and each public input), C from the matrices.
-    let coefficients = crate::zkey::coefficients(matrices);
-    let mut columns: [Vec<Vec<(u32, Fr)>>; 3] =
-        std::array::from_fn(|_| vec![Vec::new(); variables]);
-    for c in &coefficients {
-        columns[c.matrix as usize][c.signal as usize].push((c.constraint, c.value));
-    }
-    for constraint in 0..constraints {
-        for (value, signal) in matrices.row(2, constraint) {
-            columns[2][signal].push((constraint as u32, value));
-        }
-    }
-    let [a, b, c] = &columns;
-    let at = |basis: &[G1Affine], terms: &[(u32, Fr)]| {
-        terms
+    let mut hash = CircuitHash::new(&initial_header(phase1, matrices), &phase1.ptau)?;
+    // Each variable's terms in A, B and C. A and B come from section 4,
+    // which holds snarkjs's input rows (A[constraints + s][s] = 1 for the
+    // constant and each public input): their columns index its entries. C
+    // comes from the matrices.
+    let [a, b] = [0, 1].map(|matrix| {
+        Columns::build(
+            variables,
+            coefficients
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.matrix == matrix)
+                .map(|(i, c)| (c.signal as usize, i as u32)),
+        )
+    });
+    let c = Columns::build(
+        variables,
+        (0..constraints).flat_map(|constraint| {
+            matrices
+                .row(2, constraint)
+                .into_iter()
+                .map(move |(value, signal)| (signal, (constraint as u32, value)))
+        }),
+    );
+    let at = |basis: &[G1Affine], column: &[u32]| {
+        column
             .iter()
-            .map(|(row, value)| (basis[*row as usize], *value))
+            .map(|&i| {
+                let c = &coefficients[i as usize];
+                (basis[c.constraint as usize], c.value)
+            })
             .collect::<Vec<_>>()
     };
-    let a_g1: Vec<G1Projective> = sum_columns(variables, |s| at(&lagrange.tau_g1, &a[s]));
-    let b_g1: Vec<G1Projective> = sum_columns(variables, |s| at(&lagrange.tau_g1, &b[s]));
-    let b_g2: Vec<G2Projective> = sum_columns(variables, |s| {
-        b[s].iter()
-            .map(|(row, value)| (lagrange.tau_g2[*row as usize], *value))
-            .collect()
-    });
     // β·A + α·B + C, for the public inputs (IC, γ = 1) and the rest (C).
     let abc: Vec<G1Projective> = sum_columns(variables, |s| {
-        let mut terms = at(&lagrange.beta_tau_g1, &a[s]);
-        terms.extend(at(&lagrange.alpha_tau_g1, &b[s]));
-        terms.extend(at(&lagrange.tau_g1, &c[s]));
+        let mut terms = at(&lagrange.beta_tau_g1, a.of(s));
+        terms.extend(at(&lagrange.alpha_tau_g1, b.of(s)));
+        terms.extend(
+            c.of(s)
+                .iter()
+                .map(|(row, value)| (lagrange.tau_g1[*row as usize], *value)),
+        );
         terms
     });
-    drop(columns);
-    let mut abc = G1Projective::normalize_batch(&abc);
-    let c_g1 = abc.split_off(public + 1);
-    let ic = abc;
-    let h_g1: Vec<G1Affine> = lagrange
+    drop(c);
+    let mut abc = normalized(abc);
+    let ic = abc[..=public].to_vec();
+    abc.drain(..=public);
+    hash.g1s(&ic);
+    each(Initial::Ic(ic))?;
+    hash.h(n, &phase1.ptau);
+    hash.g1s(&abc);
+    each(Initial::C(abc))?;
+    let a_g1 = normalized(sum_columns::<G1Projective>(variables, |s| {
+        at(&lagrange.tau_g1, a.of(s))
+    }));
+    hash.g1s(&a_g1);
+    each(Initial::A(a_g1))?;
+    let b_g1 = normalized(sum_columns::<G1Projective>(variables, |s| {
+        at(&lagrange.tau_g1, b.of(s))
+    }));
+    hash.g1s(&b_g1);
+    each(Initial::B1(b_g1))?;
+    let b_g2 = normalized(sum_columns::<G2Projective>(variables, |s| {
+        b.of(s)
+            .iter()
+            .map(|&i| {
+                let c = &coefficients[i as usize];
+                (lagrange.tau_g2[c.constraint as usize], c.value)
+            })
+            .collect()
+    }));
+    hash.g2s(&b_g2);
+    each(Initial::B2(b_g2))?;
+    Ok(hash.finish())
+}
+
+/// The odd points of the doubled domain's Lagrange basis: H for δ = 1.
+fn initial_h(phase1: &Phase1) -> Vec<G1Affine> {
+    phase1
+        .lagrange
         .double_g1
         .iter()
         .skip(1)
         .step_by(2)
         .copied()
-        .collect();
+        .collect()
+}
 
-    let mut key = Zkey {
-        variables,
-        public_inputs: public,
-        domain_size: n,
-        alpha_g1: ptau.alpha_tau_g1[0],
-        beta_g1: ptau.beta_tau_g1[0],
-        beta_g2: ptau.beta_g2,
-        gamma_g2: G2Affine::generator(),
-        delta_g1: G1Affine::generator(),
-        delta_g2: G2Affine::generator(),
-        ic,
-        coefficients,
-        a_g1: G1Projective::normalize_batch(&a_g1),
-        b_g1: G1Projective::normalize_batch(&b_g1),
-        b_g2: G2Projective::normalize_batch(&b_g2),
-        c_g1,
-        h_g1,
-        mpc: None,
-    };
-    let cs_hash = circuit_hash(&key, ptau)?;
+/// The initial key, as `snarkjs zkey new` makes it: γ = δ = 1, no
+/// contributions yet.
+pub fn initial_key(phase1: &Phase1, matrices: &ConstraintMatrices) -> Result<Zkey, CeremonyError> {
+    let coefficients = crate::zkey::coefficients(matrices);
+    let mut key = initial_header(phase1, matrices);
+    let cs_hash = initial_sections(phase1, matrices, &coefficients, |section| {
+        match section {
+            Initial::Ic(points) => key.ic = points,
+            Initial::C(points) => key.c_g1 = points,
+            Initial::A(points) => key.a_g1 = points,
+            Initial::B1(points) => key.b_g1 = points,
+            Initial::B2(points) => key.b_g2 = points,
+        }
+        Ok(())
+    })?;
+    key.coefficients = coefficients;
+    key.h_g1 = initial_h(phase1);
     key.mpc = Some(MpcParams {
         cs_hash,
         contributions: Vec::new(),
@@ -295,51 +428,64 @@ fn hashed_h_points(n: usize) -> usize {
 }
 
 /// snarkjs's circuit hash: BLAKE2b-512 over the initial key's header points
-/// and sections, each section after its length (big-endian u32), points
-/// uncompressed. For H it hashes `[τ^(n+i) − τ^i]`, libsnark's H query for
-/// δ = 1, not the section; `snarkjs zkey new` hashes n − 1 of them, or, past
-/// 2^14, every point of each chunk of 2^14, so n of them, the last needing
-/// τ^(2n−1).
-fn circuit_hash(key: &Zkey, ptau: &Ptau) -> Result<[u8; 64], CeremonyError> {
-    let n = key.domain_size;
-    let count = hashed_h_points(n);
-    if count + n > ptau.tau_g1.len() {
-        return Err(CeremonyError::Ptau(PtauError::PowerTooSmall {
-            have: ptau.power,
-            need: ptau.power + 1,
-        }));
-    }
-    let mut hasher = Blake2b512::new();
-    for point in [key.alpha_g1, key.beta_g1] {
-        hasher.update(g1_uncompressed(&point));
-    }
-    hasher.update(g2_uncompressed(&key.beta_g2));
-    hasher.update(g2_uncompressed(&key.gamma_g2));
-    hasher.update(g1_uncompressed(&key.delta_g1));
-    hasher.update(g2_uncompressed(&key.delta_g2));
-    let g1s = |hasher: &mut Blake2b512, points: &[G1Affine]| {
-        hasher.update((points.len() as u32).to_be_bytes());
-        for point in points {
-            hasher.update(g1_uncompressed(point));
+/// and sections (IC, H, C, A, B in G1, B in G2), each section after its
+/// length (big-endian u32), points uncompressed, fed a section at a time.
+/// For H it hashes `[τ^(n+i) − τ^i]`, libsnark's H query for δ = 1, not the
+/// section; `snarkjs zkey new` hashes n − 1 of them, or, past 2^14, every
+/// point of each chunk of 2^14, so n of them, the last needing τ^(2n−1).
+struct CircuitHash(Blake2b512);
+
+impl CircuitHash {
+    /// Starts with `key`'s header points; refuses Powers of Tau too short
+    /// for the H points.
+    fn new(key: &Zkey, ptau: &Ptau) -> Result<Self, CeremonyError> {
+        let n = key.domain_size;
+        if hashed_h_points(n) + n > ptau.tau_g1.len() {
+            return Err(CeremonyError::Ptau(PtauError::PowerTooSmall {
+                have: ptau.power,
+                need: ptau.power + 1,
+            }));
         }
-    };
-    g1s(&mut hasher, &key.ic);
-    let h: Vec<G1Projective> = (0..count)
-        .into_par_iter()
-        .map(|i| ptau.tau_g1[i + n].into_group() - ptau.tau_g1[i])
-        .collect();
-    hasher.update(((n - 1) as u32).to_be_bytes());
-    for point in G1Projective::normalize_batch(&h) {
-        hasher.update(g1_uncompressed(&point));
+        let mut hasher = Blake2b512::new();
+        for point in [key.alpha_g1, key.beta_g1] {
+            hasher.update(g1_uncompressed(&point));
+        }
+        hasher.update(g2_uncompressed(&key.beta_g2));
+        hasher.update(g2_uncompressed(&key.gamma_g2));
+        hasher.update(g1_uncompressed(&key.delta_g1));
+        hasher.update(g2_uncompressed(&key.delta_g2));
+        Ok(Self(hasher))
     }
-    g1s(&mut hasher, &key.c_g1);
-    g1s(&mut hasher, &key.a_g1);
-    g1s(&mut hasher, &key.b_g1);
-    hasher.update((key.b_g2.len() as u32).to_be_bytes());
-    for point in &key.b_g2 {
-        hasher.update(g2_uncompressed(point));
+
+    fn g1s(&mut self, points: &[G1Affine]) {
+        self.0.update((points.len() as u32).to_be_bytes());
+        for point in points {
+            self.0.update(g1_uncompressed(point));
+        }
     }
-    Ok(hasher.finalize().into())
+
+    fn g2s(&mut self, points: &[G2Affine]) {
+        self.0.update((points.len() as u32).to_be_bytes());
+        for point in points {
+            self.0.update(g2_uncompressed(point));
+        }
+    }
+
+    /// The H points, after IC (the length [`CircuitHash::new`] checked).
+    fn h(&mut self, n: usize, ptau: &Ptau) {
+        let h: Vec<G1Projective> = (0..hashed_h_points(n))
+            .into_par_iter()
+            .map(|i| ptau.tau_g1[i + n].into_group() - ptau.tau_g1[i])
+            .collect();
+        self.0.update(((n - 1) as u32).to_be_bytes());
+        for point in G1Projective::normalize_batch(&h) {
+            self.0.update(g1_uncompressed(&point));
+        }
+    }
+
+    fn finish(self) -> [u8; 64] {
+        self.0.finalize().into()
+    }
 }
 
 /// What snarkjs hashes of a contribution (`hashPubKey`).
@@ -608,7 +754,7 @@ pub fn verify<G: rand::Rng>(
             matrices.domain_size()
         )));
     }
-    let initial = initial_key(phase1, matrices)?;
+    let initial = initial_header(phase1, matrices);
     let mismatch = |section: u32, name: &'static str, reason: &str| CeremonyError::Section {
         section,
         name,
@@ -625,33 +771,8 @@ pub fn verify<G: rand::Rng>(
         return Err(mismatch(2, "header", "γ is not 1"));
     }
     let mpc = key.mpc.as_ref().ok_or(CeremonyError::NoTranscript)?;
-    let initial_hash = initial
-        .mpc
-        .as_ref()
-        .expect("an initial key has section 10")
-        .cs_hash;
-    if mpc.cs_hash != initial_hash {
-        return Err(mismatch(
-            10,
-            "contributions",
-            "its circuit hash is not that of this circuit on this Powers of Tau",
-        ));
-    }
-    if key.coefficients != initial.coefficients {
+    if key.coefficients != crate::zkey::coefficients(matrices) {
         return Err(mismatch(4, "coefficients", "not the circuit's A and B"));
-    }
-    let derived = "not derived from the Powers of Tau for this circuit";
-    if key.ic != initial.ic {
-        return Err(mismatch(3, "IC", derived));
-    }
-    if key.a_g1 != initial.a_g1 {
-        return Err(mismatch(5, "A", derived));
-    }
-    if key.b_g1 != initial.b_g1 {
-        return Err(mismatch(6, "B in G1", derived));
-    }
-    if key.b_g2 != initial.b_g2 {
-        return Err(mismatch(7, "B in G2", derived));
     }
     let transcript = check_transcript(key)?;
     let divided = |start: &[G1Affine], end: &[G1Affine], rng: &mut G| {
@@ -672,10 +793,31 @@ pub fn verify<G: rand::Rng>(
             .into_affine();
         same_ratio(after, before, G2Affine::generator(), key.delta_g2)
     };
-    if !divided(&initial.c_g1, &key.c_g1, rng) {
-        return Err(mismatch(8, "C", "not the initial C divided by δ"));
+    // Each section as it is computed, then dropped.
+    let derived = "not derived from the Powers of Tau for this circuit";
+    let cs_hash = initial_sections(
+        phase1,
+        matrices,
+        &key.coefficients,
+        |section| match section {
+            Initial::Ic(points) if points != key.ic => Err(mismatch(3, "IC", derived)),
+            Initial::C(points) if !divided(&points, &key.c_g1, rng) => {
+                Err(mismatch(8, "C", "not the initial C divided by δ"))
+            }
+            Initial::A(points) if points != key.a_g1 => Err(mismatch(5, "A", derived)),
+            Initial::B1(points) if points != key.b_g1 => Err(mismatch(6, "B in G1", derived)),
+            Initial::B2(points) if points != key.b_g2 => Err(mismatch(7, "B in G2", derived)),
+            _ => Ok(()),
+        },
+    )?;
+    if mpc.cs_hash != cs_hash {
+        return Err(mismatch(
+            10,
+            "contributions",
+            "its circuit hash is not that of this circuit on this Powers of Tau",
+        ));
     }
-    if !divided(&initial.h_g1, &key.h_g1, rng) {
+    if !divided(&initial_h(phase1), &key.h_g1, rng) {
         return Err(mismatch(9, "H", "not the initial H divided by δ"));
     }
     Ok(transcript)

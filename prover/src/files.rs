@@ -124,6 +124,25 @@ pub fn write(path: &Path, bytes: &[u8]) -> Result<()> {
     fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
 }
 
+/// Writes a file as `body` makes it, through a buffer: for files too large
+/// to hold in memory twice.
+pub fn write_with(
+    path: &Path,
+    body: impl FnOnce(&mut std::io::BufWriter<fs::File>) -> std::io::Result<()>,
+) -> Result<()> {
+    use std::io::Write;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create directory {}", dir.display()))?;
+    }
+    let file =
+        fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+    body(&mut out)
+        .and_then(|()| out.flush())
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
 pub fn read_json(path: &Path) -> Result<serde_json::Value> {
     let bytes = read_capped(path)?;
     serde_json::from_slice(&bytes).with_context(|| format!("{}: not valid JSON", path.display()))

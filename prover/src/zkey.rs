@@ -65,6 +65,10 @@ pub struct Coefficient {
     pub value: Fr,
 }
 
+/// Bytes of one section-4 entry: matrix, constraint, signal (u32 each) and
+/// the value (32 bytes).
+const COEFFICIENT_BYTES: usize = 12 + 32;
+
 /// What a contribution was.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ContributionKind {
@@ -247,7 +251,7 @@ impl Zkey {
         file.seek(SeekFrom::Start(coefficients_at))?;
         file.read_exact(&mut word)?;
         let count = u32::from_le_bytes(word) as u64;
-        let entry = 12 + 32u64;
+        let entry = COEFFICIENT_BYTES as u64;
         sections.sized(4, "coefficients", 4 + count * entry)?;
         let mut bytes = vec![0u8; (count * entry) as usize];
         file.read_exact(&mut bytes)?;
@@ -362,6 +366,7 @@ impl Zkey {
     /// Writes the key in snarkjs's layout, sections 1 to 10 in order (as
     /// `snarkjs zkey contribute` does); section 10 only where `mpc` is set.
     pub fn write<W: std::io::Write>(&self, out: &mut W) -> std::io::Result<()> {
+        use std::io::Write;
         let mut header = Vec::with_capacity(852);
         header.extend_from_slice(&32u32.to_le_bytes());
         header.extend_from_slice(&<ark_bn254::FqConfig as MontConfig<4>>::MODULUS.to_bytes_le());
@@ -376,37 +381,45 @@ impl Zkey {
         binfile::put_g2(&self.gamma_g2, &mut header);
         binfile::put_g1(&self.delta_g1, &mut header);
         binfile::put_g2(&self.delta_g2, &mut header);
-        let g1s = |points: &[G1Affine]| {
-            let mut bytes = Vec::with_capacity(points.len() * G1_BYTES as usize);
-            points.iter().for_each(|p| binfile::put_g1(p, &mut bytes));
-            bytes
+        let mpc = self.mpc.as_ref().map(MpcParams::to_bytes);
+        // Each section straight to `out`: a large key is never held twice.
+        binfile::write_start(out, b"zkey", 1, 9 + mpc.is_some() as u32)?;
+        binfile::write_section(out, 1, 4, |w| w.write_all(&1u32.to_le_bytes()))?;
+        binfile::write_section(out, 2, header.len() as u64, |w| w.write_all(&header))?;
+        let g1s = |out: &mut W, id: u32, points: &[G1Affine]| {
+            binfile::write_section(out, id, points.len() as u64 * G1_BYTES, |w| {
+                binfile::write_g1s(w, points)
+            })
         };
-        let mut coefficients = Vec::with_capacity(4 + self.coefficients.len() * 44);
-        coefficients.extend_from_slice(&(self.coefficients.len() as u32).to_le_bytes());
-        let scale = r_squared();
-        for c in &self.coefficients {
-            for word in [c.matrix, c.constraint, c.signal] {
-                coefficients.extend_from_slice(&word.to_le_bytes());
+        g1s(out, 3, &self.ic)?;
+        let size = 4 + self.coefficients.len() as u64 * COEFFICIENT_BYTES as u64;
+        binfile::write_section(out, 4, size, |w| {
+            w.write_all(&(self.coefficients.len() as u32).to_le_bytes())?;
+            let scale = r_squared();
+            let mut bytes = Vec::with_capacity(4096 * COEFFICIENT_BYTES);
+            for chunk in self.coefficients.chunks(4096) {
+                bytes.clear();
+                for c in chunk {
+                    for word in [c.matrix, c.constraint, c.signal] {
+                        bytes.extend_from_slice(&word.to_le_bytes());
+                    }
+                    bytes.extend_from_slice(&(c.value * scale).into_bigint().to_bytes_le());
+                }
+                w.write_all(&bytes)?;
             }
-            coefficients.extend_from_slice(&(c.value * scale).into_bigint().to_bytes_le());
+            Ok(())
+        })?;
+        g1s(out, 5, &self.a_g1)?;
+        g1s(out, 6, &self.b_g1)?;
+        binfile::write_section(out, 7, self.b_g2.len() as u64 * G2_BYTES, |w| {
+            binfile::write_g2s(w, &self.b_g2)
+        })?;
+        g1s(out, 8, &self.c_g1)?;
+        g1s(out, 9, &self.h_g1)?;
+        if let Some(mpc) = mpc {
+            binfile::write_section(out, 10, mpc.len() as u64, |w| w.write_all(&mpc))?;
         }
-        let mut b2 = Vec::with_capacity(self.b_g2.len() * G2_BYTES as usize);
-        self.b_g2.iter().for_each(|p| binfile::put_g2(p, &mut b2));
-        let mut sections = vec![
-            (1, 1u32.to_le_bytes().to_vec()),
-            (2, header),
-            (3, g1s(&self.ic)),
-            (4, coefficients),
-            (5, g1s(&self.a_g1)),
-            (6, g1s(&self.b_g1)),
-            (7, b2),
-            (8, g1s(&self.c_g1)),
-            (9, g1s(&self.h_g1)),
-        ];
-        if let Some(mpc) = &self.mpc {
-            sections.push((10, mpc.to_bytes()));
-        }
-        binfile::write(out, b"zkey", 1, &sections)
+        Ok(())
     }
 
     /// The key as arkworks' Groth16 proving key (γ is whatever the file says;
