@@ -154,16 +154,22 @@ impl<W: std::io::Write> std::io::Write for Counted<W> {
 }
 
 /// Writes G1 points in this encoding ([`put_g1`]), a bounded chunk at a time.
-pub fn write_g1s<W: std::io::Write>(out: &mut W, points: &[G1Affine]) -> std::io::Result<()> {
+pub fn write_g1s<W: std::io::Write + ?Sized>(
+    out: &mut W,
+    points: &[G1Affine],
+) -> std::io::Result<()> {
     write_points(out, points, G1_BYTES as usize, put_g1)
 }
 
 /// Writes G2 points in this encoding ([`put_g2`]), a bounded chunk at a time.
-pub fn write_g2s<W: std::io::Write>(out: &mut W, points: &[G2Affine]) -> std::io::Result<()> {
+pub fn write_g2s<W: std::io::Write + ?Sized>(
+    out: &mut W,
+    points: &[G2Affine],
+) -> std::io::Result<()> {
     write_points(out, points, G2_BYTES as usize, put_g2)
 }
 
-fn write_points<W: std::io::Write, P>(
+fn write_points<W: std::io::Write + ?Sized, P>(
     out: &mut W,
     points: &[P],
     size: usize,
@@ -318,6 +324,15 @@ pub fn g2_on_curve(bytes: &[u8]) -> Result<G2Affine, &'static str> {
         .is_on_curve()
         .then_some(point)
         .ok_or("not on the curve")
+}
+
+/// A G2 point on the curve or at infinity (all zeros), whose subgroup the
+/// caller checks (in a batch).
+pub fn g2_on_curve_or_infinity(bytes: &[u8]) -> Result<G2Affine, &'static str> {
+    if bytes.iter().all(|b| *b == 0) {
+        return Ok(G2Affine::zero());
+    }
+    g2_on_curve(bytes)
 }
 
 /// A G2 point, the point at infinity allowed (all zeros).

@@ -146,7 +146,10 @@ fn open_zkey(path: &Path) -> Result<Zkey> {
 }
 
 fn write_zkey(path: &Path, key: &Zkey) -> Result<()> {
-    files::write_with(path, |out| key.write(out))
+    files::write_with(path, |out| {
+        key.write(out)
+            .with_context(|| format!("cannot write {}", path.display()))
+    })
 }
 
 fn shape_and_matrices(args: &ShapeArgs) -> Result<(ClaimShape, ConstraintMatrices)> {
@@ -231,11 +234,22 @@ pub fn run(command: CeremonyCommand) -> Result<()> {
             name,
             entropy,
         } => {
-            let mut key = open_zkey(&state)?;
-            ceremony::check_transcript(&key).with_context(|| state.display().to_string())?;
+            // Streamed from one file to the other, a chunk at a time: the
+            // output must not be the input, which writing would truncate.
+            let same = std::fs::canonicalize(&out)
+                .ok()
+                .is_some_and(|o| std::fs::canonicalize(&state).ok() == Some(o));
+            if same {
+                bail!("--out is the state being read; write the contribution to a new file");
+            }
+            let mut input = BufReader::new(
+                std::fs::File::open(&state).with_context(|| state.display().to_string())?,
+            );
             let mut rng = ceremony::contributor_rng(entropy.as_deref());
-            let hash = ceremony::contribute(&mut key, name.as_deref(), &mut rng)?;
-            write_zkey(&out, &key)?;
+            let hash = files::write_with(&out, |w| {
+                ceremony::contribute_streamed(&mut input, w, name.as_deref(), &mut rng)
+                    .with_context(|| state.display().to_string())
+            })?;
             println!("wrote {}", out.display());
             println!("your contribution hash (publish it): {}", hex::encode(hash));
             done("contribute", start);

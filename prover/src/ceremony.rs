@@ -20,7 +20,7 @@
 
 pub mod random;
 
-use std::io::{Read, Seek};
+use std::io::{Read, Seek, Write};
 
 use ark_bn254::{Bn254, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
 use ark_ec::pairing::Pairing;
@@ -33,8 +33,12 @@ use rayon::prelude::*;
 
 use crate::groth16::{ConstraintMatrices, QapForm};
 use crate::keys::ProvingKeyFile;
-use crate::zkey::{Contribution, ContributionKind, MpcParams, Zkey, ZkeyError};
+use crate::zkey::{
+    parse_coefficient, Contribution, ContributionKind, MpcParams, Zkey, ZkeyError,
+    COEFFICIENT_BYTES,
+};
 use proofmint_circuits::claim::{ClaimShape, NUM_PUBLIC_INPUTS};
+use proofmint_verifier::binfile::{self, BinFileError, G1_BYTES, G2_BYTES};
 use proofmint_verifier::keys::{SetupKind, VerifyingKeyFile};
 use random::{g1_uncompressed, g2_uncompressed, hash_to_g2};
 
@@ -270,14 +274,7 @@ fn initial_header(phase1: &Phase1, matrices: &ConstraintMatrices) -> Zkey {
         gamma_g2: G2Affine::generator(),
         delta_g1: G1Affine::generator(),
         delta_g2: G2Affine::generator(),
-        ic: Vec::new(),
-        coefficients: Vec::new(),
-        a_g1: Vec::new(),
-        b_g1: Vec::new(),
-        b_g2: Vec::new(),
-        c_g1: Vec::new(),
-        h_g1: Vec::new(),
-        mpc: None,
+        ..Zkey::default()
     }
 }
 
@@ -526,15 +523,15 @@ fn trim_name(name: Option<&str>) -> Option<String> {
     Some(name[..end].to_owned())
 }
 
-/// Multiplies δ by `secret`, divides C and H by it, and records the
-/// contribution; returns its hash.
-fn apply(
+/// Multiplies δ by `secret` and records the contribution; returns its hash
+/// and 1/`secret`, by which C and H are then to be multiplied.
+fn record(
     key: &mut Zkey,
     secret: Fr,
     g1_s: G1Affine,
     kind: ContributionKind,
     name: Option<&str>,
-) -> Result<[u8; 64], CeremonyError> {
+) -> Result<([u8; 64], Fr), CeremonyError> {
     let mpc = key.mpc.as_mut().ok_or(CeremonyError::NoTranscript)?;
     let mut hasher = Blake2b512::new();
     hasher.update(mpc.cs_hash);
@@ -548,11 +545,6 @@ fn apply(
     let g2_spx = (hash_to_g2(&transcript) * secret).into_affine();
     key.delta_g1 = (key.delta_g1 * secret).into_affine();
     key.delta_g2 = (key.delta_g2 * secret).into_affine();
-    let inverse = secret.inverse().expect("a nonzero secret");
-    for points in [&mut key.c_g1, &mut key.h_g1] {
-        let scaled: Vec<G1Projective> = points.par_iter().map(|p| *p * inverse).collect();
-        *points = G1Projective::normalize_batch(&scaled);
-    }
     let contribution = Contribution {
         delta_after: key.delta_g1,
         g1_s,
@@ -564,7 +556,43 @@ fn apply(
     };
     let hash = contribution_hash(&contribution);
     mpc.contributions.push(contribution);
+    Ok((hash, secret.inverse().expect("a nonzero secret")))
+}
+
+/// Points times `factor`, in parallel, back in affine form.
+fn scaled(points: &[G1Affine], factor: Fr) -> Vec<G1Affine> {
+    let scaled: Vec<G1Projective> = points.par_iter().map(|p| *p * factor).collect();
+    G1Projective::normalize_batch(&scaled)
+}
+
+/// Multiplies δ by `secret`, divides C and H by it, and records the
+/// contribution; returns its hash.
+fn apply(
+    key: &mut Zkey,
+    secret: Fr,
+    g1_s: G1Affine,
+    kind: ContributionKind,
+    name: Option<&str>,
+) -> Result<[u8; 64], CeremonyError> {
+    let (hash, inverse) = record(key, secret, g1_s, kind, name)?;
+    key.c_g1 = scaled(&key.c_g1, inverse);
+    key.h_g1 = scaled(&key.h_g1, inverse);
     Ok(hash)
+}
+
+/// A contributor's secret (nonzero) and the random point its proof of
+/// knowledge is made on.
+fn draw_secret<R: RngCore + CryptoRng>(rng: &mut R) -> (Fr, G1Affine) {
+    let secret = loop {
+        let secret = Fr::rand(rng);
+        if !secret.is_zero() {
+            break secret;
+        }
+    };
+    (
+        secret,
+        (G1Affine::generator() * Fr::rand(rng)).into_affine(),
+    )
 }
 
 /// One contribution with a secret drawn from `rng` (see
@@ -575,14 +603,180 @@ pub fn contribute<R: RngCore + CryptoRng>(
     name: Option<&str>,
     rng: &mut R,
 ) -> Result<[u8; 64], CeremonyError> {
-    let secret = loop {
-        let secret = Fr::rand(rng);
-        if !secret.is_zero() {
-            break secret;
+    let (secret, g1_s) = draw_secret(rng);
+    apply(key, secret, g1_s, ContributionKind::Secret, name)
+}
+
+/// Entries checked, copied or scaled per read by [`contribute_streamed`].
+const STREAM_CHUNK: usize = 1 << 16;
+
+/// Section `id` of `input` (at, bytes) written to `out` a chunk at a time:
+/// the first `skip` bytes copied, then each chunk of `chunk_entries` entries
+/// of `size` bytes handed to `chunk` with its first entry's index, to check
+/// and write.
+fn stream_section<R: Read + Seek, W: std::io::Write>(
+    input: &mut R,
+    out: &mut W,
+    id: u32,
+    (at, bytes): (u64, u64),
+    (size, skip, chunk_entries): (u64, u64, usize),
+    mut chunk: impl FnMut(&mut dyn std::io::Write, usize, &[u8]) -> Result<(), CeremonyError>,
+) -> Result<(), CeremonyError> {
+    let mut failed = None;
+    proofmint_verifier::binfile::write_section(out, id, bytes, |w| {
+        let mut run = || -> Result<(), CeremonyError> {
+            input.seek(std::io::SeekFrom::Start(at))?;
+            let mut prefix = vec![0u8; skip as usize];
+            input.read_exact(&mut prefix)?;
+            w.write_all(&prefix)?;
+            let count = ((bytes - skip) / size) as usize;
+            let mut buffer = vec![0u8; chunk_entries.min(count) * size as usize];
+            for first in (0..count).step_by(chunk_entries) {
+                let buffer = &mut buffer[..chunk_entries.min(count - first) * size as usize];
+                input.read_exact(buffer)?;
+                chunk(w, first, buffer)?;
+            }
+            Ok(())
+        };
+        run().map_err(|e| {
+            failed = Some(e);
+            std::io::Error::other("a section could not be made")
+        })
+    })
+    .map_err(|e| failed.take().unwrap_or(CeremonyError::Io(e)))
+}
+
+/// The points of one chunk of section `id`, each checked by `parse`; errors
+/// name the point's index in the section.
+fn parse_points<T: Send>(
+    (id, name): (u32, &'static str),
+    first: usize,
+    bytes: &[u8],
+    size: u64,
+    parse: fn(&[u8]) -> Result<T, &'static str>,
+) -> Result<Vec<T>, CeremonyError> {
+    bytes
+        .par_chunks_exact(size as usize)
+        .enumerate()
+        .map(|(i, chunk)| {
+            parse(chunk).map_err(|reason| {
+                ZkeyError::File(BinFileError::BadPoint {
+                    section: id,
+                    name,
+                    index: first + i,
+                    reason,
+                })
+                .into()
+            })
+        })
+        .collect()
+}
+
+/// [`contribute`] from the `.zkey` in `input` to `out`, a chunk at a time:
+/// the header and transcript are read and the chain checked
+/// ([`check_transcript`]); IC, the coefficients, A and B are checked as
+/// [`Zkey::read`] checks them and copied; C and H are read, checked, divided
+/// by the secret and written. Memory stays a few chunks whatever the key's
+/// size; the bytes are those [`contribute`] and [`Zkey::write`] make.
+pub fn contribute_streamed<R, W, G>(
+    input: &mut R,
+    out: &mut W,
+    name: Option<&str>,
+    rng: &mut G,
+) -> Result<[u8; 64], CeremonyError>
+where
+    R: Read + Seek,
+    W: std::io::Write,
+    G: RngCore + CryptoRng,
+{
+    contribute_in_chunks(input, out, name, rng, STREAM_CHUNK)
+}
+
+/// [`contribute_streamed`], `chunk` entries a read.
+fn contribute_in_chunks<R, W, G>(
+    input: &mut R,
+    out: &mut W,
+    name: Option<&str>,
+    rng: &mut G,
+    chunk: usize,
+) -> Result<[u8; 64], CeremonyError>
+where
+    R: Read + Seek,
+    W: std::io::Write,
+    G: RngCore + CryptoRng,
+{
+    let (mut key, layout) = Zkey::read_head(input)?;
+    check_transcript(&key)?;
+    let (secret, g1_s) = draw_secret(rng);
+    let (hash, inverse) = record(&mut key, secret, g1_s, ContributionKind::Secret, name)?;
+    let mpc = key.mpc.as_ref().expect("recorded").to_bytes();
+    let [ic, coefficients, a, b1, b2, c, h] = layout.sections;
+    let copy_g1s = |id, name| {
+        move |w: &mut dyn std::io::Write, first, bytes: &[u8]| {
+            parse_points((id, name), first, bytes, G1_BYTES, binfile::g1_or_infinity)?;
+            Ok(w.write_all(bytes)?)
         }
     };
-    let g1_s = (G1Affine::generator() * Fr::rand(rng)).into_affine();
-    apply(key, secret, g1_s, ContributionKind::Secret, name)
+    let scale_g1s = |id, name| {
+        move |w: &mut dyn std::io::Write, first, bytes: &[u8]| {
+            let read = parse_points((id, name), first, bytes, G1_BYTES, binfile::g1_or_infinity)?;
+            Ok(binfile::write_g1s(w, &scaled(&read, inverse))?)
+        }
+    };
+    binfile::write_start(out, b"zkey", 1, 10)?;
+    binfile::write_section(out, 1, 4, |w| w.write_all(&1u32.to_le_bytes()))?;
+    let header = key.header_bytes();
+    binfile::write_section(out, 2, header.len() as u64, |w| w.write_all(&header))?;
+    stream_section(input, out, 3, ic, (G1_BYTES, 0, chunk), copy_g1s(3, "IC"))?;
+    // Section 4: the count, then the entries.
+    let size = COEFFICIENT_BYTES as u64;
+    stream_section(
+        input,
+        out,
+        4,
+        coefficients,
+        (size, 4, chunk),
+        |w, first, bytes| {
+            bytes
+                .par_chunks_exact(size as usize)
+                .enumerate()
+                .try_for_each(|(i, entry)| {
+                    parse_coefficient(first + i, entry, key.variables).map(drop)
+                })?;
+            Ok(w.write_all(bytes)?)
+        },
+    )?;
+    stream_section(input, out, 5, a, (G1_BYTES, 0, chunk), copy_g1s(5, "A"))?;
+    stream_section(
+        input,
+        out,
+        6,
+        b1,
+        (G1_BYTES, 0, chunk),
+        copy_g1s(6, "B in G1"),
+    )?;
+    stream_section(
+        input,
+        out,
+        7,
+        b2,
+        (G2_BYTES, 0, chunk),
+        |w, first, bytes| {
+            let read = parse_points(
+                (7, "B in G2"),
+                first,
+                bytes,
+                G2_BYTES,
+                binfile::g2_on_curve_or_infinity,
+            )?;
+            crate::zkey::check_g2s((7, "B in G2"), first, &read)?;
+            Ok(w.write_all(bytes)?)
+        },
+    )?;
+    stream_section(input, out, 8, c, (G1_BYTES, 0, chunk), scale_g1s(8, "C"))?;
+    stream_section(input, out, 9, h, (G1_BYTES, 0, chunk), scale_g1s(9, "H"))?;
+    binfile::write_section(out, 10, mpc.len() as u64, |w| w.write_all(&mpc))?;
+    Ok(hash)
 }
 
 /// The last contribution, from a public random beacon (`hash`, 1 to 255
@@ -902,6 +1096,110 @@ pub fn zkey_of(key: &ProvingKeyFile) -> Result<Zkey, CeremonyError> {
 mod tests {
     use super::*;
     use rand::SeedableRng;
+
+    /// x_(i+1) = x_i·(x_i + i), twelve steps from a public x_0 to a public
+    /// last: a key of a few dozen points, streamed a few at a time.
+    struct Chain;
+
+    impl ark_relations::gr1cs::ConstraintSynthesizer<Fr> for Chain {
+        fn generate_constraints(
+            self,
+            cs: ark_relations::gr1cs::ConstraintSystemRef<Fr>,
+        ) -> Result<(), ark_relations::gr1cs::SynthesisError> {
+            use ark_relations::gr1cs::Variable;
+            use ark_relations::lc;
+            let mut x = Fr::from(2u64);
+            let mut xv = cs.new_input_variable(|| Ok(x))?;
+            for i in 0..12u64 {
+                let next = x * (x + Fr::from(i));
+                let nv = if i == 11 {
+                    cs.new_input_variable(|| Ok(next))?
+                } else {
+                    cs.new_witness_variable(|| Ok(next))?
+                };
+                cs.enforce_r1cs_constraint(
+                    || lc![xv],
+                    || lc![(Fr::one(), xv), (Fr::from(i), Variable::One)],
+                    || lc![nv],
+                )?;
+                (x, xv) = (next, nv);
+            }
+            Ok(())
+        }
+    }
+
+    /// A contribution streamed a few points at a time writes the bytes the
+    /// in-memory one writes for the same secret; a point off the curve in
+    /// any streamed section, a coefficient past the variables, or an
+    /// altered transcript is refused, naming where.
+    #[test]
+    fn a_streamed_contribution_is_the_in_memory_one() {
+        let matrices = ConstraintMatrices::of(Chain).unwrap();
+        let power = circuit_power(&matrices) + 1;
+        let (tau, alpha, beta) = (Fr::from(77u64), Fr::from(5u64), Fr::from(6u64));
+        let mut ptau = Vec::new();
+        Ptau::from_secrets(power, tau, alpha, beta)
+            .write_with(&mut ptau, Ptau::lagrange_sections(power, tau, alpha, beta))
+            .unwrap();
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(5);
+        let phase1 = read_phase1(&mut std::io::Cursor::new(&ptau), &matrices, &mut rng).unwrap();
+        let mut key = initial_key(&phase1, &matrices).unwrap();
+        contribute(&mut key, Some("first"), &mut rng).unwrap();
+        let mut before = Vec::new();
+        key.write(&mut before).unwrap();
+
+        let mut in_memory = key.clone();
+        let hash = contribute(
+            &mut in_memory,
+            Some("second"),
+            &mut rand_chacha::ChaCha20Rng::seed_from_u64(9),
+        )
+        .unwrap();
+        let mut expected = Vec::new();
+        in_memory.write(&mut expected).unwrap();
+        let stream = |input: &[u8]| {
+            let mut out = Vec::new();
+            contribute_in_chunks(
+                &mut std::io::Cursor::new(input),
+                &mut out,
+                Some("second"),
+                &mut rand_chacha::ChaCha20Rng::seed_from_u64(9),
+                3,
+            )
+            .map(|hash| (hash, out))
+        };
+        let (streamed_hash, streamed) = stream(&before).unwrap();
+        assert_eq!(streamed_hash, hash);
+        assert!(streamed == expected, "the streamed key differs");
+        check_transcript(&Zkey::read(&mut std::io::Cursor::new(&streamed)).unwrap()).unwrap();
+
+        // Damage, each in a chunk past the first.
+        let (_, layout) = Zkey::read_head(&mut std::io::Cursor::new(&before)).unwrap();
+        for (section, entry, size) in [(3, 1, 64), (5, 4, 64), (7, 4, 128), (8, 3, 64), (9, 6, 64)]
+        {
+            let mut damaged = before.clone();
+            let at = layout.sections[section - 3].0 as usize + entry * size;
+            damaged[at] ^= 1;
+            let error = stream(&damaged).unwrap_err().to_string();
+            assert!(
+                error.contains(&format!("section {section}"))
+                    && error.contains(&format!("{entry}")),
+                "section {section}: {error}"
+            );
+        }
+        let mut damaged = before.clone();
+        let at = layout.sections[1].0 as usize + 4 + 3 * COEFFICIENT_BYTES + 8;
+        damaged[at..at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+        let error = stream(&damaged).unwrap_err().to_string();
+        assert!(error.contains("coefficient 3"), "{error}");
+        let mut altered = key.clone();
+        let c = &mut altered.mpc.as_mut().unwrap().contributions[0];
+        c.g1_sx = (c.g1_sx * Fr::from(2u64)).into_affine();
+        let mut damaged = Vec::new();
+        altered.write(&mut damaged).unwrap();
+        let error = stream(&damaged).unwrap_err().to_string();
+        assert!(error.contains("contribution 1 (first)"), "{error}");
+    }
 
     /// Straus's sum equals the sum of the scalar multiplications, in both
     /// groups, for columns of every mix: none, one and many general

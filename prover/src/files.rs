@@ -125,11 +125,11 @@ pub fn write(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// Writes a file as `body` makes it, through a buffer: for files too large
-/// to hold in memory twice.
-pub fn write_with(
+/// to hold in memory twice. Where `body` fails, the partial file is removed.
+pub fn write_with<T>(
     path: &Path,
-    body: impl FnOnce(&mut std::io::BufWriter<fs::File>) -> std::io::Result<()>,
-) -> Result<()> {
+    body: impl FnOnce(&mut std::io::BufWriter<fs::File>) -> Result<T>,
+) -> Result<T> {
     use std::io::Write;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         fs::create_dir_all(dir)
@@ -138,9 +138,16 @@ pub fn write_with(
     let file =
         fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
     let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
-    body(&mut out)
-        .and_then(|()| out.flush())
-        .with_context(|| format!("cannot write {}", path.display()))
+    let result = body(&mut out).and_then(|value| {
+        out.flush()
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(value)
+    });
+    if result.is_err() {
+        drop(out);
+        let _ = fs::remove_file(path);
+    }
+    result
 }
 
 pub fn read_json(path: &Path) -> Result<serde_json::Value> {

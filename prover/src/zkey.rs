@@ -67,7 +67,7 @@ pub struct Coefficient {
 
 /// Bytes of one section-4 entry: matrix, constraint, signal (u32 each) and
 /// the value (32 bytes).
-const COEFFICIENT_BYTES: usize = 12 + 32;
+pub const COEFFICIENT_BYTES: usize = 12 + 32;
 
 /// What a contribution was.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,11 +133,73 @@ pub fn coefficients(matrices: &ConstraintMatrices) -> Vec<Coefficient> {
     out
 }
 
+/// Where a `.zkey`'s sections 3 to 9 lie (offset, size), sized against its
+/// header, and section 4's entry count.
+#[derive(Debug, Clone, Copy)]
+pub struct ZkeyLayout {
+    pub sections: [(u64, u64); 7],
+    pub coefficients: u64,
+}
+
+/// One section-4 entry, checked: a matrix of A or B, a signal of the key's,
+/// a value below r (stored times R², returned as itself).
+pub fn parse_coefficient(
+    index: usize,
+    chunk: &[u8],
+    variables: usize,
+) -> Result<Coefficient, ZkeyError> {
+    let bad = |reason: String| ZkeyError::Coefficient { index, reason };
+    let matrix = u32_at(chunk, 0);
+    let constraint = u32_at(chunk, 4);
+    let signal = u32_at(chunk, 8);
+    if matrix > 1 {
+        return Err(bad(format!("matrix {matrix} (only A = 0 and B = 1)")));
+    }
+    if signal as usize >= variables {
+        return Err(bad(format!("signal {signal} of {variables}")));
+    }
+    let limbs: [u64; 4] = std::array::from_fn(|i| {
+        u64::from_le_bytes(chunk[12 + 8 * i..20 + 8 * i].try_into().expect("8 bytes"))
+    });
+    let stored = Fr::from_bigint(BigInt(limbs)).ok_or_else(|| bad("value not below r".into()))?;
+    Ok(Coefficient {
+        matrix,
+        constraint,
+        signal,
+        value: stored * r_squared_inverse(),
+    })
+}
+
+/// Checks that G2 points already on the curve (infinity allowed) lie in the
+/// prime-order subgroup, in one batch; the error names section `id` and the
+/// index (from `first`) of the first point outside.
+pub fn check_g2s(
+    (id, name): (u32, &'static str),
+    first: usize,
+    points: &[G2Affine],
+) -> Result<(), ZkeyError> {
+    use ark_ec::AffineRepr;
+    let (indices, finite): (Vec<usize>, Vec<G2Affine>) = points
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| !p.is_zero())
+        .map(|(i, p)| (i, *p))
+        .unzip();
+    proofmint_gpu::subgroup::check_g2_subgroup(&finite).map_err(|outside| {
+        ZkeyError::File(BinFileError::BadPoint {
+            section: id,
+            name,
+            index: first + indices[outside],
+            reason: "not in the prime-order subgroup",
+        })
+    })
+}
+
 /// Longest contributor name written (snarkjs keeps 64 characters).
 pub const MAX_NAME_BYTES: usize = 64;
 
 /// A Groth16 `.zkey`, every point checked.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Zkey {
     pub variables: usize,
     pub public_inputs: usize,
@@ -165,10 +227,11 @@ fn r_squared() -> Fr {
     r * r
 }
 
-/// `R^-2` in Fr, to undo the coefficients' double Montgomery form.
+/// `R^-2` in Fr, to undo the coefficients' double Montgomery form
+/// (computed once).
 fn r_squared_inverse() -> Fr {
-    let r = Fr::from_bigint(<FrConfig as MontConfig<4>>::R).expect("R mod r is canonical");
-    (r * r).inverse().expect("R is invertible")
+    static INVERSE: std::sync::OnceLock<Fr> = std::sync::OnceLock::new();
+    *INVERSE.get_or_init(|| r_squared().inverse().expect("R is invertible"))
 }
 
 impl Zkey {
@@ -180,6 +243,54 @@ impl Zkey {
 
     /// [`Zkey::open`] on any seekable reader.
     pub fn read<R: Read + Seek>(file: &mut R) -> Result<Self, ZkeyError> {
+        let (head, layout) = Self::read_head(file)?;
+        let [ic, coefficients_at, a, b1, b2, c, h] = layout.sections;
+        let mut bytes = vec![0u8; (layout.coefficients * COEFFICIENT_BYTES as u64) as usize];
+        file.seek(SeekFrom::Start(coefficients_at.0 + 4))?;
+        file.read_exact(&mut bytes)?;
+        let coefficients = bytes
+            .chunks_exact(COEFFICIENT_BYTES)
+            .enumerate()
+            .map(|(index, chunk)| parse_coefficient(index, chunk, head.variables))
+            .collect::<Result<Vec<_>, _>>()?;
+        drop(bytes);
+        let g1s = |file: &mut R, (at, size): (u64, u64), id, name| {
+            read_points(
+                file,
+                at,
+                (id, name),
+                (size / G1_BYTES) as usize,
+                G1_BYTES,
+                binfile::g1_or_infinity,
+            )
+        };
+        Ok(Self {
+            ic: g1s(file, ic, 3, "IC")?,
+            coefficients,
+            a_g1: g1s(file, a, 5, "A")?,
+            b_g1: g1s(file, b1, 6, "B in G1")?,
+            b_g2: {
+                let points = read_points(
+                    file,
+                    b2.0,
+                    (7, "B in G2"),
+                    (b2.1 / G2_BYTES) as usize,
+                    G2_BYTES,
+                    binfile::g2_on_curve_or_infinity,
+                )?;
+                check_g2s((7, "B in G2"), 0, &points)?;
+                points
+            },
+            c_g1: g1s(file, c, 8, "C")?,
+            h_g1: g1s(file, h, 9, "H")?,
+            ..head
+        })
+    }
+
+    /// The header and the transcript (section 10) of a `.zkey`, every other
+    /// section sized and located but not read: the key's point vectors and
+    /// coefficients are empty. For steps that stream the sections.
+    pub fn read_head<R: Read + Seek>(file: &mut R) -> Result<(Self, ZkeyLayout), ZkeyError> {
         let sections = BinFile::read(file, "zkey", |v| v == 1, "1")?;
         let (at, _) = sections.sized(1, "protocol", 4)?;
         let mut word = [0u8; 4];
@@ -234,12 +345,12 @@ impl Zkey {
         let delta_g2 = g2_at(532, "δ₂")?;
 
         let (v, p, d) = (variables as u64, public_inputs as u64, domain_size as u64);
-        let ic_at = sections.sized(3, "IC", (p + 1) * G1_BYTES)?.0;
-        let a_at = sections.sized(5, "A", v * G1_BYTES)?.0;
-        let b1_at = sections.sized(6, "B in G1", v * G1_BYTES)?.0;
-        let b2_at = sections.sized(7, "B in G2", v * G2_BYTES)?.0;
-        let c_at = sections.sized(8, "C", (v - p - 1) * G1_BYTES)?.0;
-        let h_at = sections.sized(9, "H", d * G1_BYTES)?.0;
+        let ic = sections.sized(3, "IC", (p + 1) * G1_BYTES)?;
+        let a = sections.sized(5, "A", v * G1_BYTES)?;
+        let b1 = sections.sized(6, "B in G1", v * G1_BYTES)?;
+        let b2 = sections.sized(7, "B in G2", v * G2_BYTES)?;
+        let c = sections.sized(8, "C", (v - p - 1) * G1_BYTES)?;
+        let h = sections.sized(9, "H", d * G1_BYTES)?;
 
         // Coefficients: the count, bounded by the section, then the entries.
         let (coefficients_at, coefficients_size) = sections.section(4, "coefficients")?;
@@ -252,38 +363,7 @@ impl Zkey {
         file.read_exact(&mut word)?;
         let count = u32::from_le_bytes(word) as u64;
         let entry = COEFFICIENT_BYTES as u64;
-        sections.sized(4, "coefficients", 4 + count * entry)?;
-        let mut bytes = vec![0u8; (count * entry) as usize];
-        file.read_exact(&mut bytes)?;
-        let unscale = r_squared_inverse();
-        let coefficients = bytes
-            .chunks_exact(entry as usize)
-            .enumerate()
-            .map(|(index, chunk)| {
-                let bad = |reason: String| ZkeyError::Coefficient { index, reason };
-                let matrix = u32_at(chunk, 0);
-                let constraint = u32_at(chunk, 4);
-                let signal = u32_at(chunk, 8);
-                if matrix > 1 {
-                    return Err(bad(format!("matrix {matrix} (only A = 0 and B = 1)")));
-                }
-                if signal as usize >= variables {
-                    return Err(bad(format!("signal {signal} of {variables}")));
-                }
-                let limbs: [u64; 4] = std::array::from_fn(|i| {
-                    u64::from_le_bytes(chunk[12 + 8 * i..20 + 8 * i].try_into().expect("8 bytes"))
-                });
-                let stored = Fr::from_bigint(BigInt(limbs))
-                    .ok_or_else(|| bad("value not below r".into()))?;
-                Ok(Coefficient {
-                    matrix,
-                    constraint,
-                    signal,
-                    value: stored * unscale,
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-
+        let coefficients = sections.sized(4, "coefficients", 4 + count * entry)?;
         let mpc = match sections.section(10, "contributions") {
             Ok((at, size)) => {
                 // Bounded before it is read: a contribution is 392 bytes or more.
@@ -300,73 +380,29 @@ impl Zkey {
             Err(_) => None,
         };
 
-        Ok(Self {
-            mpc,
-            variables,
-            public_inputs,
-            domain_size,
-            alpha_g1,
-            beta_g1,
-            beta_g2,
-            gamma_g2,
-            delta_g1,
-            delta_g2,
-            ic: read_points(
-                file,
-                ic_at,
-                (3, "IC"),
-                public_inputs + 1,
-                G1_BYTES,
-                binfile::g1_or_infinity,
-            )?,
-            coefficients,
-            a_g1: read_points(
-                file,
-                a_at,
-                (5, "A"),
+        Ok((
+            Self {
+                mpc,
                 variables,
-                G1_BYTES,
-                binfile::g1_or_infinity,
-            )?,
-            b_g1: read_points(
-                file,
-                b1_at,
-                (6, "B in G1"),
-                variables,
-                G1_BYTES,
-                binfile::g1_or_infinity,
-            )?,
-            b_g2: read_points(
-                file,
-                b2_at,
-                (7, "B in G2"),
-                variables,
-                G2_BYTES,
-                binfile::g2_or_infinity,
-            )?,
-            c_g1: read_points(
-                file,
-                c_at,
-                (8, "C"),
-                variables - public_inputs - 1,
-                G1_BYTES,
-                binfile::g1_or_infinity,
-            )?,
-            h_g1: read_points(
-                file,
-                h_at,
-                (9, "H"),
+                public_inputs,
                 domain_size,
-                G1_BYTES,
-                binfile::g1_or_infinity,
-            )?,
-        })
+                alpha_g1,
+                beta_g1,
+                beta_g2,
+                gamma_g2,
+                delta_g1,
+                delta_g2,
+                ..Self::default()
+            },
+            ZkeyLayout {
+                sections: [ic, coefficients, a, b1, b2, c, h],
+                coefficients: count,
+            },
+        ))
     }
 
-    /// Writes the key in snarkjs's layout, sections 1 to 10 in order (as
-    /// `snarkjs zkey contribute` does); section 10 only where `mpc` is set.
-    pub fn write<W: std::io::Write>(&self, out: &mut W) -> std::io::Result<()> {
-        use std::io::Write;
+    /// Section 2: the sizes and counts, then α₁, β₁, β₂, γ₂, δ₁, δ₂.
+    pub fn header_bytes(&self) -> Vec<u8> {
         let mut header = Vec::with_capacity(852);
         header.extend_from_slice(&32u32.to_le_bytes());
         header.extend_from_slice(&<ark_bn254::FqConfig as MontConfig<4>>::MODULUS.to_bytes_le());
@@ -381,6 +417,14 @@ impl Zkey {
         binfile::put_g2(&self.gamma_g2, &mut header);
         binfile::put_g1(&self.delta_g1, &mut header);
         binfile::put_g2(&self.delta_g2, &mut header);
+        header
+    }
+
+    /// Writes the key in snarkjs's layout, sections 1 to 10 in order (as
+    /// `snarkjs zkey contribute` does); section 10 only where `mpc` is set.
+    pub fn write<W: std::io::Write>(&self, out: &mut W) -> std::io::Result<()> {
+        use std::io::Write;
+        let header = self.header_bytes();
         let mpc = self.mpc.as_ref().map(MpcParams::to_bytes);
         // Each section straight to `out`: a large key is never held twice.
         binfile::write_start(out, b"zkey", 1, 9 + mpc.is_some() as u32)?;
