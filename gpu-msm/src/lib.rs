@@ -22,6 +22,10 @@
 //!   uploaded once, MSMs and NTTs on resident data, and the vector
 //!   operations a witness map needs ([`Backend::resident`] hands it to a prover).
 //!
+//! Beside the backends: [`subgroup`] checks many G2 points' subgroups at once,
+//! and [`scale`] multiplies many G1 points by one scalar (a ceremony's
+//! contribution), both in batch-affine IFMA steps where the CPU allows.
+//!
 //! Every backend must agree with arkworks on every input; the tests check it.
 
 use ark_bn254::{Fr, G1Affine, G1Projective, G2Affine, G2Projective};
@@ -43,6 +47,7 @@ pub mod ntt;
 #[cfg(target_arch = "x86_64")]
 mod ntt_ifma;
 mod products;
+pub mod scale;
 pub mod subgroup;
 #[cfg(target_arch = "x86_64")]
 mod subgroup_ifma;

@@ -559,10 +559,10 @@ fn record(
     Ok((hash, secret.inverse().expect("a nonzero secret")))
 }
 
-/// Points times `factor`, in parallel, back in affine form.
+/// Points times `factor`, back in affine form (all points at once in
+/// batch-affine steps where the CPU has AVX-512 IFMA).
 fn scaled(points: &[G1Affine], factor: Fr) -> Vec<G1Affine> {
-    let scaled: Vec<G1Projective> = points.par_iter().map(|p| *p * factor).collect();
-    G1Projective::normalize_batch(&scaled)
+    proofmint_gpu::scale::scale_g1(points, factor)
 }
 
 /// Multiplies δ by `secret`, divides C and H by it, and records the
