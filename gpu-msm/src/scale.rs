@@ -4,7 +4,7 @@
 //!
 //! With AVX-512 IFMA the scalar is split as k = k₁ + λ·k₂ (GLV: λ the
 //! eigenvalue of the endomorphism φ(x, y) = (βx, y), k₁ and k₂ about 128
-//! bits each), and [k₁]P and [k₂]φ(P) are each computed for all points at
+//! bits each), and \[k₁\]P and \[k₂\]φ(P) are each computed for all points at
 //! once, advancing together through the bits in batch-affine steps that share
 //! their inversions (`subgroup_ifma::multiply_each`). Elsewhere, and for any
 //! point whose batch meets an exceptional case, each point is multiplied on
