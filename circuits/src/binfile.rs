@@ -84,13 +84,11 @@ pub fn write<W: std::io::Write>(
     version: u32,
     sections: &[(u32, Vec<u8>)],
 ) -> std::io::Result<()> {
-    out.write_all(magic)?;
-    out.write_all(&version.to_le_bytes())?;
-    out.write_all(&(sections.len() as u32).to_le_bytes())?;
+    write_start(out, magic, version, sections.len() as u32)?;
     for (id, bytes) in sections {
-        out.write_all(&id.to_le_bytes())?;
-        out.write_all(&(bytes.len() as u64).to_le_bytes())?;
-        out.write_all(bytes)?;
+        write_section(out, *id, bytes.len() as u64, |w| {
+            std::io::Write::write_all(w, bytes)
+        })?;
     }
     Ok(())
 }
@@ -110,12 +108,14 @@ pub fn write_start<W: std::io::Write>(
 
 /// Writes one section of `size` bytes, which `body` writes; a body that
 /// writes another number of bytes is an error (the section table would lie).
-pub fn write_section<W: std::io::Write>(
+/// The body's error type is the caller's, so that a body that also checks
+/// what it writes returns its own errors.
+pub fn write_section<W: std::io::Write, E: From<std::io::Error>>(
     out: &mut W,
     id: u32,
     size: u64,
-    body: impl FnOnce(&mut Counted<&mut W>) -> std::io::Result<()>,
-) -> std::io::Result<()> {
+    body: impl FnOnce(&mut Counted<&mut W>) -> Result<(), E>,
+) -> Result<(), E> {
     out.write_all(&id.to_le_bytes())?;
     out.write_all(&size.to_le_bytes())?;
     let mut counted = Counted {
@@ -130,7 +130,8 @@ pub fn write_section<W: std::io::Write>(
                 "section {id}: {} bytes written where its header says {size}",
                 counted.written
             ),
-        ));
+        )
+        .into());
     }
     Ok(())
 }
@@ -352,7 +353,7 @@ pub fn g2_or_infinity(bytes: &[u8]) -> Result<G2Affine, &'static str> {
 pub fn read_points<R: Read + Seek, T: Send>(
     file: &mut R,
     offset: u64,
-    (id, name): (u32, &'static str),
+    section: (u32, &'static str),
     count: usize,
     size: u64,
     parse: fn(&[u8]) -> Result<T, &'static str>,
@@ -360,6 +361,18 @@ pub fn read_points<R: Read + Seek, T: Send>(
     let mut bytes = vec![0u8; count * size as usize];
     file.seek(SeekFrom::Start(offset))?;
     file.read_exact(&mut bytes)?;
+    parse_points(&bytes, section, 0, size, parse)
+}
+
+/// Points of `size` bytes each, parsed in parallel by `parse`; `first` is
+/// the first one's index in `section`, which errors name.
+pub fn parse_points<T: Send>(
+    bytes: &[u8],
+    (id, name): (u32, &'static str),
+    first: usize,
+    size: u64,
+    parse: fn(&[u8]) -> Result<T, &'static str>,
+) -> Result<Vec<T>, BinFileError> {
     bytes
         .par_chunks_exact(size as usize)
         .enumerate()
@@ -367,7 +380,7 @@ pub fn read_points<R: Read + Seek, T: Send>(
             parse(chunk).map_err(|reason| BinFileError::BadPoint {
                 section: id,
                 name,
-                index,
+                index: first + index,
                 reason,
             })
         })

@@ -38,7 +38,7 @@ use crate::zkey::{
     COEFFICIENT_BYTES,
 };
 use proofmint_circuits::claim::{ClaimShape, NUM_PUBLIC_INPUTS};
-use proofmint_verifier::binfile::{self, BinFileError, G1_BYTES, G2_BYTES};
+use proofmint_verifier::binfile::{self, G1_BYTES, G2_BYTES};
 use proofmint_verifier::keys::{SetupKind, VerifyingKeyFile};
 use random::{g1_uncompressed, g2_uncompressed, hash_to_g2};
 
@@ -622,54 +622,32 @@ fn stream_section<R: Read + Seek, W: std::io::Write>(
     (size, skip, chunk_entries): (u64, u64, usize),
     mut chunk: impl FnMut(&mut dyn std::io::Write, usize, &[u8]) -> Result<(), CeremonyError>,
 ) -> Result<(), CeremonyError> {
-    let mut failed = None;
-    proofmint_verifier::binfile::write_section(out, id, bytes, |w| {
-        let mut run = || -> Result<(), CeremonyError> {
-            input.seek(std::io::SeekFrom::Start(at))?;
-            let mut prefix = vec![0u8; skip as usize];
-            input.read_exact(&mut prefix)?;
-            w.write_all(&prefix)?;
-            let count = ((bytes - skip) / size) as usize;
-            let mut buffer = vec![0u8; chunk_entries.min(count) * size as usize];
-            for first in (0..count).step_by(chunk_entries) {
-                let buffer = &mut buffer[..chunk_entries.min(count - first) * size as usize];
-                input.read_exact(buffer)?;
-                chunk(w, first, buffer)?;
-            }
-            Ok(())
-        };
-        run().map_err(|e| {
-            failed = Some(e);
-            std::io::Error::other("a section could not be made")
-        })
+    binfile::write_section(out, id, bytes, |w| {
+        input.seek(std::io::SeekFrom::Start(at))?;
+        let mut prefix = vec![0u8; skip as usize];
+        input.read_exact(&mut prefix)?;
+        w.write_all(&prefix)?;
+        let count = ((bytes - skip) / size) as usize;
+        let mut buffer = vec![0u8; chunk_entries.min(count) * size as usize];
+        for first in (0..count).step_by(chunk_entries) {
+            let buffer = &mut buffer[..chunk_entries.min(count - first) * size as usize];
+            input.read_exact(buffer)?;
+            chunk(w, first, buffer)?;
+        }
+        Ok(())
     })
-    .map_err(|e| failed.take().unwrap_or(CeremonyError::Io(e)))
 }
 
 /// The points of one chunk of section `id`, each checked by `parse`; errors
 /// name the point's index in the section.
 fn parse_points<T: Send>(
-    (id, name): (u32, &'static str),
+    section: (u32, &'static str),
     first: usize,
     bytes: &[u8],
     size: u64,
     parse: fn(&[u8]) -> Result<T, &'static str>,
 ) -> Result<Vec<T>, CeremonyError> {
-    bytes
-        .par_chunks_exact(size as usize)
-        .enumerate()
-        .map(|(i, chunk)| {
-            parse(chunk).map_err(|reason| {
-                ZkeyError::File(BinFileError::BadPoint {
-                    section: id,
-                    name,
-                    index: first + i,
-                    reason,
-                })
-                .into()
-            })
-        })
-        .collect()
+    Ok(binfile::parse_points(bytes, section, first, size, parse).map_err(ZkeyError::from)?)
 }
 
 /// [`contribute`] from the `.zkey` in `input` to `out`, a chunk at a time:

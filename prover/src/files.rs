@@ -116,11 +116,17 @@ pub fn read(path: &Path) -> Result<Vec<u8>> {
     fs::read(path).with_context(|| format!("cannot read {}", path.display()))
 }
 
-pub fn write(path: &Path, bytes: &[u8]) -> Result<()> {
+/// Creates the directory `path` is to be written in, where it names one.
+fn create_parent(path: &Path) -> Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         fs::create_dir_all(dir)
             .with_context(|| format!("cannot create directory {}", dir.display()))?;
     }
+    Ok(())
+}
+
+pub fn write(path: &Path, bytes: &[u8]) -> Result<()> {
+    create_parent(path)?;
     fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
 }
 
@@ -131,10 +137,7 @@ pub fn write_with<T>(
     body: impl FnOnce(&mut std::io::BufWriter<fs::File>) -> Result<T>,
 ) -> Result<T> {
     use std::io::Write;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        fs::create_dir_all(dir)
-            .with_context(|| format!("cannot create directory {}", dir.display()))?;
-    }
+    create_parent(path)?;
     let file =
         fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
     let mut out = std::io::BufWriter::with_capacity(1 << 20, file);

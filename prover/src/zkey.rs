@@ -451,7 +451,7 @@ impl Zkey {
                 }
                 w.write_all(&bytes)?;
             }
-            Ok(())
+            std::io::Result::Ok(())
         })?;
         g1s(out, 5, &self.a_g1)?;
         g1s(out, 6, &self.b_g1)?;
