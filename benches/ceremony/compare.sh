@@ -15,16 +15,8 @@
 #
 # snarkjs comes from tools/js (npm ci --prefix tools/js). SKIP_SNARKJS=1
 # times proofmint alone.
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-slots=${1:-16}
-depth=${DEPTH:-20}
-dir=${BENCH_DIR:-target/ceremony-bench/$slots}
-mkdir -p "$dir"
-cargo build -q --release -p proofmint-cli --bin proofmint
+source "$(dirname "$0")/common.sh"
 cargo build -q --release -p proofmint-circuits --example dev_ptau
-pm=./target/release/proofmint
-snarkjs=(node --max-old-space-size=16000 tools/js/node_modules/snarkjs/cli.js)
 $pm export r1cs --slots "$slots" --depth "$depth" --out "$dir/claim.r1cs"
 power=$(node -e '
   const fs = require("fs"); const b = fs.readFileSync(process.argv[1]);
@@ -37,12 +29,6 @@ power=$(node -e '
 ptau="$dir/phase1-$((power + 1)).ptau"
 [ -f "$ptau" ] || ./target/release/examples/dev_ptau $((power + 1)) "$ptau"
 echo "claim circuit: $slots slots, depth $depth, domain 2^$power; $ptau"
-measure() { # name, command...
-  local name=$1; shift
-  /usr/bin/time -f "%e %M" -o "$dir/time" "$@" > "$dir/$name.log" 2>&1 || { cat "$dir/$name.log"; exit 1; }
-  read -r secs kib < "$dir/time"
-  printf '%-28s %9.1f s %7.2f GB\n' "$name" "$secs" "$(echo "$kib / 1048576" | bc -l)"
-}
 shape=(--slots "$slots" --depth "$depth")
 measure "proofmint init" $pm ceremony init --ptau "$ptau" "${shape[@]}" --out "$dir/pm0.zkey"
 measure "proofmint contribute" $pm ceremony contribute "$dir/pm0.zkey" --out "$dir/pm1.zkey" --name proofmint

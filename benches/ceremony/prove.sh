@@ -18,16 +18,8 @@
 #
 #   benches/ceremony/prove.sh 16
 #   RAPIDSNARK=/path/to/prover benches/ceremony/prove.sh 256
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-slots=${1:-16}
-depth=${DEPTH:-20}
-dir=${BENCH_DIR:-target/ceremony-bench/$slots}
-mkdir -p "$dir"
+source "$(dirname "$0")/common.sh"
 node=0xEfA9032c7a03CE341B9B1e0cC171d183D5a60798
-pm=./target/release/proofmint
-snarkjs=(node --max-old-space-size=16000 tools/js/node_modules/snarkjs/cli.js)
-cargo build -q --release -p proofmint-cli --bin proofmint
 cargo build -q --release --manifest-path benches/peers/taceo/Cargo.toml
 taceo=benches/peers/taceo/target/release/taceo-prove
 [ -d "$dir/demo/epoch" ] || $pm demo --out "$dir/demo" --slots "$slots" > "$dir/demo.log" 2>&1
@@ -42,13 +34,6 @@ else
   echo "key: the demo's development keys as a .zkey ($zkey)"
 fi
 $pm export wtns --epoch "$dir/demo/epoch" --node $node --slots "$slots" --depth "$depth" --out "$dir/claim.wtns"
-measure() { # name, command...
-  local name=$1; shift
-  /usr/bin/time -f "%e %M" -o "$dir/time" "$@" > "$dir/log" 2>&1 || { cat "$dir/log"; exit 1; }
-  read -r secs kib < "$dir/time"
-  printf '%-28s %9.2f s %7.2f GB  %s\n' "$name" "$secs" "$(echo "$kib / 1048576" | bc -l)" \
-    "$(grep -h '^taceo-groth16:' "$dir/log" | sed 's/^taceo-groth16: //')"
-}
 for run in 1 2; do
   measure "proofmint prove claim $run" $pm prove claim --epoch "$dir/demo/epoch" --node $node --keys "$keys" --out "$dir/proof-pm"
   measure "snarkjs groth16 prove $run" "${snarkjs[@]}" groth16 prove "$zkey" "$dir/claim.wtns" "$dir/proof-sj.json" "$dir/public-sj.json"
