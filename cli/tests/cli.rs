@@ -690,6 +690,18 @@ fn a_ceremony_makes_keys_that_prove_and_say_so() {
         "--name",
         "bob",
     ]);
+    // A contribution written over the state it reads would truncate it
+    // before reading: refused, the state left whole.
+    let before = std::fs::read(path("s2.zkey")).unwrap();
+    let error = fails(&[
+        "ceremony",
+        "contribute",
+        s(&path("s2.zkey")),
+        "--out",
+        s(&path("s2.zkey")),
+    ]);
+    assert!(error.contains("the state being read"), "{error}");
+    assert!(std::fs::read(path("s2.zkey")).unwrap() == before);
     let verify = |state: &Path, shape: &[&str]| {
         let mut args = owned(vec!["ceremony", "verify", s(state), "--ptau", s(&ptau)]);
         args.extend(shape.iter().map(|a| a.to_string()));
