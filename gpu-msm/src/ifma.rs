@@ -228,6 +228,34 @@ impl Fe8 {
         }
     }
 
+    /// Loads lane l's five limbs from `base + index[l]` onwards.
+    ///
+    /// # Safety
+    /// Every lane's five limbs lie inside one allocation at `base`.
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    #[inline]
+    pub(crate) unsafe fn gather(base: *const u64, index: __m512i) -> Self {
+        Self(std::array::from_fn(|k| {
+            let at = _mm512_add_epi64(index, _mm512_set1_epi64(k as i64));
+            // SAFETY: in bounds by the caller's promise.
+            unsafe { _mm512_i64gather_epi64::<8>(at, base.cast()) }
+        }))
+    }
+
+    /// Stores the lanes in `mask` the way [`Fe8::gather`] reads them.
+    ///
+    /// # Safety
+    /// As for [`Fe8::gather`], for writes.
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    #[inline]
+    pub(crate) unsafe fn scatter(&self, base: *mut u64, index: __m512i, mask: __mmask8) {
+        for (k, limb) in self.0.iter().enumerate() {
+            let at = _mm512_add_epi64(index, _mm512_set1_epi64(k as i64));
+            // SAFETY: in bounds by the caller's promise.
+            unsafe { _mm512_mask_i64scatter_epi64::<8>(base.cast(), mask, at, *limb) };
+        }
+    }
+
     /// The lanes as eight elements of five limbs each.
     #[target_feature(enable = "avx512f,avx512ifma")]
     #[inline]

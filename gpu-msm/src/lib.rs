@@ -33,6 +33,9 @@ use ark_bn254::{Fr, G1Affine, G1Projective, G2Affine, G2Projective};
 #[cfg(target_arch = "x86_64")]
 mod adx;
 mod bucket;
+pub mod columns;
+#[cfg(target_arch = "x86_64")]
+mod columns_ifma;
 pub mod cpu;
 #[cfg(target_arch = "x86_64")]
 mod curve_ifma;

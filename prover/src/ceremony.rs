@@ -22,12 +22,13 @@ pub mod random;
 
 use std::io::{Read, Seek, Write};
 
-use ark_bn254::{Bn254, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
+use ark_bn254::{Bn254, Fr, G1Affine, G1Projective, G2Affine};
 use ark_ec::pairing::Pairing;
 use ark_ec::{AffineRepr, CurveGroup, VariableBaseMSM};
-use ark_ff::{BigInteger, Field, One, PrimeField, UniformRand, Zero};
+use ark_ff::{Field, UniformRand, Zero};
 use blake2::{Blake2b512, Digest};
 use proofmint_circuits::ptau::{Lagrange, Ptau, PtauError};
+use proofmint_gpu::columns::{column_sums_g1, column_sums_g2};
 use rand::{CryptoRng, RngCore};
 use rayon::prelude::*;
 
@@ -120,93 +121,6 @@ pub fn read_phase1<R: Read + Seek, G: rand::Rng>(
     }
     ptau.tau_g2 = Vec::new();
     Ok(Phase1 { ptau, lagrange })
-}
-
-/// Columns with more terms than this are summed one at a time, each with a
-/// parallel MSM; the rest in parallel, each on one thread (an MSM's own
-/// parallelism inside a parallel loop nests rayon's work stealing until the
-/// stack overflows).
-const LARGE_COLUMN: usize = 256;
-
-/// Σ coefficient·point on this thread. A coefficient of ±1 costs an
-/// addition; the others share one chain of doublings (Straus's method),
-/// each scalar in width-5 NAF over a table of its point's odd multiples up
-/// to 15, so that a column of k terms costs 254 doublings and about 50·k
-/// additions, not k scalar multiplications.
-fn combine<G: CurveGroup<ScalarField = Fr>>(terms: impl Iterator<Item = (G::Affine, Fr)>) -> G {
-    const WIDTH: usize = 5;
-    const TABLE: usize = 1 << (WIDTH - 2);
-    let mut sum = G::zero();
-    let mut nafs = Vec::new();
-    let mut multiples: Vec<G> = Vec::new();
-    let mut single = None;
-    for (point, coefficient) in terms {
-        if coefficient.is_one() {
-            sum += point;
-        } else if (-coefficient).is_one() {
-            sum -= point;
-        } else if !coefficient.is_zero() {
-            single = Some((point, coefficient));
-            let naf = coefficient
-                .into_bigint()
-                .find_wnaf(WIDTH)
-                .expect("a width between 2 and 64");
-            nafs.push(naf);
-            let twice = point.into_group().double();
-            let mut multiple = point.into_group();
-            for _ in 0..TABLE {
-                multiples.push(multiple);
-                multiple += twice;
-            }
-        }
-    }
-    match nafs.len() {
-        0 => return sum,
-        // One term: the curve's own multiplication (GLV in G1).
-        1 => {
-            let (point, coefficient) = single.expect("one term");
-            return sum + point * coefficient;
-        }
-        _ => {}
-    }
-    let table = G::normalize_batch(&multiples);
-    let length = nafs.iter().map(Vec::len).max().unwrap_or(0);
-    let mut acc = G::zero();
-    for i in (0..length).rev() {
-        acc.double_in_place();
-        for (naf, table) in nafs.iter().zip(table.chunks_exact(TABLE)) {
-            match naf.get(i).copied().unwrap_or(0) {
-                0 => {}
-                d if d > 0 => acc += table[(d / 2) as usize],
-                d => acc -= table[(-d / 2) as usize],
-            }
-        }
-    }
-    sum + acc
-}
-
-/// Each variable's `terms(s)` summed: large columns one by one with a
-/// parallel MSM, the rest in parallel with [`combine`].
-fn sum_columns<G: CurveGroup<ScalarField = Fr>>(
-    variables: usize,
-    terms: impl Fn(usize) -> Vec<(G::Affine, Fr)> + Sync,
-) -> Vec<G> {
-    let sums: Vec<Option<G>> = (0..variables)
-        .into_par_iter()
-        .map(|s| {
-            let terms = terms(s);
-            (terms.len() <= LARGE_COLUMN).then(|| combine(terms.into_iter()))
-        })
-        .collect();
-    sums.into_iter()
-        .enumerate()
-        .map(|(s, sum)| {
-            sum.unwrap_or_else(|| {
-                let (bases, scalars): (Vec<_>, Vec<_>) = terms(s).into_iter().unzip();
-                G::msm(&bases, &scalars).expect("equal lengths")
-            })
-        })
-        .collect()
 }
 
 /// Each variable's terms of one matrix, as compressed sparse columns:
@@ -334,7 +248,7 @@ fn initial_sections(
             .collect::<Vec<_>>()
     };
     // β·A + α·B + C, for the public inputs (IC, γ = 1) and the rest (C).
-    let abc: Vec<G1Projective> = sum_columns(variables, |s| {
+    let abc: Vec<G1Projective> = column_sums_g1(variables, |s| {
         let mut terms = at(&lagrange.beta_tau_g1, a.of(s));
         terms.extend(at(&lagrange.alpha_tau_g1, b.of(s)));
         terms.extend(
@@ -353,17 +267,13 @@ fn initial_sections(
     hash.h(n, &phase1.ptau);
     hash.g1s(&abc);
     each(Initial::C(abc))?;
-    let a_g1 = normalized(sum_columns::<G1Projective>(variables, |s| {
-        at(&lagrange.tau_g1, a.of(s))
-    }));
+    let a_g1 = normalized(column_sums_g1(variables, |s| at(&lagrange.tau_g1, a.of(s))));
     hash.g1s(&a_g1);
     each(Initial::A(a_g1))?;
-    let b_g1 = normalized(sum_columns::<G1Projective>(variables, |s| {
-        at(&lagrange.tau_g1, b.of(s))
-    }));
+    let b_g1 = normalized(column_sums_g1(variables, |s| at(&lagrange.tau_g1, b.of(s))));
     hash.g1s(&b_g1);
     each(Initial::B1(b_g1))?;
-    let b_g2 = normalized(sum_columns::<G2Projective>(variables, |s| {
+    let b_g2 = normalized(column_sums_g2(variables, |s| {
         b.of(s)
             .iter()
             .map(|&i| {
@@ -1073,6 +983,7 @@ pub fn zkey_of(key: &ProvingKeyFile) -> Result<Zkey, CeremonyError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ark_ff::One;
     use rand::SeedableRng;
 
     /// x_(i+1) = x_i·(x_i + i), twelve steps from a public x_0 to a public
@@ -1177,31 +1088,5 @@ mod tests {
         altered.write(&mut damaged).unwrap();
         let error = stream(&damaged).unwrap_err().to_string();
         assert!(error.contains("contribution 1 (first)"), "{error}");
-    }
-
-    /// Straus's sum equals the sum of the scalar multiplications, in both
-    /// groups, for columns of every mix: none, one and many general
-    /// coefficients, ±1, zero.
-    #[test]
-    fn combine_is_the_sum_of_the_multiples() {
-        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(3);
-        for count in [0usize, 1, 2, 3, 9] {
-            let mut coefficients: Vec<Fr> = (0..count).map(|_| Fr::rand(&mut rng)).collect();
-            coefficients.extend([Fr::one(), -Fr::one(), Fr::zero(), Fr::from(2u64)]);
-            let g1: Vec<G1Affine> = coefficients
-                .iter()
-                .map(|_| (G1Affine::generator() * Fr::rand(&mut rng)).into_affine())
-                .collect();
-            let g2: Vec<G2Affine> = coefficients
-                .iter()
-                .map(|_| (G2Affine::generator() * Fr::rand(&mut rng)).into_affine())
-                .collect();
-            let expected1: G1Projective = g1.iter().zip(&coefficients).map(|(p, c)| *p * c).sum();
-            let expected2: G2Projective = g2.iter().zip(&coefficients).map(|(p, c)| *p * c).sum();
-            let got1: G1Projective = combine(g1.iter().copied().zip(coefficients.iter().copied()));
-            let got2: G2Projective = combine(g2.iter().copied().zip(coefficients.iter().copied()));
-            assert_eq!(got1, expected1, "{count} general terms, G1");
-            assert_eq!(got2, expected2, "{count} general terms, G2");
-        }
     }
 }

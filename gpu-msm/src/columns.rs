@@ -1,0 +1,353 @@
+//! The sums of a sparse matrix's columns over points: for each column s,
+//! Σ cᵢ·Pᵢ over its terms. A phase-2 ceremony's initial key is four of these
+//! (A, B and C of every variable over the Lagrange basis, in G1 and in G2):
+//! millions of terms with general coefficients, in columns of one to a few
+//! hundred terms, too short for an MSM each.
+//!
+//! Columns longer than [`LARGE_COLUMN`] take a parallel MSM each. The rest:
+//! with AVX-512 IFMA, in chunks whose every group operation is batch-affine
+//! and eight lanes wide (`columns_ifma`); elsewhere, and for any chunk that
+//! meets an exceptional case there, one column per thread with Straus's
+//! method ([`combine`]).
+
+use ark_bn254::{Fr, G1Affine, G1Projective, G2Affine, G2Projective};
+use ark_ec::{AffineRepr, CurveGroup};
+use ark_ff::{BigInteger, One, PrimeField, Zero};
+use rayon::prelude::*;
+
+/// Columns with more terms than this are summed one at a time, each with a
+/// parallel MSM (an MSM's own parallelism inside a parallel loop nests
+/// rayon's work stealing until the stack overflows).
+pub const LARGE_COLUMN: usize = 256;
+
+/// Columns handed to one parallel task.
+const BLOCK: usize = 1024;
+
+/// Table memory of one vector chunk (sixteen points a term), which bounds
+/// its terms: about 14,000 in G1 and 7,000 in G2 (fewer points where
+/// columns share them).
+const CHUNK_BYTES: usize = 16 << 20;
+
+/// Each column's sum in G1; `terms(s)` gives column s's (point, coefficient)
+/// pairs.
+pub fn column_sums_g1(
+    columns: usize,
+    terms: impl Fn(usize) -> Vec<(G1Affine, Fr)> + Sync,
+) -> Vec<G1Projective> {
+    #[cfg(target_arch = "x86_64")]
+    if let crate::Arithmetic::Ifma(token) = crate::arithmetic() {
+        return sums(columns, terms, |chunk| {
+            crate::columns_ifma::sums::<ark_bn254::g1::Config, crate::curve_ifma::OverFq>(
+                token, chunk,
+            )
+        });
+    }
+    column_sums_portable(columns, terms)
+}
+
+/// Each column's sum in G2, as [`column_sums_g1`].
+pub fn column_sums_g2(
+    columns: usize,
+    terms: impl Fn(usize) -> Vec<(G2Affine, Fr)> + Sync,
+) -> Vec<G2Projective> {
+    #[cfg(target_arch = "x86_64")]
+    if let crate::Arithmetic::Ifma(token) = crate::arithmetic() {
+        return sums(columns, terms, |chunk| {
+            crate::columns_ifma::sums::<ark_bn254::g2::Config, crate::curve_ifma::OverFq2>(
+                token, chunk,
+            )
+        });
+    }
+    column_sums_portable(columns, terms)
+}
+
+/// Each column's sum on any CPU: large columns by MSM, the rest in parallel
+/// with [`combine`].
+pub fn column_sums_portable<G: CurveGroup<ScalarField = Fr>>(
+    columns: usize,
+    terms: impl Fn(usize) -> Vec<(G::Affine, Fr)> + Sync,
+) -> Vec<G> {
+    sums(columns, terms, |_| None)
+}
+
+/// Blocks of columns in parallel; in each, the small columns in chunks of
+/// bounded size through `vector` (`None`: each column with [`combine`]),
+/// then the large columns one by one with a parallel MSM.
+fn sums<G: CurveGroup<ScalarField = Fr>>(
+    columns: usize,
+    terms: impl Fn(usize) -> Vec<(G::Affine, Fr)> + Sync,
+    vector: impl Fn(&[Vec<(G::Affine, Fr)>]) -> Option<Vec<G>> + Sync,
+) -> Vec<G> {
+    let chunk_terms = CHUNK_BYTES / (16 * std::mem::size_of::<G::Affine>());
+    let blocks: Vec<(usize, usize)> = (0..columns)
+        .step_by(BLOCK)
+        .map(|start| (start, (start + BLOCK).min(columns)))
+        .collect();
+    let small: Vec<Vec<Option<G>>> = blocks
+        .into_par_iter()
+        .map(|(start, end)| {
+            let mut out = vec![None; end - start];
+            let mut chunk: Vec<Vec<(G::Affine, Fr)>> = Vec::new();
+            let mut members: Vec<usize> = Vec::new();
+            let mut size = 0;
+            let mut flush = |chunk: &mut Vec<Vec<_>>, members: &mut Vec<usize>| {
+                let summed = vector(chunk).unwrap_or_else(|| {
+                    chunk
+                        .iter()
+                        .map(|terms| combine::<G>(terms.iter().copied()))
+                        .collect()
+                });
+                for (&s, sum) in members.iter().zip(summed) {
+                    out[s - start] = Some(sum);
+                }
+                chunk.clear();
+                members.clear();
+            };
+            for s in start..end {
+                let terms = terms(s);
+                if terms.len() > LARGE_COLUMN {
+                    continue;
+                }
+                size += terms.len();
+                chunk.push(terms);
+                members.push(s);
+                if size >= chunk_terms {
+                    flush(&mut chunk, &mut members);
+                    size = 0;
+                }
+            }
+            if !chunk.is_empty() {
+                flush(&mut chunk, &mut members);
+            }
+            out
+        })
+        .collect();
+    small
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .map(|(s, sum)| {
+            sum.unwrap_or_else(|| {
+                let (bases, scalars): (Vec<_>, Vec<_>) = terms(s).into_iter().unzip();
+                G::msm(&bases, &scalars).expect("equal lengths")
+            })
+        })
+        .collect()
+}
+
+/// Σ coefficient·point on this thread. A coefficient of ±1 costs an
+/// addition; the others share one chain of doublings (Straus's method),
+/// each scalar in width-5 NAF over a table of its point's odd multiples up
+/// to 15, so that a column of k terms costs 254 doublings and about 50·k
+/// additions, not k scalar multiplications.
+pub fn combine<G: CurveGroup<ScalarField = Fr>>(terms: impl Iterator<Item = (G::Affine, Fr)>) -> G {
+    const WIDTH: usize = 5;
+    const TABLE: usize = 1 << (WIDTH - 2);
+    let mut sum = G::zero();
+    let mut nafs = Vec::new();
+    let mut multiples: Vec<G> = Vec::new();
+    let mut single = None;
+    for (point, coefficient) in terms {
+        if coefficient.is_one() {
+            sum += point;
+        } else if (-coefficient).is_one() {
+            sum -= point;
+        } else if !coefficient.is_zero() {
+            single = Some((point, coefficient));
+            let naf = coefficient
+                .into_bigint()
+                .find_wnaf(WIDTH)
+                .expect("a width between 2 and 64");
+            nafs.push(naf);
+            let twice = point.into_group().double();
+            let mut multiple = point.into_group();
+            for _ in 0..TABLE {
+                multiples.push(multiple);
+                multiple += twice;
+            }
+        }
+    }
+    match nafs.len() {
+        0 => return sum,
+        // One term: the curve's own multiplication (GLV in G1).
+        1 => {
+            let (point, coefficient) = single.expect("one term");
+            return sum + point * coefficient;
+        }
+        _ => {}
+    }
+    let table = G::normalize_batch(&multiples);
+    let length = nafs.iter().map(Vec::len).max().unwrap_or(0);
+    let mut acc = G::zero();
+    for i in (0..length).rev() {
+        acc.double_in_place();
+        for (naf, table) in nafs.iter().zip(table.chunks_exact(TABLE)) {
+            match naf.get(i).copied().unwrap_or(0) {
+                0 => {}
+                d if d > 0 => acc += table[(d / 2) as usize],
+                d => acc -= table[(-d / 2) as usize],
+            }
+        }
+    }
+    sum + acc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ark_ff::UniformRand;
+    use rand::{Rng, SeedableRng};
+
+    /// Straus's sum equals the sum of the scalar multiplications, in both
+    /// groups, for columns of every mix: none, one and many general
+    /// coefficients, ±1, zero.
+    #[test]
+    fn combine_is_the_sum_of_the_multiples() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(3);
+        for count in [0usize, 1, 2, 3, 9] {
+            let mut coefficients: Vec<Fr> = (0..count).map(|_| Fr::rand(&mut rng)).collect();
+            coefficients.extend([Fr::one(), -Fr::one(), Fr::zero(), Fr::from(2u64)]);
+            let g1: Vec<G1Affine> = coefficients
+                .iter()
+                .map(|_| (G1Affine::generator() * Fr::rand(&mut rng)).into_affine())
+                .collect();
+            let g2: Vec<G2Affine> = coefficients
+                .iter()
+                .map(|_| (G2Affine::generator() * Fr::rand(&mut rng)).into_affine())
+                .collect();
+            let expected1: G1Projective = g1.iter().zip(&coefficients).map(|(p, c)| *p * c).sum();
+            let expected2: G2Projective = g2.iter().zip(&coefficients).map(|(p, c)| *p * c).sum();
+            let got1: G1Projective = combine(g1.iter().copied().zip(coefficients.iter().copied()));
+            let got2: G2Projective = combine(g2.iter().copied().zip(coefficients.iter().copied()));
+            assert_eq!(got1, expected1, "{count} general terms, G1");
+            assert_eq!(got2, expected2, "{count} general terms, G2");
+        }
+    }
+
+    /// Columns of every length, from a few repeated coefficients (as a
+    /// circuit's are) and random ones, with ±1, 0, small values, the
+    /// identity and a long column; points shared between columns, distinct
+    /// within one.
+    fn columns<A: AffineRepr<ScalarField = Fr>>(
+        rng: &mut rand_chacha::ChaCha20Rng,
+        basis: &[A],
+    ) -> Vec<Vec<(A, Fr)>> {
+        let repeated: Vec<Fr> = (0..7).map(|_| Fr::rand(rng)).collect();
+        let mut columns: Vec<Vec<(A, Fr)>> = Vec::new();
+        for s in 0..1500 {
+            let length = match s % 10 {
+                0 => 0,
+                1..=4 => 1,
+                5 | 6 => rng.gen_range(2..6),
+                7 | 8 => rng.gen_range(20..90),
+                _ if s == 9 => LARGE_COLUMN + 40,
+                _ => rng.gen_range(100..=LARGE_COLUMN),
+            };
+            // Distinct points in a column, as a matrix's rows are.
+            let rows = rand::seq::index::sample(rng, basis.len(), length);
+            let column = rows
+                .into_iter()
+                .map(|row| {
+                    let point = basis[row];
+                    let coefficient = match rng.gen_range(0..8) {
+                        0 => Fr::one(),
+                        1 => -Fr::one(),
+                        2 => Fr::from(rng.gen_range(0u64..40)),
+                        3 | 4 => Fr::rand(rng),
+                        _ => repeated[rng.gen_range(0..repeated.len())],
+                    };
+                    (point, coefficient)
+                })
+                .collect();
+            columns.push(column);
+        }
+        columns
+    }
+
+    fn basis<A: AffineRepr<ScalarField = Fr>>(rng: &mut rand_chacha::ChaCha20Rng) -> Vec<A> {
+        let mut basis: Vec<A> = (0..400)
+            .map(|_| (A::generator() * Fr::rand(rng)).into_affine())
+            .collect();
+        basis[17] = A::zero();
+        basis
+    }
+
+    fn expected<G: CurveGroup<ScalarField = Fr>>(columns: &[Vec<(G::Affine, Fr)>]) -> Vec<G> {
+        columns
+            .iter()
+            .map(|c| c.iter().map(|(p, k)| *p * k).sum())
+            .collect()
+    }
+
+    /// Every path (the vector one where this CPU has it) equals the sum of
+    /// the scalar multiplications, in both groups.
+    #[test]
+    fn column_sums_are_the_sums_of_the_multiples() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(5);
+        let g1 = {
+            let basis = basis::<G1Affine>(&mut rng);
+            columns::<G1Affine>(&mut rng, &basis)
+        };
+        let want1 = expected::<G1Projective>(&g1);
+        assert_eq!(column_sums_g1(g1.len(), |s| g1[s].clone()), want1);
+        assert_eq!(
+            column_sums_portable::<G1Projective>(g1.len(), |s| g1[s].clone()),
+            want1
+        );
+        let g2 = {
+            let basis = basis::<G2Affine>(&mut rng);
+            columns::<G2Affine>(&mut rng, &basis)
+        };
+        let want2 = expected::<G2Projective>(&g2);
+        assert_eq!(column_sums_g2(g2.len(), |s| g2[s].clone()), want2);
+        assert_eq!(
+            column_sums_portable::<G2Projective>(g2.len(), |s| g2[s].clone()),
+            want2
+        );
+    }
+
+    /// The vector chunk itself (not its fallback) gives the sums, and meets
+    /// a column that adds a point to its own negation (a zero denominator)
+    /// by refusing the chunk, not by a wrong sum.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn the_vector_chunk_sums_and_refuses_what_it_cannot() {
+        let Some(token) = crate::ifma::cpu_check() else {
+            eprintln!("no AVX-512 IFMA on this CPU: the vector chunk is not run");
+            return;
+        };
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(9);
+        let mut g1 = {
+            let basis = basis::<G1Affine>(&mut rng);
+            columns::<G1Affine>(&mut rng, &basis)
+        };
+        g1.retain(|c| c.len() <= LARGE_COLUMN);
+        g1.truncate(300);
+        let got = crate::columns_ifma::sums::<ark_bn254::g1::Config, crate::curve_ifma::OverFq>(
+            token, &g1,
+        );
+        assert_eq!(got, Some(expected::<G1Projective>(&g1)));
+        let mut g2 = {
+            let basis = basis::<G2Affine>(&mut rng);
+            columns::<G2Affine>(&mut rng, &basis)
+        };
+        g2.retain(|c| c.len() <= LARGE_COLUMN);
+        g2.truncate(300);
+        let got = crate::columns_ifma::sums::<ark_bn254::g2::Config, crate::curve_ifma::OverFq2>(
+            token, &g2,
+        );
+        assert_eq!(got, Some(expected::<G2Projective>(&g2)));
+        // P and −P with the same digits at every bit, after a third term:
+        // each bit pairs them, and their sum is the identity, which affine
+        // form cannot hold.
+        let q = (G1Affine::generator() * Fr::from(777u64)).into_affine();
+        let p = (G1Affine::generator() * Fr::from(12345u64)).into_affine();
+        let k = Fr::rand(&mut rng);
+        let bad = vec![vec![(q, k), (p, k), (-p, k)]];
+        let got = crate::columns_ifma::sums::<ark_bn254::g1::Config, crate::curve_ifma::OverFq>(
+            token, &bad,
+        );
+        assert_eq!(got, None);
+        assert_eq!(column_sums_g1(1, |_| bad[0].clone()), vec![q * k]);
+    }
+}
