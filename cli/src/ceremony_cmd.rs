@@ -255,10 +255,22 @@ pub fn run(command: CeremonyCommand) -> Result<()> {
             done("contribute", start);
         }
         CeremonyCommand::Verify { state, phase1 } => {
-            let key = open_zkey(&state)?;
+            // Read a section at a time: the header and transcript first, and
+            // the circuit's shape checked before the Powers of Tau are read.
             let (_, matrices) = shape_and_matrices(&phase1.shape)?;
-            let transcript = verify(&key, &phase1.ptau, &matrices)
-                .with_context(|| state.display().to_string())?;
+            let context = || state.display().to_string();
+            let mut file = BufReader::new(std::fs::File::open(&state).with_context(context)?);
+            let (head, layout) = Zkey::read_head(&mut file).with_context(context)?;
+            ceremony::check_shape(&head, &matrices).with_context(context)?;
+            let ptau = read_phase1(&phase1.ptau, &matrices)?;
+            let transcript = ceremony::verify_file(
+                &mut file,
+                (&head, layout),
+                &ptau,
+                &matrices,
+                &mut rand::thread_rng(),
+            )
+            .with_context(context)?;
             print_transcript(&transcript);
             println!(
                 "{}: a valid transcript of {} contributions",

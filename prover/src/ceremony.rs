@@ -20,6 +20,7 @@
 
 pub mod random;
 
+use std::borrow::Cow;
 use std::io::{Read, Seek, Write};
 
 use ark_bn254::{Bn254, Fr, G1Affine, G1Projective, G2Affine};
@@ -35,7 +36,7 @@ use rayon::prelude::*;
 use crate::groth16::{ConstraintMatrices, QapForm};
 use crate::keys::ProvingKeyFile;
 use crate::zkey::{
-    parse_coefficient, Contribution, ContributionKind, MpcParams, Zkey, ZkeyError,
+    parse_coefficient, Contribution, ContributionKind, MpcParams, Zkey, ZkeyError, ZkeyLayout,
     COEFFICIENT_BYTES,
 };
 use proofmint_circuits::claim::{ClaimShape, NUM_PUBLIC_INPUTS};
@@ -821,6 +822,33 @@ pub fn verify<G: rand::Rng>(
     matrices: &ConstraintMatrices,
     rng: &mut G,
 ) -> Result<Transcript, CeremonyError> {
+    check_shape(key, matrices)?;
+    verify_sections(key, &mut InMemory(key), phase1, matrices, rng)
+}
+
+/// [`verify`] of the key in `file`, whose header and transcript `head` and
+/// layout [`Zkey::read_head`] gave (and [`check_shape`] checked against the
+/// circuit): each section is read when its turn comes and dropped after,
+/// so that a verifier holds one section of the key, not the whole key.
+pub fn verify_file<R: Read + Seek, G: rand::Rng>(
+    file: &mut R,
+    (head, layout): (&Zkey, ZkeyLayout),
+    phase1: &Phase1,
+    matrices: &ConstraintMatrices,
+    rng: &mut G,
+) -> Result<Transcript, CeremonyError> {
+    check_shape(head, matrices)?;
+    let mut sections = FromFile {
+        file,
+        layout,
+        variables: head.variables,
+    };
+    verify_sections(head, &mut sections, phase1, matrices, rng)
+}
+
+/// The key's size against the circuit's: its variables, public inputs and
+/// domain.
+pub fn check_shape(key: &Zkey, matrices: &ConstraintMatrices) -> Result<(), CeremonyError> {
     let (inputs, _, witnesses) = matrices.counts();
     if key.variables != inputs + witnesses
         || key.public_inputs + 1 != inputs
@@ -836,6 +864,125 @@ pub fn verify<G: rand::Rng>(
             matrices.domain_size()
         )));
     }
+    Ok(())
+}
+
+/// A key's coefficients and point sections, as [`verify_sections`] asks for
+/// them, one at a time.
+trait KeySections {
+    /// Whether section 4 holds exactly these entries, in this order.
+    fn coefficients_are(
+        &mut self,
+        ours: &[crate::zkey::Coefficient],
+    ) -> Result<bool, CeremonyError>;
+    /// The G1 points of section `id`: 3 (IC), 5 (A), 6 (B in G1), 8 (C) or 9 (H).
+    fn g1s(&mut self, id: u32) -> Result<Cow<'_, [G1Affine]>, CeremonyError>;
+    /// Section 7's points, B in G2.
+    fn g2s(&mut self) -> Result<Cow<'_, [G2Affine]>, CeremonyError>;
+}
+
+/// A key already in memory.
+struct InMemory<'k>(&'k Zkey);
+
+impl KeySections for InMemory<'_> {
+    fn coefficients_are(
+        &mut self,
+        ours: &[crate::zkey::Coefficient],
+    ) -> Result<bool, CeremonyError> {
+        Ok(self.0.coefficients == ours)
+    }
+    fn g1s(&mut self, id: u32) -> Result<Cow<'_, [G1Affine]>, CeremonyError> {
+        let key = self.0;
+        Ok(Cow::Borrowed(match id {
+            3 => &key.ic,
+            5 => &key.a_g1,
+            6 => &key.b_g1,
+            8 => &key.c_g1,
+            _ => &key.h_g1,
+        }))
+    }
+    fn g2s(&mut self) -> Result<Cow<'_, [G2Affine]>, CeremonyError> {
+        Ok(Cow::Borrowed(&self.0.b_g2))
+    }
+}
+
+/// A key's file, each section read when asked for.
+struct FromFile<'r, R> {
+    file: &'r mut R,
+    layout: ZkeyLayout,
+    variables: usize,
+}
+
+impl<R: Read + Seek> KeySections for FromFile<'_, R> {
+    fn coefficients_are(
+        &mut self,
+        ours: &[crate::zkey::Coefficient],
+    ) -> Result<bool, CeremonyError> {
+        if self.layout.coefficients != ours.len() as u64 {
+            return Ok(false);
+        }
+        let (at, _) = self.layout.sections[1];
+        self.file.seek(std::io::SeekFrom::Start(at + 4))?;
+        let mut buffer = vec![0u8; STREAM_CHUNK.min(ours.len()) * COEFFICIENT_BYTES];
+        for (first, ours) in ours.chunks(STREAM_CHUNK).enumerate() {
+            let bytes = &mut buffer[..ours.len() * COEFFICIENT_BYTES];
+            self.file.read_exact(bytes)?;
+            for (i, (chunk, ours)) in bytes.chunks_exact(COEFFICIENT_BYTES).zip(ours).enumerate() {
+                let index = first * STREAM_CHUNK + i;
+                if parse_coefficient(index, chunk, self.variables)? != *ours {
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
+    }
+    fn g1s(&mut self, id: u32) -> Result<Cow<'_, [G1Affine]>, CeremonyError> {
+        let name = match id {
+            3 => "IC",
+            5 => "A",
+            6 => "B in G1",
+            8 => "C",
+            _ => "H",
+        };
+        let (at, size) = self.layout.sections[id as usize - 3];
+        let points = binfile::read_points(
+            self.file,
+            at,
+            (id, name),
+            (size / G1_BYTES) as usize,
+            G1_BYTES,
+            binfile::g1_or_infinity,
+        )
+        .map_err(ZkeyError::from)?;
+        Ok(Cow::Owned(points))
+    }
+    fn g2s(&mut self) -> Result<Cow<'_, [G2Affine]>, CeremonyError> {
+        // On the curve, but not checked in G2's subgroup: each point is
+        // compared with the one computed from the Powers of Tau, and only
+        // equal points pass.
+        let (at, size) = self.layout.sections[4];
+        let points = binfile::read_points(
+            self.file,
+            at,
+            (7, "B in G2"),
+            (size / G2_BYTES) as usize,
+            G2_BYTES,
+            binfile::g2_on_curve_or_infinity,
+        )
+        .map_err(ZkeyError::from)?;
+        Ok(Cow::Owned(points))
+    }
+}
+
+/// [`verify`]'s checks after the shape, on the header and transcript of
+/// `key` and the sections `sections` gives.
+fn verify_sections<G: rand::Rng>(
+    key: &Zkey,
+    sections: &mut impl KeySections,
+    phase1: &Phase1,
+    matrices: &ConstraintMatrices,
+    rng: &mut G,
+) -> Result<Transcript, CeremonyError> {
     let initial = initial_header(phase1, matrices);
     let mismatch = |section: u32, name: &'static str, reason: &str| CeremonyError::Section {
         section,
@@ -853,7 +1000,8 @@ pub fn verify<G: rand::Rng>(
         return Err(mismatch(2, "header", "γ is not 1"));
     }
     let mpc = key.mpc.as_ref().ok_or(CeremonyError::NoTranscript)?;
-    if key.coefficients != crate::zkey::coefficients(matrices) {
+    let coefficients = crate::zkey::coefficients(matrices);
+    if !sections.coefficients_are(&coefficients)? {
         return Err(mismatch(4, "coefficients", "not the circuit's A and B"));
     }
     let transcript = check_transcript(key)?;
@@ -875,23 +1023,18 @@ pub fn verify<G: rand::Rng>(
             .into_affine();
         same_ratio(after, before, G2Affine::generator(), key.delta_g2)
     };
-    // Each section as it is computed, then dropped.
+    // Each section as it is computed, beside the key's, then both dropped.
     let derived = "not derived from the Powers of Tau for this circuit";
-    let cs_hash = initial_sections(
-        phase1,
-        matrices,
-        &key.coefficients,
-        |section| match section {
-            Initial::Ic(points) if points != key.ic => Err(mismatch(3, "IC", derived)),
-            Initial::C(points) if !divided(&points, &key.c_g1, rng) => {
-                Err(mismatch(8, "C", "not the initial C divided by δ"))
-            }
-            Initial::A(points) if points != key.a_g1 => Err(mismatch(5, "A", derived)),
-            Initial::B1(points) if points != key.b_g1 => Err(mismatch(6, "B in G1", derived)),
-            Initial::B2(points) if points != key.b_g2 => Err(mismatch(7, "B in G2", derived)),
-            _ => Ok(()),
-        },
-    )?;
+    let cs_hash = initial_sections(phase1, matrices, &coefficients, |section| match section {
+        Initial::Ic(points) if points != *sections.g1s(3)? => Err(mismatch(3, "IC", derived)),
+        Initial::C(points) if !divided(&points, &sections.g1s(8)?, rng) => {
+            Err(mismatch(8, "C", "not the initial C divided by δ"))
+        }
+        Initial::A(points) if points != *sections.g1s(5)? => Err(mismatch(5, "A", derived)),
+        Initial::B1(points) if points != *sections.g1s(6)? => Err(mismatch(6, "B in G1", derived)),
+        Initial::B2(points) if points != *sections.g2s()? => Err(mismatch(7, "B in G2", derived)),
+        _ => Ok(()),
+    })?;
     if mpc.cs_hash != cs_hash {
         return Err(mismatch(
             10,
@@ -899,7 +1042,7 @@ pub fn verify<G: rand::Rng>(
             "its circuit hash is not that of this circuit on this Powers of Tau",
         ));
     }
-    if !divided(&initial_h(phase1), &key.h_g1, rng) {
+    if !divided(&initial_h(phase1), &sections.g1s(9)?, rng) {
         return Err(mismatch(9, "H", "not the initial H divided by δ"));
     }
     Ok(transcript)
@@ -1017,12 +1160,9 @@ mod tests {
         }
     }
 
-    /// A contribution streamed a few points at a time writes the bytes the
-    /// in-memory one writes for the same secret; a point off the curve in
-    /// any streamed section, a coefficient past the variables, or an
-    /// altered transcript is refused, naming where.
-    #[test]
-    fn a_streamed_contribution_is_the_in_memory_one() {
+    /// The Chain circuit's phase 1 from known secrets, and its key after one
+    /// contribution ("first"), with the rng that made it.
+    fn chain_key(seed: u64) -> (ConstraintMatrices, Phase1, Zkey, rand_chacha::ChaCha20Rng) {
         let matrices = ConstraintMatrices::of(Chain).unwrap();
         let power = circuit_power(&matrices) + 1;
         let (tau, alpha, beta) = (Fr::from(77u64), Fr::from(5u64), Fr::from(6u64));
@@ -1030,10 +1170,86 @@ mod tests {
         Ptau::from_secrets(power, tau, alpha, beta)
             .write_with(&mut ptau, Ptau::lagrange_sections(power, tau, alpha, beta))
             .unwrap();
-        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(5);
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
         let phase1 = read_phase1(&mut std::io::Cursor::new(&ptau), &matrices, &mut rng).unwrap();
         let mut key = initial_key(&phase1, &matrices).unwrap();
         contribute(&mut key, Some("first"), &mut rng).unwrap();
+        (matrices, phase1, key, rng)
+    }
+
+    /// A key verified from its file, a section at a time, gives the
+    /// in-memory verification's transcript; a wrong point (on the curve) in
+    /// any section, a wrong coefficient, and a point off the curve are each
+    /// refused, naming the section.
+    #[test]
+    fn a_key_verified_from_its_file_is_verified_as_in_memory() {
+        let (matrices, phase1, key, mut rng) = chain_key(15);
+        let mut check_rng = rand_chacha::ChaCha20Rng::seed_from_u64(16);
+        let mut from_bytes = |bytes: &[u8]| {
+            let mut file = std::io::Cursor::new(bytes);
+            let (head, layout) = Zkey::read_head(&mut file)?;
+            verify_file(
+                &mut file,
+                (&head, layout),
+                &phase1,
+                &matrices,
+                &mut check_rng,
+            )
+        };
+        let expected = verify(&key, &phase1, &matrices, &mut rng).unwrap();
+        let mut bytes = Vec::new();
+        key.write(&mut bytes).unwrap();
+        let got = from_bytes(&bytes).unwrap();
+        assert_eq!(got.hash, expected.hash);
+        assert_eq!(got.contributions.len(), 1);
+
+        let g1 = G1Affine::generator();
+        let mut wrong: Vec<(u32, Zkey)> = Vec::new();
+        for section in [3u32, 5, 6, 8, 9] {
+            let mut bad = key.clone();
+            let points = match section {
+                3 => &mut bad.ic,
+                5 => &mut bad.a_g1,
+                6 => &mut bad.b_g1,
+                8 => &mut bad.c_g1,
+                _ => &mut bad.h_g1,
+            };
+            let last = points.len() - 1;
+            points[last] = (points[last] + g1).into_affine();
+            wrong.push((section, bad));
+        }
+        let mut bad = key.clone();
+        bad.b_g2[2] = (bad.b_g2[2] + G2Affine::generator()).into_affine();
+        wrong.push((7, bad));
+        let mut bad = key.clone();
+        bad.coefficients[3].value += Fr::from(1u64);
+        wrong.push((4, bad));
+        for (section, bad) in wrong {
+            let mut bytes = Vec::new();
+            bad.write(&mut bytes).unwrap();
+            let error = from_bytes(&bytes).unwrap_err().to_string();
+            assert!(
+                error.contains(&format!("section {section}")),
+                "section {section}: {error}"
+            );
+            let in_memory = verify(&bad, &phase1, &matrices, &mut rng).unwrap_err();
+            assert_eq!(in_memory.to_string(), error, "section {section}");
+        }
+        // A point off the curve: a flipped bit in A's first point.
+        let (_, layout) = Zkey::read_head(&mut std::io::Cursor::new(&bytes)).unwrap();
+        let mut damaged = bytes.clone();
+        damaged[layout.sections[2].0 as usize] ^= 1;
+        let error = from_bytes(&damaged).unwrap_err().to_string();
+        assert!(error.contains("section 5"), "{error}");
+    }
+
+    /// A contribution streamed a few points at a time writes the bytes the
+    /// in-memory one writes for the same secret; a point off the curve in
+    /// any streamed section, a coefficient past the variables, or an
+    /// altered transcript is refused, naming where.
+    #[test]
+    fn a_streamed_contribution_is_the_in_memory_one() {
+        let (_, _, key, _) = chain_key(5);
         let mut before = Vec::new();
         key.write(&mut before).unwrap();
 
