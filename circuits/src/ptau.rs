@@ -106,6 +106,22 @@ fn read_g2<R: Read + Seek>(
     Ok(points)
 }
 
+/// The multi-scalar multiplications the consistency checks run, as
+/// functions of equal-length bases and scalars.
+#[derive(Clone, Copy)]
+pub struct Msms {
+    pub g1: fn(&[G1Affine], &[Fr]) -> G1Projective,
+    pub g2: fn(&[G2Affine], &[Fr]) -> G2Projective,
+}
+
+impl Msms {
+    /// arkworks' `VariableBaseMSM`.
+    pub const ARKWORKS: Msms = Msms {
+        g1: |bases, scalars| G1Projective::msm(bases, scalars).expect("equal lengths"),
+        g2: |bases, scalars| G2Projective::msm(bases, scalars).expect("equal lengths"),
+    };
+}
+
 /// The part of a Powers of Tau a circuit of 2^`log_size` rows needs, read
 /// and checked point by point.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -272,6 +288,16 @@ impl Ptau {
     /// `e(Σ r_i·v_i, [τ]G2) = e(Σ r_i·v_(i+1), G2)`, which a vector that is
     /// off anywhere fails except with probability about 2^-128.
     pub fn check_consistency<R: rand::Rng>(&self, rng: &mut R) -> Result<(), PtauError> {
+        self.check_consistency_with(rng, Msms::ARKWORKS)
+    }
+
+    /// [`Ptau::check_consistency`] with the given multi-scalar
+    /// multiplications (a prover passes its faster ones).
+    pub fn check_consistency_with<R: rand::Rng>(
+        &self,
+        rng: &mut R,
+        msm: Msms,
+    ) -> Result<(), PtauError> {
         let g1 = G1Affine::generator();
         let g2 = G2Affine::generator();
         if self.tau_g1.first() != Some(&g1) {
@@ -301,8 +327,8 @@ impl Ptau {
         };
         let geometric = |points: &[G1Affine], r: &[Fr]| {
             let n = points.len() - 1;
-            let low = G1Projective::msm(&points[..n], &r[..n]).expect("equal lengths");
-            let high = G1Projective::msm(&points[1..], &r[..n]).expect("equal lengths");
+            let low = (msm.g1)(&points[..n], &r[..n]);
+            let high = (msm.g1)(&points[1..], &r[..n]);
             pair_equal(low, *tau_g2, high, g2)
         };
         let r = weights(self.tau_g1.len());
@@ -313,8 +339,8 @@ impl Ptau {
         }
         let s = weights(self.tau_g2.len());
         let n = self.tau_g2.len() - 1;
-        let low = G2Projective::msm(&self.tau_g2[..n], &s[..n]).expect("equal lengths");
-        let high = G2Projective::msm(&self.tau_g2[1..], &s[..n]).expect("equal lengths");
+        let low = (msm.g2)(&self.tau_g2[..n], &s[..n]);
+        let high = (msm.g2)(&self.tau_g2[1..], &s[..n]);
         if !Bn254::multi_pairing([*tau_g1, -g1], [low.into_affine(), high.into_affine()]).is_zero()
         {
             return Err(PtauError::Inconsistent(
@@ -534,6 +560,16 @@ impl Ptau {
         lagrange: &Lagrange,
         rng: &mut R,
     ) -> Result<(), PtauError> {
+        self.check_lagrange_with(lagrange, rng, Msms::ARKWORKS)
+    }
+
+    /// [`Ptau::check_lagrange`] with the given multi-scalar multiplications.
+    pub fn check_lagrange_with<R: rand::Rng>(
+        &self,
+        lagrange: &Lagrange,
+        rng: &mut R,
+        msm: Msms,
+    ) -> Result<(), PtauError> {
         let n = lagrange.tau_g1.len();
         let mut weights =
             |count: usize| -> Vec<Fr> { (0..count).map(|_| Fr::from(rng.gen::<u128>())).collect() };
@@ -544,9 +580,7 @@ impl Ptau {
         // Σ r_j·basis_j = Σ c_k·powers_k, c the inverse FFT of r.
         let same_g1 = |basis: &[G1Affine], powers: &[G1Affine], r: &[Fr], c: &[Fr]| {
             let powers_len = powers.len().min(c.len());
-            G1Projective::msm(basis, r).expect("equal lengths")
-                == G1Projective::msm(&powers[..powers_len], &c[..powers_len])
-                    .expect("equal lengths")
+            (msm.g1)(basis, r) == (msm.g1)(&powers[..powers_len], &c[..powers_len])
         };
         if self.tau_g1.len() < 2 * n - 1
             || self.tau_g2.len() < n
@@ -574,9 +608,7 @@ impl Ptau {
                 "section 15's Lagrange basis is not that of [β·τ^i]G1",
             ));
         }
-        if G2Projective::msm(&lagrange.tau_g2, &r).expect("equal lengths")
-            != G2Projective::msm(&self.tau_g2[..n], &c).expect("equal lengths")
-        {
+        if (msm.g2)(&lagrange.tau_g2, &r) != (msm.g2)(&self.tau_g2[..n], &c) {
             return Err(PtauError::Inconsistent(
                 "section 13's Lagrange basis is not that of [τ^i]G2",
             ));

@@ -28,7 +28,7 @@ use ark_ec::pairing::Pairing;
 use ark_ec::{AffineRepr, CurveGroup, VariableBaseMSM};
 use ark_ff::{Field, UniformRand, Zero};
 use blake2::{Blake2b512, Digest};
-use proofmint_circuits::ptau::{Lagrange, Ptau, PtauError};
+use proofmint_circuits::ptau::{Lagrange, Msms, Ptau, PtauError};
 use proofmint_gpu::columns::{column_sums_g1, column_sums_g2};
 use rand::{CryptoRng, RngCore};
 use rayon::prelude::*;
@@ -111,8 +111,13 @@ pub fn read_phase1<R: Read + Seek, G: rand::Rng>(
         }
         .into());
     }
-    ptau.check_consistency(rng)?;
-    ptau.check_lagrange(&lagrange, rng)?;
+    // proofmint's MSMs: most of reading a Powers of Tau is these checks.
+    let msm = Msms {
+        g1: proofmint_gpu::msm::msm_g1,
+        g2: proofmint_gpu::msm::msm_g2,
+    };
+    ptau.check_consistency_with(rng, msm)?;
+    ptau.check_lagrange_with(&lagrange, rng, msm)?;
     // Checked; phase 2 needs no more of these than their first points (α
     // and β), and τ in G2 only through the Lagrange basis.
     let mut ptau = ptau;
@@ -1175,6 +1180,37 @@ mod tests {
         let mut key = initial_key(&phase1, &matrices).unwrap();
         contribute(&mut key, Some("first"), &mut rng).unwrap();
         (matrices, phase1, key, rng)
+    }
+
+    /// The Powers of Tau checks, on proofmint's MSMs, refuse powers out of
+    /// step in G1 and in G2 and a Lagrange basis of another τ.
+    #[test]
+    fn powers_of_tau_out_of_step_are_refused() {
+        let matrices = ConstraintMatrices::of(Chain).unwrap();
+        let power = circuit_power(&matrices) + 1;
+        let (tau, alpha, beta) = (Fr::from(77u64), Fr::from(5u64), Fr::from(6u64));
+        let read = |ptau: &Ptau, tau_of_lagrange: Fr| {
+            let mut bytes = Vec::new();
+            ptau.write_with(
+                &mut bytes,
+                Ptau::lagrange_sections(power, tau_of_lagrange, alpha, beta),
+            )
+            .unwrap();
+            let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(21);
+            read_phase1(&mut std::io::Cursor::new(&bytes), &matrices, &mut rng).map(drop)
+        };
+        let good = Ptau::from_secrets(power, tau, alpha, beta);
+        read(&good, tau).unwrap();
+        let mut bad = good.clone();
+        bad.tau_g1[3] = (bad.tau_g1[3] + G1Affine::generator()).into_affine();
+        let error = read(&bad, tau).unwrap_err().to_string();
+        assert!(error.contains("[τ^i]G1 are not successive"), "{error}");
+        let mut bad = good.clone();
+        bad.tau_g2[2] = (bad.tau_g2[2] + G2Affine::generator()).into_affine();
+        let error = read(&bad, tau).unwrap_err().to_string();
+        assert!(error.contains("[τ^i]G2 are not successive"), "{error}");
+        let error = read(&good, tau + Fr::from(1u64)).unwrap_err().to_string();
+        assert!(error.contains("Lagrange basis is not that of"), "{error}");
     }
 
     /// A key verified from its file, a section at a time, gives the
