@@ -6,7 +6,7 @@
 
 use ark_bn254::{Fq, Fq2};
 use ark_ec::short_weierstrass::{Affine, SWCurveConfig};
-use ark_ff::{BigInt, Field};
+use ark_ff::{BigInt, Field, One};
 use std::arch::x86_64::{__m512i, __mmask8};
 use std::sync::LazyLock;
 
@@ -63,25 +63,6 @@ pub(crate) trait Coordinate {
     unsafe fn zero_lanes(v: &Self::Vector) -> __mmask8;
     /// Each lane's inverse (no lane is zero).
     unsafe fn invert_lanes(v: &Self::Vector, c: &Consts8) -> Self::Vector;
-}
-
-/// Every value's inverse (none is zero), with one field inversion
-/// (Montgomery's trick), on this thread: arkworks' `batch_inversion` splits
-/// its work over rayon's threads, whose hand-offs cost ten times the
-/// inversion itself for eight values.
-fn invert_each<F: Field>(values: &mut [F]) {
-    let mut prefix = Vec::with_capacity(values.len());
-    let mut product = F::one();
-    for v in values.iter() {
-        prefix.push(product);
-        product *= v;
-    }
-    let mut inverse = product.inverse().expect("no lane is zero");
-    for (v, before) in values.iter_mut().zip(prefix).rev() {
-        let next = inverse * *v;
-        *v = inverse * before;
-        inverse = next;
-    }
 }
 
 /// `-y` on canonical 52-bit limbs (zero stays zero).
@@ -199,7 +180,9 @@ impl Coordinate for OverFq {
     #[target_feature(enable = "avx512f,avx512ifma")]
     unsafe fn invert_lanes(v: &Fe8, c: &Consts8) -> Fe8 {
         let mut values = lanes_to_ark(v, c);
-        invert_each(&mut values);
+        // On this thread: `ark_ff::batch_inversion` splits eight values over
+        // rayon's threads, whose hand-offs cost ten times the inversion.
+        ark_ff::serial_batch_inversion_and_mul(&mut values, &One::one());
         lanes_from_ark(&values, c)
     }
 }
@@ -314,7 +297,9 @@ impl Coordinate for OverFq2 {
     unsafe fn invert_lanes(v: &(Fe8, Fe8), c: &Consts8) -> (Fe8, Fe8) {
         let (c0, c1) = (lanes_to_ark(&v.0, c), lanes_to_ark(&v.1, c));
         let mut values: [Fq2; LANES] = std::array::from_fn(|i| Fq2::new(c0[i], c1[i]));
-        invert_each(&mut values);
+        // On this thread: `ark_ff::batch_inversion` splits eight values over
+        // rayon's threads, whose hand-offs cost ten times the inversion.
+        ark_ff::serial_batch_inversion_and_mul(&mut values, &One::one());
         (
             lanes_from_ark(&values.map(|x| x.c0), c),
             lanes_from_ark(&values.map(|x| x.c1), c),
