@@ -4,7 +4,8 @@
 //! millions of terms with general coefficients, in columns of one to a few
 //! hundred terms, too short for an MSM each.
 //!
-//! Columns longer than [`LARGE_COLUMN`] take a parallel MSM each. The rest:
+//! Columns longer than [`LARGE_COLUMN`] take a parallel MSM each
+//! ([`crate::msm`]). The rest:
 //! with AVX-512 IFMA, in chunks whose every group operation is batch-affine
 //! and eight lanes wide (`columns_ifma`); elsewhere, and for any chunk that
 //! meets an exceptional case there, one column per thread with Straus's
@@ -36,13 +37,13 @@ pub fn column_sums_g1(
 ) -> Vec<G1Projective> {
     #[cfg(target_arch = "x86_64")]
     if let crate::Arithmetic::Ifma(token) = crate::arithmetic() {
-        return sums(columns, terms, |chunk| {
+        return sums(columns, terms, crate::msm::msm_g1, |chunk| {
             crate::columns_ifma::sums::<ark_bn254::g1::Config, crate::curve_ifma::OverFq>(
                 token, chunk,
             )
         });
     }
-    column_sums_portable(columns, terms)
+    sums(columns, terms, crate::msm::msm_g1, |_| None)
 }
 
 /// Each column's sum in G2, as [`column_sums_g1`].
@@ -52,30 +53,32 @@ pub fn column_sums_g2(
 ) -> Vec<G2Projective> {
     #[cfg(target_arch = "x86_64")]
     if let crate::Arithmetic::Ifma(token) = crate::arithmetic() {
-        return sums(columns, terms, |chunk| {
+        return sums(columns, terms, crate::msm::msm_g2, |chunk| {
             crate::columns_ifma::sums::<ark_bn254::g2::Config, crate::curve_ifma::OverFq2>(
                 token, chunk,
             )
         });
     }
-    column_sums_portable(columns, terms)
+    sums(columns, terms, crate::msm::msm_g2, |_| None)
 }
 
-/// Each column's sum on any CPU: large columns by MSM, the rest in parallel
-/// with [`combine`].
+/// Each column's sum with arkworks' arithmetic alone, in any group: large
+/// columns by arkworks' MSM, the rest in parallel with [`combine`].
 pub fn column_sums_portable<G: CurveGroup<ScalarField = Fr>>(
     columns: usize,
     terms: impl Fn(usize) -> Vec<(G::Affine, Fr)> + Sync,
 ) -> Vec<G> {
-    sums(columns, terms, |_| None)
+    let msm = |bases: &[G::Affine], scalars: &[Fr]| G::msm(bases, scalars).expect("equal lengths");
+    sums(columns, terms, msm, |_| None)
 }
 
 /// Blocks of columns in parallel; in each, the small columns in chunks of
 /// bounded size through `vector` (`None`: each column with [`combine`]),
-/// then the large columns one by one with a parallel MSM.
+/// then the large columns one by one with the parallel `msm`.
 fn sums<G: CurveGroup<ScalarField = Fr>>(
     columns: usize,
     terms: impl Fn(usize) -> Vec<(G::Affine, Fr)> + Sync,
+    msm: impl Fn(&[G::Affine], &[Fr]) -> G,
     vector: impl Fn(&[Vec<(G::Affine, Fr)>]) -> Option<Vec<G>> + Sync,
 ) -> Vec<G> {
     let chunk_terms = CHUNK_BYTES / (16 * std::mem::size_of::<G::Affine>());
@@ -129,7 +132,7 @@ fn sums<G: CurveGroup<ScalarField = Fr>>(
         .map(|(s, sum)| {
             sum.unwrap_or_else(|| {
                 let (bases, scalars): (Vec<_>, Vec<_>) = terms(s).into_iter().unzip();
-                G::msm(&bases, &scalars).expect("equal lengths")
+                msm(&bases, &scalars)
             })
         })
         .collect()

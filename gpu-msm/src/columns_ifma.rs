@@ -5,17 +5,19 @@
 //! Each coefficient is split by GLV (c = k₁ + λ·k₂, both halves about 128
 //! bits) and each half written in width-5 NAF, so that a term contributes
 //! about 43 non-zero digits, each an odd multiple (1 to 15) of P or of
-//! φ(P). Each term's sixteen multiples are a table made once (one doubling,
-//! seven additions, then x·β for φ). Then, from the top bit down, every
-//! column's accumulator is doubled, and the digits of that bit are added to
-//! it: per column, the accumulator and the bit's table entries are summed as
-//! a binary tree, so that one bit costs a handful of batches (the tree's
-//! depth), not one batch per digit, whatever the column's length.
+//! φ(P). Each distinct point of the chunk gets a table of its sixteen
+//! multiples, made once (one doubling, seven additions, then x·β for φ).
+//! Then, from the top bit down, the accumulator of every column that has
+//! started (at its own top digit) is doubled, and the digits of that bit are
+//! added to it: per column, the accumulator and the bit's table entries are
+//! summed as a binary tree, so that one bit costs a handful of batches (the
+//! tree's depth), not one batch per digit, whatever the column's length.
 //!
 //! An affine accumulator cannot be the identity: each starts at a fixed point
-//! R, and 2^L·R is subtracted at the end. A zero denominator (an addition of
-//! ±Q to Q, which points of unknown logarithm meet with negligible odds)
-//! makes the whole chunk `None`, and the caller sums it another way.
+//! R, and 2^L·R is subtracted at the end, L the column's number of doublings.
+//! A zero denominator (an addition of ±Q to Q, which points of unknown
+//! logarithm meet with negligible odds) makes the whole chunk `None`, and the
+//! caller sums it another way.
 
 use std::arch::x86_64::*;
 use std::collections::hash_map::{Entry, HashMap};
@@ -96,8 +98,8 @@ impl<C: Coordinate> Points<C> {
     /// of products per lane, one inversion of the eight chains). The
     /// operands are first copied into columns (limb k of lane j at
     /// `k·m + j`), so that the arithmetic reads memory in order: the points
-    /// lie scattered over the tables, and vector gathers from them wait on
-    /// memory far longer than plain loads do.
+    /// lie scattered over the tables, and vector gathers straight from them
+    /// measured slower than these copies.
     ///
     /// # Safety
     /// IFMA present (the caller holds the token); every index in `ops` is a
