@@ -25,7 +25,7 @@ use std::io::{Read, Seek, Write};
 
 use ark_bn254::{Bn254, Fr, G1Affine, G1Projective, G2Affine};
 use ark_ec::pairing::Pairing;
-use ark_ec::{AffineRepr, CurveGroup, VariableBaseMSM};
+use ark_ec::{AffineRepr, CurveGroup};
 use ark_ff::{Field, UniformRand, Zero};
 use blake2::{Blake2b512, Digest};
 use proofmint_circuits::ptau::{Lagrange, Msms, Ptau, PtauError};
@@ -832,9 +832,11 @@ pub fn verify<G: rand::Rng>(
 }
 
 /// [`verify`] of the key in `file`, whose header and transcript `head` and
-/// layout [`Zkey::read_head`] gave (and [`check_shape`] checked against the
-/// circuit): each section is read when its turn comes and dropped after,
-/// so that a verifier holds one section of the key, not the whole key.
+/// layout [`Zkey::read_head`] gave: each section is read when its turn
+/// comes and dropped after, so that a verifier holds one section of the key,
+/// not the whole key. The shape is checked here too; a caller checks it
+/// first ([`check_shape`]) to name another circuit before reading the
+/// Powers of Tau.
 pub fn verify_file<R: Read + Seek, G: rand::Rng>(
     file: &mut R,
     (head, layout): (&Zkey, ZkeyLayout),
@@ -942,40 +944,13 @@ impl<R: Read + Seek> KeySections for FromFile<'_, R> {
         Ok(true)
     }
     fn g1s(&mut self, id: u32) -> Result<Cow<'_, [G1Affine]>, CeremonyError> {
-        let name = match id {
-            3 => "IC",
-            5 => "A",
-            6 => "B in G1",
-            8 => "C",
-            _ => "H",
-        };
-        let (at, size) = self.layout.sections[id as usize - 3];
-        let points = binfile::read_points(
-            self.file,
-            at,
-            (id, name),
-            (size / G1_BYTES) as usize,
-            G1_BYTES,
-            binfile::g1_or_infinity,
-        )
-        .map_err(ZkeyError::from)?;
-        Ok(Cow::Owned(points))
+        Ok(Cow::Owned(self.layout.read_g1s(self.file, id)?))
     }
     fn g2s(&mut self) -> Result<Cow<'_, [G2Affine]>, CeremonyError> {
         // On the curve, but not checked in G2's subgroup: each point is
         // compared with the one computed from the Powers of Tau, and only
         // equal points pass.
-        let (at, size) = self.layout.sections[4];
-        let points = binfile::read_points(
-            self.file,
-            at,
-            (7, "B in G2"),
-            (size / G2_BYTES) as usize,
-            G2_BYTES,
-            binfile::g2_on_curve_or_infinity,
-        )
-        .map_err(ZkeyError::from)?;
-        Ok(Cow::Owned(points))
+        Ok(Cow::Owned(self.layout.read_g2s(self.file)?))
     }
 }
 
@@ -1020,12 +995,8 @@ fn verify_sections<G: rand::Rng>(
         let r: Vec<Fr> = (0..start.len())
             .map(|_| Fr::from(rng.gen::<u128>()))
             .collect();
-        let before = G1Projective::msm(start, &r)
-            .expect("equal lengths")
-            .into_affine();
-        let after = G1Projective::msm(end, &r)
-            .expect("equal lengths")
-            .into_affine();
+        let before = proofmint_gpu::msm::msm_g1(start, &r).into_affine();
+        let after = proofmint_gpu::msm::msm_g1(end, &r).into_affine();
         same_ratio(after, before, G2Affine::generator(), key.delta_g2)
     };
     // Each section as it is computed, beside the key's, then both dropped.

@@ -141,6 +141,43 @@ pub struct ZkeyLayout {
     pub coefficients: u64,
 }
 
+/// The names of sections 3 to 9, as errors give them.
+const SECTION_NAMES: [&str; 7] = ["IC", "coefficients", "A", "B in G1", "B in G2", "C", "H"];
+
+impl ZkeyLayout {
+    /// Section `id`'s G1 points (3 IC, 5 A, 6 B in G1, 8 C, 9 H), each
+    /// checked on the curve (G1's cofactor is 1).
+    pub fn read_g1s<R: Read + Seek>(
+        &self,
+        file: &mut R,
+        id: u32,
+    ) -> Result<Vec<G1Affine>, ZkeyError> {
+        let (at, size) = self.sections[id as usize - 3];
+        Ok(read_points(
+            file,
+            at,
+            (id, SECTION_NAMES[id as usize - 3]),
+            (size / G1_BYTES) as usize,
+            G1_BYTES,
+            binfile::g1_or_infinity,
+        )?)
+    }
+
+    /// Section 7's points (B in G2), each checked on the curve but not in
+    /// G2's subgroup ([`check_g2s`] does that).
+    pub fn read_g2s<R: Read + Seek>(&self, file: &mut R) -> Result<Vec<G2Affine>, ZkeyError> {
+        let (at, size) = self.sections[4];
+        Ok(read_points(
+            file,
+            at,
+            (7, SECTION_NAMES[4]),
+            (size / G2_BYTES) as usize,
+            G2_BYTES,
+            binfile::g2_on_curve_or_infinity,
+        )?)
+    }
+}
+
 /// One section-4 entry, checked: a matrix of A or B, a signal of the key's,
 /// a value below r (stored times R², returned as itself).
 pub fn parse_coefficient(
@@ -244,7 +281,7 @@ impl Zkey {
     /// [`Zkey::open`] on any seekable reader.
     pub fn read<R: Read + Seek>(file: &mut R) -> Result<Self, ZkeyError> {
         let (head, layout) = Self::read_head(file)?;
-        let [ic, coefficients_at, a, b1, b2, c, h] = layout.sections;
+        let coefficients_at = layout.sections[1];
         let mut bytes = vec![0u8; (layout.coefficients * COEFFICIENT_BYTES as u64) as usize];
         file.seek(SeekFrom::Start(coefficients_at.0 + 4))?;
         file.read_exact(&mut bytes)?;
@@ -254,35 +291,18 @@ impl Zkey {
             .map(|(index, chunk)| parse_coefficient(index, chunk, head.variables))
             .collect::<Result<Vec<_>, _>>()?;
         drop(bytes);
-        let g1s = |file: &mut R, (at, size): (u64, u64), id, name| {
-            read_points(
-                file,
-                at,
-                (id, name),
-                (size / G1_BYTES) as usize,
-                G1_BYTES,
-                binfile::g1_or_infinity,
-            )
-        };
         Ok(Self {
-            ic: g1s(file, ic, 3, "IC")?,
+            ic: layout.read_g1s(file, 3)?,
             coefficients,
-            a_g1: g1s(file, a, 5, "A")?,
-            b_g1: g1s(file, b1, 6, "B in G1")?,
+            a_g1: layout.read_g1s(file, 5)?,
+            b_g1: layout.read_g1s(file, 6)?,
             b_g2: {
-                let points = read_points(
-                    file,
-                    b2.0,
-                    (7, "B in G2"),
-                    (b2.1 / G2_BYTES) as usize,
-                    G2_BYTES,
-                    binfile::g2_on_curve_or_infinity,
-                )?;
+                let points = layout.read_g2s(file)?;
                 check_g2s((7, "B in G2"), 0, &points)?;
                 points
             },
-            c_g1: g1s(file, c, 8, "C")?,
-            h_g1: g1s(file, h, 9, "H")?,
+            c_g1: layout.read_g1s(file, 8)?,
+            h_g1: layout.read_g1s(file, 9)?,
             ..head
         })
     }
