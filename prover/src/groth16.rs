@@ -393,19 +393,17 @@ pub(crate) fn vanishing_inverse_on_coset(g: Fr, size: usize) -> Fr {
 
 /// C·z on H for a key in snarkjs's form: A·z ∘ B·z (its keys have no C
 /// matrix), into `c`.
-pub(crate) fn circom_c(a: &[Fr], b: &[Fr], c: &mut [Fr]) {
-    c.par_iter_mut()
-        .zip(a.par_iter().zip(b.par_iter()))
-        .for_each(|(c, (a, b))| *c = *a * b);
-}
-
 /// h's evaluations for keys in snarkjs's form (`.zkey`, and rapidsnark's and
 /// ark-circom's "circom reduction"): the A·z and B·z evaluations, with the
 /// input rows, are interpolated and evaluated on the coset ω_{2n}·H, the odd
 /// points of the domain of twice the size, where the vanishing polynomial is
-/// −2; C·z is taken as A·z ∘ B·z on H (the key has no C matrix). The key's H
-/// query absorbs the division, so h is `a·b − c` there, with no division
-/// and no final inverse transform.
+/// −2. The key's H query absorbs the division, so h is `a·b − c` there,
+/// with no division and no final inverse transform. snarkjs, whose keys
+/// have no C matrix, takes C·z as A·z ∘ B·z on H; we evaluate C·z (each
+/// slot's combinations are shared with A's and B's, so C costs less than
+/// the product): for a satisfying assignment the two are equal on every
+/// point of H (the input and padding rows have B·z = C·z = 0), so the proof
+/// is the same, and for any other the proof fails either way.
 pub fn witness_map_circom(
     backend: &dyn Backend,
     matrices: &ConstraintMatrices,
@@ -413,7 +411,6 @@ pub fn witness_map_circom(
 ) -> Result<Vec<Fr>, Groth16Error> {
     let [mut a, mut b, mut c] = on_domain_all(matrices, assignment);
     let size = a.len();
-    circom_c(&a, &b, &mut c);
     let odd = QapForm::Circom.coset(size)?;
     for values in [&mut a, &mut b, &mut c] {
         backend.ntt(values, NttDirection::Inverse)?;

@@ -190,10 +190,6 @@ fn witness_map_into(
 ) -> Result<DeviceBuffer<Scalar>, Groth16Error> {
     groth16::on_domain_all_into(matrices, assignment, host);
     let size = host[0].len();
-    if form == QapForm::Circom {
-        let [a, b, c] = host;
-        groth16::circom_c(a, b, c);
-    }
     let offset = form.coset(size)?;
     let [a, b, c] = &*host;
     let mut a = device.upload_scalars(a)?;
