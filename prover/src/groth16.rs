@@ -391,8 +391,6 @@ pub(crate) fn vanishing_inverse_on_coset(g: Fr, size: usize) -> Fr {
         .expect("g is outside H, so Z_H(g) != 0")
 }
 
-/// C·z on H for a key in snarkjs's form: A·z ∘ B·z (its keys have no C
-/// matrix), into `c`.
 /// h's evaluations for keys in snarkjs's form (`.zkey`, and rapidsnark's and
 /// ark-circom's "circom reduction"): the A·z and B·z evaluations, with the
 /// input rows, are interpolated and evaluated on the coset ω_{2n}·H, the odd
