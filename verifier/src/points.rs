@@ -63,11 +63,27 @@ fn read_unvalidated<T: CanonicalDeserialize + CanonicalSerialize + Default + Sen
         });
     }
     let bytes = reader.take(field, needed)?;
-    bytes
+    // An indexed collect, straight into the vector: rayon's collect into a
+    // `Result` is not indexed, and would gather pieces and copy them again
+    // (a gigabyte and more for a large key). The first error is kept aside.
+    let error = std::sync::Mutex::new(None);
+    let points = bytes
         .par_chunks_exact(size)
-        .map(|chunk| T::deserialize_with_mode(chunk, compress, Validate::No))
-        .collect::<Result<Vec<T>, _>>()
-        .map_err(|e| invalid(field, e))
+        .map(
+            |chunk| match T::deserialize_with_mode(chunk, compress, Validate::No) {
+                Ok(point) => point,
+                Err(e) => {
+                    let mut first = error.lock().unwrap_or_else(|p| p.into_inner());
+                    first.get_or_insert(e);
+                    T::default()
+                }
+            },
+        )
+        .collect::<Vec<T>>();
+    match error.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        Some(e) => Err(invalid(field, e)),
+        None => Ok(points),
+    }
 }
 
 /// Reads a vector of points without checking that they lie on the curve or
@@ -198,6 +214,32 @@ mod tests {
         let mut one = Vec::new();
         put_point(&mut one, &point, Compress::Yes);
         assert!(read_point::<G2Affine>(&mut Reader::new(&one), "b", Compress::Yes).is_err());
+    }
+
+    /// The trusted read (no curve checks) keeps the order of many points
+    /// read in parallel, and still refuses a coordinate at or above the
+    /// modulus wherever it lies.
+    #[test]
+    fn trusted_read_keeps_order_and_refuses_non_canonical_coordinates() {
+        use ark_ec::CurveGroup;
+        let g = G1Affine::generator().into_group();
+        let points: Vec<G1Affine> = (1..=5000u64)
+            .map(|k| (g * ark_bn254::Fr::from(k)).into_affine())
+            .collect();
+        let mut out = Vec::new();
+        put_points(&mut out, &points, Compress::No);
+        let read: Vec<G1Affine> =
+            read_points_trusted(&mut Reader::new(&out), "d", Compress::No).unwrap();
+        assert_eq!(read, points);
+        // Point 3777's x set to all ones (little-endian limbs): above p.
+        let at = 4 + 3777 * 64;
+        out[at..at + 32].fill(0xff);
+        let err =
+            read_points_trusted::<G1Affine>(&mut Reader::new(&out), "d", Compress::No).unwrap_err();
+        assert!(
+            matches!(err, DecodeError::Invalid { field: "d", .. }),
+            "{err}"
+        );
     }
 
     #[test]
