@@ -20,7 +20,7 @@ use ark_ec::short_weierstrass::{Affine, Projective, SWCurveConfig};
 use ark_ec::AffineRepr;
 use ark_ff::{Field, MontConfig, Zero};
 use rayon::prelude::*;
-use std::arch::x86_64::__mmask8;
+use std::arch::x86_64::{__m512i, __mmask8, _mm512_loadu_si512};
 
 use crate::bucket::{
     batch_limit, combine_segments, horner, prefetch, reduction_segments, signed_digits,
@@ -103,11 +103,15 @@ enum State {
 struct Buckets<'a, P: SWCurveConfig, C: Coordinate> {
     field: &'a Field52,
     c: Consts8,
-    /// Bucket j's point at `sums[j * 2 * WIDTH..]`.
+    /// Bucket j's point at `sums[j * 2 * WIDTH..]`; one more slot, all
+    /// zeros, at the end: the p of a batch's padding lanes.
     sums: Vec<u64>,
     state: Vec<State>,
     /// The batch: bucket of each pending addition, and its operands column-wise
-    /// (px, py, qx, qy, each WIDTH columns of `stride` entries).
+    /// (px, py, qx, qy, each WIDTH columns of `stride` entries). `add` writes
+    /// q there; the flush gathers p from the buckets itself, eight lanes at a
+    /// time (copying p in `add`, load by load behind the bucket's cache miss,
+    /// cost a fifth of the MSM), and keeps it in the columns for its last pass.
     len: usize,
     /// Batch length at which it is flushed.
     limit: usize,
@@ -146,7 +150,7 @@ where
         Self {
             field,
             c: Consts8::new(field),
-            sums: vec![0; count * Self::POINT],
+            sums: vec![0; (count + 1) * Self::POINT],
             state: vec![State::Empty; count],
             len: 0,
             limit,
@@ -186,15 +190,12 @@ where
                     return;
                 }
                 let j = self.len;
-                let (p, q) = (&p[..point], &q[..point]);
+                let q = &q[..point];
                 let (columns, stride) = (self.columns.as_mut_ptr(), self.stride);
-                for k in 0..point {
+                for (k, &limb) in q.iter().enumerate() {
                     // SAFETY: j < limit <= stride (a full batch is flushed at once) and
                     // QX + k < 4·WIDTH: inside the 4·WIDTH columns of `stride`.
-                    unsafe {
-                        *columns.add(k * stride + j) = p[k];
-                        *columns.add((Self::QX + k) * stride + j) = q[k];
-                    }
+                    unsafe { *columns.add((Self::QX + k) * stride + j) = limb };
                 }
                 self.bucket[j] = bucket as u32;
                 self.doubling[j] = doubling;
@@ -215,17 +216,28 @@ where
         }
         let (c, stride) = (self.c, self.stride);
         let rows = self.len.div_ceil(LANES);
-        // Padding lanes add (0, 0) to (1, 0): a non-zero denominator, results unused.
+        // Padding lanes add (0, 0) (the zero slot after the buckets) to
+        // (1, 0): a non-zero denominator, results unused.
+        let zero_slot = self.state.len() as u32;
         for j in self.len..rows * LANES {
             self.doubling[j] = false;
-            for k in 0..4 * C::WIDTH {
+            self.bucket[j] = zero_slot;
+            for k in Self::QX..4 * C::WIDTH {
                 self.columns[k * stride + j] = 0;
             }
             for k in 0..LIMBS {
                 self.columns[(Self::QX + k) * stride + j] = self.field.one[k];
             }
         }
-        let columns = self.columns.as_ptr();
+        // Each lane's bucket, as offsets of its limbs in `sums`.
+        let offsets = |at: usize| -> __m512i {
+            let offsets: [i64; LANES] =
+                std::array::from_fn(|l| self.bucket[at + l] as i64 * Self::POINT as i64);
+            // SAFETY: eight i64 are 64 bytes, read unaligned.
+            unsafe { _mm512_loadu_si512(offsets.as_ptr().cast()) }
+        };
+        let sums = self.sums.as_ptr();
+        let columns = self.columns.as_mut_ptr();
         let denominators = self.denominators.as_mut_ptr();
         let prefix = self.prefix.as_mut_ptr();
         let (mut xs, mut ys) = (vec![0u64; LANES * C::WIDTH], vec![0u64; LANES * C::WIDTH]);
@@ -242,12 +254,17 @@ where
             let mut product = C::one(&c);
             for row in 0..rows {
                 let at = row * LANES;
-                let px = C::load(column(Self::PX), stride, at);
+                // p from the buckets (every lane's limbs inside `sums`),
+                // kept in the columns for the last pass.
+                let index = offsets(at);
+                let px = C::gather(sums, index);
+                let py = C::gather(sums.add(C::WIDTH), index);
+                C::store(&px, column(Self::PX), stride, at);
+                C::store(&py, column(Self::PY), stride, at);
                 let qx = C::load(column(Self::QX), stride, at);
                 let mut d = C::sub(&qx, &px, &c);
                 let mask = doublings(at);
                 if mask != 0 {
-                    let py = C::load(column(Self::PY), stride, at);
                     d = C::select(mask, &C::add(&py, &py, &c), &d);
                 }
                 C::store(&d, denominators, stride, at);
