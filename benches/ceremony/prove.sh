@@ -30,7 +30,9 @@ if [ -f "$dir/keys/final.zkey" ]; then
 else
   keys="$dir/demo/keys"
   zkey="$dir/dev.zkey"
-  [ -f "$zkey" ] || $pm export zkey --keys "$keys" --out "$zkey"
+  # Exported again whenever the demo's keys are newer: a .zkey of an earlier
+  # demo is a key of the same circuit, but not of the epoch's proofs.
+  [ "$zkey" -nt "$keys/claim.pk" ] || $pm export zkey --keys "$keys" --out "$zkey"
   echo "key: the demo's development keys as a .zkey ($zkey)"
 fi
 $pm export wtns --epoch "$dir/demo/epoch" --node $node --slots "$slots" --depth "$depth" --out "$dir/claim.wtns"
