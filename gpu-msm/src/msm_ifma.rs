@@ -318,9 +318,6 @@ where
         // 4·WIDTH) columns of `stride` entries, and `at + LANES <= rows * LANES <= stride`.
         unsafe {
             let column = |first: usize| columns.add(first * stride);
-            let doublings = |at: usize| -> __mmask8 {
-                (0..LANES).fold(0, |mask, l| mask | ((self.doubling[at + l] as u8) << l))
-            };
             // Denominators qx - px, or 2·py for a doubling (never zero: equal x
             // enters a batch only as a doubling, and no point of a prime-order
             // group has y = 0), and the running products of each lane's chain.
@@ -357,7 +354,7 @@ where
                     qx
                 };
                 let mut d = C::sub(&qx, &px, &c);
-                let mask = doublings(at);
+                let mask = mask_of(&self.doubling, at);
                 if mask != 0 {
                     d = C::select(mask, &C::add(&py, &py, &c), &d);
                 }
@@ -384,7 +381,7 @@ where
                 // λ = (qy - py) / (qx - px), or 3·px² / (2·py) for a doubling
                 // (a = 0 on both curves); x3 = λ² - px - qx; y3 = λ(px - x3) - py.
                 let mut numerator = C::sub(&qy, &py, &c);
-                let mask = doublings(at);
+                let mask = mask_of(&self.doubling, at);
                 if mask != 0 {
                     let square = C::square(&px, &c);
                     let triple = C::add(&C::add(&square, &square, &c), &square, &c);
