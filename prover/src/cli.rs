@@ -243,7 +243,10 @@ pub fn prove(
         });
         let matrices = scope.spawn(|| {
             let shape = hinted_shape?;
-            Some((shape, crate::matrices::claim_matrices(shape).ok()?))
+            let cache = crate::keys::matrices_cache_dir();
+            let (matrices, origin) =
+                crate::matrices::claim_matrices_cached(shape, cache.as_deref()).ok()?;
+            Some((shape, matrices, origin))
         });
         let key = files::load_proving_key(keys_dir);
         (joined(epoch), joined(matrices), key)
@@ -251,8 +254,8 @@ pub fn prove(
     let (bundle, tree) = epoch?;
     progress.inc(1);
     let key = key?;
-    if let Some((shape, matrices)) = matrices {
-        key.adopt_matrices(shape, matrices);
+    if let Some((shape, matrices, origin)) = matrices {
+        key.adopt_matrices(shape, matrices, origin);
     }
     warn_if_development(key.key.setup);
     progress.inc(1);

@@ -106,8 +106,35 @@ impl SparseMatrix {
         Self { terms, starts }
     }
 
+    /// From terms laid out row after row and each row's length; None
+    /// unless the lengths add up to the terms.
+    pub(crate) fn from_flat(terms: Vec<(Fr, usize)>, lengths: &[u32]) -> Option<Self> {
+        let mut starts = Vec::with_capacity(lengths.len() + 1);
+        starts.push(0usize);
+        let mut end = 0usize;
+        for &len in lengths {
+            end = end.checked_add(len as usize)?;
+            starts.push(end);
+        }
+        (end == terms.len()).then_some(Self { terms, starts })
+    }
+
     pub fn row(&self, r: usize) -> &[(Fr, usize)] {
         &self.terms[self.starts[r]..self.starts[r + 1]]
+    }
+
+    /// How many rows it has.
+    pub fn len(&self) -> usize {
+        self.starts.len() - 1
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Its rows, in order.
+    pub fn rows(&self) -> impl Iterator<Item = &[(Fr, usize)]> {
+        self.starts.windows(2).map(|w| &self.terms[w[0]..w[1]])
     }
 }
 

@@ -21,6 +21,7 @@ use proofmint_verifier::points::{
 use rand::{CryptoRng, RngCore};
 
 use crate::groth16::{ConstraintMatrices, Groth16Error};
+use crate::matrices::MatricesOrigin;
 use std::sync::{Arc, OnceLock};
 
 use proofmint_gpu::IcicleBackend;
@@ -38,8 +39,12 @@ pub struct ProvingKeyFile {
     pub pk: ProvingKey<Bn254>,
     /// The form of `pk`'s H query: which witness map proofs with it take.
     pub form: QapForm,
-    /// The shape's R1CS matrices, built on first use and kept for every proof.
-    matrices: OnceLock<ConstraintMatrices>,
+    /// The shape's R1CS matrices, built (or read from the template cache)
+    /// on first use and kept for every proof, with where they came from.
+    matrices: OnceLock<(ConstraintMatrices, MatricesOrigin)>,
+    /// The matrices built again from the circuit after a proof made with
+    /// cached ones did not verify; used from then on.
+    rebuilt: OnceLock<ConstraintMatrices>,
     /// The key's queries on a GPU, uploaded at the first proof there and
     /// kept for every later one.
     resident: ResidentSlot,
@@ -62,7 +67,7 @@ pub fn setup_development<R: RngCore + CryptoRng>(
         vk: pk.vk.clone(),
     };
     let key = ProvingKeyFile::with_form(key, pk, QapForm::Circom);
-    key.adopt_matrices(shape, matrices);
+    key.adopt_matrices(shape, matrices, MatricesOrigin::Built);
     Ok(key)
 }
 
@@ -167,6 +172,7 @@ impl ProvingKeyFile {
             pk,
             form,
             matrices: OnceLock::new(),
+            rebuilt: OnceLock::new(),
             resident: ResidentSlot::default(),
         }
     }
@@ -176,13 +182,42 @@ impl ProvingKeyFile {
         self.resident.on(device, &self.pk, self.form)
     }
 
-    /// The R1CS matrices of this key's circuit shape (built once).
+    /// The R1CS matrices of this key's circuit shape (built once, from the
+    /// template cache of [`matrices_cache_dir`] where it has one).
     pub fn matrices(&self) -> Result<&ConstraintMatrices, Groth16Error> {
-        if let Some(matrices) = self.matrices.get() {
+        if let Some(rebuilt) = self.rebuilt.get() {
+            return Ok(rebuilt);
+        }
+        if let Some((matrices, _)) = self.matrices.get() {
             return Ok(matrices);
         }
-        let matrices = crate::matrices::claim_matrices(self.shape())?;
-        Ok(self.matrices.get_or_init(|| matrices))
+        let built =
+            crate::matrices::claim_matrices_cached(self.shape(), matrices_cache_dir().as_deref())?;
+        Ok(&self.matrices.get_or_init(|| built).0)
+    }
+
+    /// Where [`Self::matrices`] came from, once they are there.
+    pub fn matrices_origin(&self) -> Option<&MatricesOrigin> {
+        match self.rebuilt.get() {
+            Some(_) => Some(&MatricesOrigin::Built),
+            None => self.matrices.get().map(|(_, origin)| origin),
+        }
+    }
+
+    /// After a proof made with matrices from the template cache did not
+    /// verify: forgets the cached file, builds the matrices from the circuit
+    /// and keeps those for every later proof. None where the matrices in use
+    /// were built here already (building them again cannot help).
+    pub fn rebuild_cached_matrices(&self) -> Option<Result<&ConstraintMatrices, Groth16Error>> {
+        let origin = self.matrices_origin()?;
+        if *origin == MatricesOrigin::Built {
+            return None;
+        }
+        crate::matrices::discard_cached(origin);
+        Some(
+            crate::matrices::claim_matrices(self.shape())
+                .map(|fresh| self.rebuilt.get_or_init(|| fresh)),
+        )
     }
 
     pub fn shape(&self) -> ClaimShape {
@@ -193,9 +228,14 @@ impl ProvingKeyFile {
     /// loaded) if they are `shape`'s and this key's shape is `shape`: the
     /// matrices are a function of the shape alone. Others are dropped, and
     /// [`Self::matrices`] builds the right ones when first asked.
-    pub fn adopt_matrices(&self, shape: ClaimShape, matrices: ConstraintMatrices) {
+    pub fn adopt_matrices(
+        &self,
+        shape: ClaimShape,
+        matrices: ConstraintMatrices,
+        origin: MatricesOrigin,
+    ) {
         if shape == self.shape() {
-            let _ = self.matrices.set(matrices);
+            let _ = self.matrices.set((matrices, origin));
         }
     }
 
@@ -353,6 +393,13 @@ pub fn validated_keys_dir() -> Option<std::path::PathBuf> {
             .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
             .map(|base| base.join("proofmint").join("validated-keys")),
     }
+}
+
+/// Where the claim circuit's template is kept from one process to the next
+/// ([`crate::matrices::claim_matrices_cached`]): `matrices` in
+/// [`validated_keys_dir`] (none where that is `off`).
+pub fn matrices_cache_dir() -> Option<std::path::PathBuf> {
+    validated_keys_dir().map(|dir| dir.join("matrices"))
 }
 
 /// How a key was loaded.

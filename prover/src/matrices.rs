@@ -28,9 +28,9 @@ use ark_ff::One;
 use ark_relations::gr1cs::{
     ConstraintSystem, OptimizationGoal, SynthesisError, SynthesisMode, R1CS_PREDICATE_LABEL,
 };
-use ark_relations::utils::matrix::Matrix;
 use proofmint_circuits::claim::{ClaimCircuit, ClaimShape, SynthesisMark};
 use rayon::prelude::*;
+use std::path::{Path, PathBuf};
 
 use crate::groth16::{ConstraintMatrices, Groth16Error, SparseMatrix};
 
@@ -49,7 +49,7 @@ pub(crate) enum Column {
 }
 
 /// Rows and witness variables where each slot begins, and where slots end.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq, Eq)]
 struct Marks {
     /// (rows, witnesses) at the start of each slot.
     slots: Vec<(usize, usize)>,
@@ -57,8 +57,9 @@ struct Marks {
     end: (usize, usize),
 }
 
+#[derive(Debug, PartialEq, Eq)]
 struct Template {
-    rows: [Matrix<Fr>; 3],
+    rows: [SparseMatrix; 3],
     num_instance: usize,
     marks: Marks,
     witnesses: usize,
@@ -94,7 +95,7 @@ impl Template {
         let b = matrices.pop().expect("three");
         let a = matrices.pop().expect("three");
         let mut template = Self {
-            rows: [a, b, c],
+            rows: [&a, &b, &c].map(SparseMatrix::from_rows),
             num_instance: cs.num_instance_variables(),
             witnesses: cs.num_witness_variables(),
             marks,
@@ -471,11 +472,57 @@ impl SlotMatrices {
 /// builds, in a fraction of its time and memory. Shapes of up to four slots
 /// are built by ark-relations directly.
 pub fn claim_matrices(shape: ClaimShape) -> Result<ConstraintMatrices, Groth16Error> {
+    claim_matrices_cached(shape, None).map(|(matrices, _)| matrices)
+}
+
+/// Where a key's matrices came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MatricesOrigin {
+    /// Synthesized from the circuit in this process.
+    Built,
+    /// Made from the template kept in this file ([`claim_matrices_cached`]).
+    Cached(PathBuf),
+}
+
+/// [`claim_matrices`], with the template kept in `cache` (a directory) from
+/// one process to the next: synthesizing the four-slot template through
+/// ark-relations is most of a 16-slot one-shot proof's start (about 0.2 s
+/// of its 1 s on the reference machine), and reading it back takes a few
+/// milliseconds.
+///
+/// The file is named for the depth and for this executable (its size and
+/// modification time), so another build of proofmint never reads it; it
+/// ends in its SHA-256, and is decoded with every length bounded, every
+/// coefficient canonical and every column in range ([`TemplateFileError`]).
+/// A file that fails any check is built again and replaced. Nothing read
+/// from it is trusted for soundness: every proof is verified before it
+/// leaves the prover, and a proof made from a cached template that does not
+/// verify is made again from a fresh one ([`crate::prove::prove_claim`]).
+pub fn claim_matrices_cached(
+    shape: ClaimShape,
+    cache: Option<&Path>,
+) -> Result<(ConstraintMatrices, MatricesOrigin), Groth16Error> {
     let k = shape.slots;
     if k <= TEMPLATE_SLOTS {
-        return ConstraintMatrices::of(ClaimCircuit::blank(shape));
+        return Ok((
+            ConstraintMatrices::of(ClaimCircuit::blank(shape))?,
+            MatricesOrigin::Built,
+        ));
     }
-    let template = Template::build(shape.depth)?;
+    let (template, origin) = match cache.zip(template_file_name(shape.depth)) {
+        Some((dir, name)) => cached_template(dir, &name, shape.depth)?,
+        None => (Template::build(shape.depth)?, MatricesOrigin::Built),
+    };
+    Ok((from_template(shape, template)?, origin))
+}
+
+/// The claim circuit's matrices for `shape` (more than four slots) from
+/// the four-slot template.
+fn from_template(
+    shape: ClaimShape,
+    template: Template,
+) -> Result<ConstraintMatrices, Groth16Error> {
+    let k = shape.slots;
     let first_width = template.slot_start(1) - template.slot_start(0);
     let width = template.slot_start(2) - template.slot_start(1);
     let layout = Layout {
@@ -488,14 +535,14 @@ pub fn claim_matrices(shape: ClaimShape) -> Result<ConstraintMatrices, Groth16Er
     let slot_rows = template.row_start(2) - template.row_start(1);
     let num_witnesses = k + first_width + (k - 1) * width;
     let num_constraints = 2 * k + first_rows + (k - 1) * slot_rows + 1;
-    let template_rows = (0..=TEMPLATE_SLOTS)
+    let template_rows: Vec<usize> = (0..=TEMPLATE_SLOTS)
         .map(|s| template.row_start(s))
         .collect();
 
     // The sum row: every slot's term, each from its template slot's.
     let mut sum: [Vec<(Fr, usize)>; 3] = Default::default();
     for (m, out) in sum.iter_mut().enumerate() {
-        for &(coefficient, column) in &template.rows[m][template.row_start(TEMPLATE_SLOTS)] {
+        for &(coefficient, column) in template.rows[m].row(template.row_start(TEMPLATE_SLOTS)) {
             match template.classify(column) {
                 Column::Slot(t, offset) => {
                     for s in (0..k).filter(|&s| template_slot(s, k) == t) {
@@ -512,21 +559,22 @@ pub fn claim_matrices(shape: ClaimShape) -> Result<ConstraintMatrices, Groth16Er
         }
         out.sort_by_key(|&(_, column)| column);
     }
-    let [a, b, c] = &template.rows;
-    let rows = [
-        SparseMatrix::from_rows(a),
-        SparseMatrix::from_rows(b),
-        SparseMatrix::from_rows(c),
-    ];
+    let Template {
+        rows,
+        columns,
+        num_instance,
+        ..
+    } = template;
     let plans = (0..TEMPLATE_SLOTS)
+        .into_par_iter()
         .map(|t| {
             let count = if t == 0 { first_rows } else { slot_rows };
-            SlotPlan::build(&rows, template.row_start(t), count)
+            SlotPlan::build(&rows, template_rows[t], count)
         })
         .collect();
     let slots = SlotMatrices {
         rows,
-        columns: template.columns,
+        columns,
         template_rows,
         layout,
         sum,
@@ -536,8 +584,477 @@ pub fn claim_matrices(shape: ClaimShape) -> Result<ConstraintMatrices, Groth16Er
     };
     Ok(ConstraintMatrices::from_slots(
         slots,
-        template.num_instance,
+        num_instance,
         num_constraints,
         num_witnesses,
     ))
+}
+
+/// Why a cached template file was not used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TemplateFileError {
+    #[error("not a claim template file of this version")]
+    Magic,
+    #[error("its checksum does not match: the file is damaged")]
+    Checksum,
+    #[error("it ends early (at byte {0})")]
+    Truncated(usize),
+    #[error("it is the template for depth {found}, not {expected}")]
+    Depth { expected: usize, found: usize },
+    #[error("{what}: {count} entries, more than the file's remaining bytes hold")]
+    Length { what: &'static str, count: usize },
+    #[error("coefficient {0} is not a canonical field element")]
+    NonCanonical(usize),
+    #[error("a term names coefficient {0}, past the table")]
+    Coefficient(u32),
+    #[error("a term names column {0}, past the template's columns")]
+    Column(u32),
+    #[error("its matrices have {a}, {b} and {c} rows, not {expected} each")]
+    Rows {
+        a: usize,
+        b: usize,
+        c: usize,
+        expected: usize,
+    },
+    #[error("{0} bytes follow the template")]
+    Trailing(usize),
+    #[error("its layout is not the claim circuit's: {0}")]
+    Layout(String),
+    #[error("it is too large for this format")]
+    TooLarge,
+}
+
+/// The first bytes of a template file; the last is the format's version.
+const TEMPLATE_MAGIC: &[u8; 8] = b"PMCLTPL\x01";
+
+/// The template file's name for `depth` in this executable: another build
+/// (whose circuit may differ) names another file. None where the
+/// executable cannot be found, which goes without a cache.
+fn template_file_name(depth: usize) -> Option<String> {
+    use sha2::{Digest, Sha256};
+    let exe = std::env::current_exe().ok()?;
+    let meta = std::fs::metadata(&exe).ok()?;
+    let modified = meta
+        .modified()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?;
+    let mut hash = Sha256::new();
+    hash.update(env!("CARGO_PKG_VERSION"));
+    hash.update(exe.as_os_str().as_encoded_bytes());
+    hash.update(meta.len().to_le_bytes());
+    hash.update(modified.as_nanos().to_le_bytes());
+    let build = hex::encode(&hash.finalize()[..8]);
+    Some(format!("claim-template-depth{depth}-{build}.bin"))
+}
+
+/// The template for `depth` from `dir`, or built (and written there, best
+/// effort: a cache that cannot be written costs the next start its time).
+fn cached_template(
+    dir: &Path,
+    name: &str,
+    depth: usize,
+) -> Result<(Template, MatricesOrigin), Groth16Error> {
+    let path = dir.join(name);
+    match std::fs::read(&path) {
+        Ok(bytes) => match Template::from_bytes(&bytes, depth) {
+            Ok(template) => return Ok((template, MatricesOrigin::Cached(path))),
+            Err(e) => eprintln!(
+                "note: building the claim template again: {}: {e}",
+                path.display()
+            ),
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => eprintln!("note: cannot read {}: {e}", path.display()),
+    }
+    let template = Template::build(depth)?;
+    let written = template.to_bytes(depth).and_then(|bytes| {
+        std::fs::create_dir_all(dir)?;
+        // Written whole under a name of this process's, then renamed: a file
+        // of the template's name is complete or absent, whoever else writes it.
+        static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let nth = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let partial = dir.join(format!("{name}.{}-{nth}.partial", std::process::id()));
+        std::fs::write(&partial, bytes)?;
+        std::fs::rename(&partial, &path)?;
+        // Templates of the same depth from other builds will not be read again.
+        let stale = format!("claim-template-depth{depth}-");
+        for entry in std::fs::read_dir(dir)?.flatten() {
+            let file = entry.file_name();
+            let file = file.to_string_lossy();
+            if file.starts_with(&stale) && file != name && !file.ends_with(".partial") {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+        Ok(())
+    });
+    if let Err(e) = written {
+        eprintln!(
+            "note: cannot keep the claim template in {}: {e}",
+            dir.display()
+        );
+    }
+    Ok((template, MatricesOrigin::Built))
+}
+
+/// Forgets a cached template that gave a proof that does not verify, so
+/// that the next start builds it again.
+pub fn discard_cached(origin: &MatricesOrigin) {
+    if let MatricesOrigin::Cached(path) = origin {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+/// A little-endian reader that refuses to read past its end.
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], TemplateFileError> {
+        let end = self
+            .at
+            .checked_add(n)
+            .filter(|&end| end <= self.bytes.len())
+            .ok_or(TemplateFileError::Truncated(self.bytes.len()))?;
+        let taken = &self.bytes[self.at..end];
+        self.at = end;
+        Ok(taken)
+    }
+
+    fn u32(&mut self) -> Result<u32, TemplateFileError> {
+        Ok(u32::from_le_bytes(
+            self.take(4)?.try_into().expect("four bytes"),
+        ))
+    }
+
+    fn usize(&mut self) -> Result<usize, TemplateFileError> {
+        self.u32().map(|v| v as usize)
+    }
+
+    /// A count of entries of `size` bytes each, refused unless that many fit
+    /// in what is left: nothing is allocated for a length the file cannot hold.
+    fn count(&mut self, what: &'static str, size: usize) -> Result<usize, TemplateFileError> {
+        let count = self.usize()?;
+        if count.saturating_mul(size) > self.bytes.len() - self.at {
+            return Err(TemplateFileError::Length { what, count });
+        }
+        Ok(count)
+    }
+}
+
+impl Template {
+    /// The file form: magic, depth, the layout, a table of the distinct
+    /// coefficients, each matrix's rows as (coefficient, column) indices,
+    /// and the SHA-256 of all of it.
+    fn to_bytes(&self, depth: usize) -> std::io::Result<Vec<u8>> {
+        use ark_ff::PrimeField;
+        use sha2::{Digest, Sha256};
+        use std::collections::HashMap;
+        let too_large = || std::io::Error::other(TemplateFileError::TooLarge);
+        let word = |v: usize| u32::try_from(v).map_err(|_| too_large());
+        let mut table: HashMap<Fr, u32> = HashMap::new();
+        let mut coefficients: Vec<Fr> = Vec::new();
+        let mut body = Vec::new();
+        for rows in &self.rows {
+            body.extend(word(rows.len())?.to_le_bytes());
+            for row in rows.rows() {
+                body.extend(word(row.len())?.to_le_bytes());
+                for &(coefficient, column) in row {
+                    let next = word(coefficients.len())?;
+                    let id = *table.entry(coefficient).or_insert_with(|| {
+                        coefficients.push(coefficient);
+                        next
+                    });
+                    body.extend(id.to_le_bytes());
+                    body.extend(word(column)?.to_le_bytes());
+                }
+            }
+        }
+        let mut out = TEMPLATE_MAGIC.to_vec();
+        for v in [
+            depth,
+            self.num_instance,
+            self.witnesses,
+            self.marks.slots.len(),
+        ] {
+            out.extend(word(v)?.to_le_bytes());
+        }
+        for &(rows, witnesses) in self.marks.slots.iter().chain([&self.marks.end]) {
+            out.extend(word(rows)?.to_le_bytes());
+            out.extend(word(witnesses)?.to_le_bytes());
+        }
+        out.extend(word(coefficients.len())?.to_le_bytes());
+        for c in &coefficients {
+            for limb in c.into_bigint().0 {
+                out.extend(limb.to_le_bytes());
+            }
+        }
+        out.extend(body);
+        let digest = Sha256::digest(&out);
+        out.extend(digest);
+        Ok(out)
+    }
+
+    /// A template from [`Self::to_bytes`]'s form, for `depth`, checked as
+    /// the module's builder checks its own ([`Self::check`]).
+    fn from_bytes(bytes: &[u8], depth: usize) -> Result<Self, TemplateFileError> {
+        use ark_ff::{BigInt, PrimeField};
+        use sha2::{Digest, Sha256};
+        if bytes.len() < TEMPLATE_MAGIC.len() + 32
+            || &bytes[..TEMPLATE_MAGIC.len()] != TEMPLATE_MAGIC
+        {
+            return Err(TemplateFileError::Magic);
+        }
+        let (bytes, digest) = bytes.split_at(bytes.len() - 32);
+        if Sha256::digest(bytes).as_slice() != digest {
+            return Err(TemplateFileError::Checksum);
+        }
+        let mut r = Reader {
+            bytes,
+            at: TEMPLATE_MAGIC.len(),
+        };
+        let found = r.usize()?;
+        if found != depth {
+            return Err(TemplateFileError::Depth {
+                expected: depth,
+                found,
+            });
+        }
+        let num_instance = r.usize()?;
+        let witnesses = r.usize()?;
+        let slots = r.count("slot marks", 8)?;
+        let mut marks = Marks {
+            slots: Vec::with_capacity(slots),
+            end: (0, 0),
+        };
+        for _ in 0..slots {
+            marks.slots.push((r.usize()?, r.usize()?));
+        }
+        marks.end = (r.usize()?, r.usize()?);
+        let count = r.count("coefficients", 32)?;
+        let mut coefficients = Vec::with_capacity(count);
+        for i in 0..count {
+            let mut limbs = [0u64; 4];
+            for limb in &mut limbs {
+                *limb = u64::from_le_bytes(r.take(8)?.try_into().expect("eight bytes"));
+            }
+            coefficients
+                .push(Fr::from_bigint(BigInt(limbs)).ok_or(TemplateFileError::NonCanonical(i))?);
+        }
+        let columns = num_instance
+            .checked_add(witnesses)
+            .ok_or(TemplateFileError::TooLarge)?;
+        let mut matrices = Vec::with_capacity(3);
+        for _ in 0..3 {
+            let count = r.count("rows", 4)?;
+            let mut lengths = Vec::with_capacity(count);
+            let mut terms = Vec::new();
+            for _ in 0..count {
+                let len = r.count("terms", 8)?;
+                lengths.push(len as u32);
+                terms.reserve(len);
+                for _ in 0..len {
+                    let id = r.u32()?;
+                    let column = r.u32()?;
+                    let coefficient = *coefficients
+                        .get(id as usize)
+                        .ok_or(TemplateFileError::Coefficient(id))?;
+                    if column as usize >= columns {
+                        return Err(TemplateFileError::Column(column));
+                    }
+                    terms.push((coefficient, column as usize));
+                }
+            }
+            matrices
+                .push(SparseMatrix::from_flat(terms, &lengths).ok_or(TemplateFileError::TooLarge)?);
+        }
+        let matrices: [SparseMatrix; 3] = matrices.try_into().expect("three");
+        if r.at != bytes.len() {
+            return Err(TemplateFileError::Trailing(bytes.len() - r.at));
+        }
+        // Marks in order (each slot starts no earlier than the one before, and
+        // the end after them all), so that the builder's differences of marks
+        // cannot wrap.
+        let ordered = marks
+            .slots
+            .iter()
+            .chain([&marks.end])
+            .zip(marks.slots.iter().skip(1).chain([&marks.end]))
+            .all(|(a, b)| a.0 <= b.0 && a.1 <= b.1);
+        if !ordered {
+            return Err(TemplateFileError::Layout(format!(
+                "marks out of order: {marks:?}"
+            )));
+        }
+        let expected = marks.end.0 + 1;
+        let [a, b, c] = matrices.each_ref().map(SparseMatrix::len);
+        if marks.slots.len() != TEMPLATE_SLOTS || [a, b, c] != [expected; 3] {
+            return Err(TemplateFileError::Rows { a, b, c, expected });
+        }
+        let mut template = Self {
+            rows: matrices,
+            num_instance,
+            marks,
+            witnesses,
+            columns: Vec::new(),
+        };
+        template
+            .check()
+            .map_err(|e| TemplateFileError::Layout(e.to_string()))?;
+        template.columns = (0..columns).map(|column| template.find(column)).collect();
+        Ok(template)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The template file's decoder against damaged and hostile files: each
+    //! is refused with its own error, and none allocates for a length it
+    //! has not checked against the bytes it holds.
+    use super::*;
+    use sha2::{Digest, Sha256};
+
+    const DEPTH: usize = 3;
+
+    /// The file's body (without its checksum) and the offset of the first
+    /// matrix (after the coefficient table).
+    fn body() -> (Vec<u8>, usize) {
+        let template = Template::build(DEPTH).unwrap();
+        let mut bytes = template.to_bytes(DEPTH).unwrap();
+        bytes.truncate(bytes.len() - 32);
+        let count = u32::from_le_bytes(bytes[64..68].try_into().unwrap()) as usize;
+        (bytes, 68 + 32 * count)
+    }
+
+    /// `body` with a checksum that matches it: what a file written on
+    /// purpose would look like.
+    fn sealed(mut body: Vec<u8>) -> Vec<u8> {
+        let digest = Sha256::digest(&body);
+        body.extend(digest);
+        body
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Template, TemplateFileError> {
+        Template::from_bytes(bytes, DEPTH)
+    }
+
+    fn put(bytes: &mut [u8], at: usize, value: u32) {
+        bytes[at..at + 4].copy_from_slice(&value.to_le_bytes());
+    }
+
+    #[test]
+    fn a_template_reads_back_equal() {
+        let template = Template::build(DEPTH).unwrap();
+        let bytes = template.to_bytes(DEPTH).unwrap();
+        assert_eq!(decode(&bytes).unwrap(), template);
+        // Another depth's file is not this depth's template.
+        assert_eq!(
+            Template::from_bytes(&bytes, DEPTH + 1).unwrap_err(),
+            TemplateFileError::Depth {
+                expected: DEPTH + 1,
+                found: DEPTH
+            }
+        );
+    }
+
+    #[test]
+    fn damaged_files_are_refused() {
+        let (body, _) = body();
+        let good = sealed(body.clone());
+        // One flipped bit anywhere: the checksum.
+        for at in [9, 70, good.len() / 2, good.len() - 40, good.len() - 1] {
+            let mut bad = good.clone();
+            bad[at] ^= 4;
+            assert_eq!(
+                decode(&bad).unwrap_err(),
+                TemplateFileError::Checksum,
+                "bit at {at}"
+            );
+        }
+        // Cut short, or another file altogether.
+        assert_eq!(
+            decode(&good[..good.len() - 1]).unwrap_err(),
+            TemplateFileError::Checksum
+        );
+        assert_eq!(decode(&good[..20]).unwrap_err(), TemplateFileError::Magic);
+        assert_eq!(decode(b"").unwrap_err(), TemplateFileError::Magic);
+        let mut other = good.clone();
+        other[7] = 2; // a later version of the format
+        assert_eq!(decode(&other).unwrap_err(), TemplateFileError::Magic);
+        // A body that ends early under a checksum of its own.
+        assert!(matches!(
+            decode(&sealed(body[..body.len() - 3].to_vec())).unwrap_err(),
+            TemplateFileError::Truncated(_)
+        ));
+    }
+
+    #[test]
+    fn hostile_files_with_good_checksums_are_refused() {
+        let (body, matrices) = body();
+        let first_term = matrices + 8; // A's row count, its first row's length
+        let hostile = |at: usize, value: u32| {
+            let mut bytes = body.clone();
+            put(&mut bytes, at, value);
+            decode(&sealed(bytes)).unwrap_err()
+        };
+        // Lengths past what the file holds, before anything is allocated.
+        assert!(matches!(
+            hostile(64, u32::MAX),
+            TemplateFileError::Length {
+                what: "coefficients",
+                ..
+            }
+        ));
+        assert!(matches!(
+            hostile(matrices, u32::MAX),
+            TemplateFileError::Length { what: "rows", .. }
+        ));
+        assert!(matches!(
+            hostile(matrices + 4, u32::MAX),
+            TemplateFileError::Length { what: "terms", .. }
+        ));
+        assert!(matches!(
+            hostile(20, u32::MAX),
+            TemplateFileError::Length {
+                what: "slot marks",
+                ..
+            }
+        ));
+        // Indices past their tables.
+        assert_eq!(
+            hostile(first_term, u32::MAX),
+            TemplateFileError::Coefficient(u32::MAX)
+        );
+        assert_eq!(
+            hostile(first_term + 4, 1 << 30),
+            TemplateFileError::Column(1 << 30)
+        );
+        // A coefficient that is not a canonical field element (the modulus).
+        let mut bytes = body.clone();
+        for (i, limb) in <Fr as ark_ff::PrimeField>::MODULUS.0.iter().enumerate() {
+            bytes[68 + 8 * i..76 + 8 * i].copy_from_slice(&limb.to_le_bytes());
+        }
+        assert_eq!(
+            decode(&sealed(bytes)).unwrap_err(),
+            TemplateFileError::NonCanonical(0)
+        );
+        // Marks out of order: slot 1 starting before slot 0.
+        assert!(matches!(hostile(32, 0), TemplateFileError::Layout(_)));
+        // A layout the claim circuit does not have: slot 0 not after the
+        // active bits' rows.
+        let rows0 = u32::from_le_bytes(body[24..28].try_into().unwrap());
+        assert!(matches!(
+            hostile(24, rows0 - 1),
+            TemplateFileError::Layout(_)
+        ));
+        // Bytes after the template.
+        let mut longer = body.clone();
+        longer.push(0);
+        assert_eq!(
+            decode(&sealed(longer)).unwrap_err(),
+            TemplateFileError::Trailing(1)
+        );
+    }
 }

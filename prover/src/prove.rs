@@ -41,21 +41,6 @@ pub fn check_witness(circuit: &ClaimCircuit) -> Result<(), ProveError> {
     }
 }
 
-/// A proof on the host's side of `backend`, with the witness map of the
-/// key's form.
-fn prove_on_host<R: RngCore + CryptoRng>(
-    key: &ProvingKeyFile,
-    matrices: &groth16::ConstraintMatrices,
-    instance: &[Fr],
-    witness: &[Fr],
-    backend: &dyn Backend,
-    rng: &mut R,
-) -> Result<ark_groth16::Proof<ark_bn254::Bn254>, ProveError> {
-    Ok(groth16::prove_assignment(
-        &key.pk, key.form, matrices, instance, witness, backend, rng,
-    )?)
-}
-
 /// Proves `circuit` with `key`. The circuit's shape must be the key's.
 ///
 /// The proof is verified before it is returned: a proof that would not verify
@@ -71,31 +56,70 @@ pub fn prove_claim<R: RngCore + CryptoRng>(
     let public = circuit.public;
     let shape = circuit.shape;
     let (instance, witness) = circuit.witness()?;
-    let matrices = key.matrices()?;
-    let proof = match backend.resident().map(|device| key.resident_on(device)) {
-        None => prove_on_host(key, matrices, &instance, &witness, backend, rng)?,
-        Some(Ok(resident)) => resident::prove_assignment_resident(
-            &key.pk, &resident, matrices, &instance, &witness, rng,
-        )?,
-        // The key does not fit on the device (out of memory, most often):
-        // this proof is made on the CPU instead, and says so.
-        Some(Err(e)) => {
-            eprintln!(
-                "warning: the proving key could not be put on {} ({e}); proving on the CPU",
-                backend.name()
-            );
-            prove_on_host(key, matrices, &instance, &witness, &CpuBackend::new(), rng)?
-        }
-    };
-    let claim = ClaimProof {
+    let verifier = ClaimVerifier::new(key.key.clone());
+    let claim = |proof| ClaimProof {
         shape,
         key_digest: key.key.digest(),
         public,
         proof,
     };
-    if ClaimVerifier::new(key.key.clone()).verify(&claim).is_err() {
-        check_witness(&circuit)?;
-        return Err(ProveError::SelfCheck);
+    let proof = prove_with(key, key.matrices()?, &instance, &witness, backend, rng)?;
+    let mut proven = claim(proof);
+    if verifier.verify(&proven).is_ok() {
+        return Ok(proven);
     }
-    Ok(claim)
+    check_witness(&circuit)?;
+    // A satisfying witness whose proof does not verify: the key is corrupt,
+    // or the matrices are. Matrices made from a cached template are built
+    // again from the circuit (and the file forgotten), and the proof made
+    // once more; only then is the key to blame.
+    if let Some(fresh) = key.rebuild_cached_matrices() {
+        eprintln!(
+            "warning: the cached claim template gave a proof that does not verify; built it again"
+        );
+        proven = claim(prove_with(key, fresh?, &instance, &witness, backend, rng)?);
+        if verifier.verify(&proven).is_ok() {
+            return Ok(proven);
+        }
+    }
+    Err(ProveError::SelfCheck)
+}
+
+/// A proof with `matrices`, on the device where `backend` has one and the
+/// key fits there, else on the host (with the witness map of the key's form).
+fn prove_with<R: RngCore + CryptoRng>(
+    key: &ProvingKeyFile,
+    matrices: &groth16::ConstraintMatrices,
+    instance: &[Fr],
+    witness: &[Fr],
+    backend: &dyn Backend,
+    rng: &mut R,
+) -> Result<ark_groth16::Proof<ark_bn254::Bn254>, ProveError> {
+    Ok(
+        match backend.resident().map(|device| key.resident_on(device)) {
+            None => groth16::prove_assignment(
+                &key.pk, key.form, matrices, instance, witness, backend, rng,
+            )?,
+            Some(Ok(resident)) => resident::prove_assignment_resident(
+                &key.pk, &resident, matrices, instance, witness, rng,
+            )?,
+            // The key does not fit on the device (out of memory, most often):
+            // this proof is made on the CPU instead, and says so.
+            Some(Err(e)) => {
+                eprintln!(
+                    "warning: the proving key could not be put on {} ({e}); proving on the CPU",
+                    backend.name()
+                );
+                groth16::prove_assignment(
+                    &key.pk,
+                    key.form,
+                    matrices,
+                    instance,
+                    witness,
+                    &CpuBackend::new(),
+                    rng,
+                )?
+            }
+        },
+    )
 }

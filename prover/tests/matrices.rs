@@ -121,3 +121,88 @@ fn parallel_witness_equals_the_constraint_system_s() {
     }
     assert!(proofmint_prover::prove::check_witness(&tampered).is_err());
 }
+
+/// The template kept in a cache directory: built and written the first
+/// time, read back the next, and the matrices from it are the built ones,
+/// row for row. A damaged file is built again and replaced.
+#[test]
+fn cached_templates_give_the_same_matrices() {
+    use proofmint_prover::matrices::{claim_matrices_cached, MatricesOrigin};
+    let dir = tempfile::tempdir().unwrap();
+    let shape = ClaimShape::new(6, 3).unwrap();
+    let fresh = normalized(&claim_matrices(shape).unwrap());
+    let (built, origin) = claim_matrices_cached(shape, Some(dir.path())).unwrap();
+    assert_eq!(origin, MatricesOrigin::Built);
+    assert_eq!(normalized(&built), fresh);
+    let (read, origin) = claim_matrices_cached(shape, Some(dir.path())).unwrap();
+    let MatricesOrigin::Cached(file) = origin else {
+        panic!("the second start reads the template it wrote")
+    };
+    assert_eq!(normalized(&read), fresh);
+    // Another slot count of the same depth shares the template.
+    let seven = ClaimShape::new(7, 3).unwrap();
+    let (other, origin) = claim_matrices_cached(seven, Some(dir.path())).unwrap();
+    assert!(matches!(origin, MatricesOrigin::Cached(_)));
+    assert_eq!(
+        normalized(&other),
+        normalized(&claim_matrices(seven).unwrap())
+    );
+    // A damaged file: built again, and the file replaced by a good one.
+    let mut bytes = std::fs::read(&file).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 1;
+    std::fs::write(&file, &bytes).unwrap();
+    let (rebuilt, origin) = claim_matrices_cached(shape, Some(dir.path())).unwrap();
+    assert_eq!(origin, MatricesOrigin::Built);
+    assert_eq!(normalized(&rebuilt), fresh);
+    let (_, origin) = claim_matrices_cached(shape, Some(dir.path())).unwrap();
+    assert!(matches!(origin, MatricesOrigin::Cached(_)));
+}
+
+/// A cached template that decodes but is not the circuit's (a coefficient
+/// changed and the checksum made good again, as a file written by a buggy
+/// build might be) gives a proof that does not verify; the prover then
+/// builds the matrices from the circuit, proves again, and forgets the
+/// file, so the claim is proven, and proven right.
+#[test]
+fn a_wrong_cached_template_costs_a_retry_not_a_claim() {
+    use proofmint_prover::matrices::{claim_matrices_cached, MatricesOrigin};
+    use rand::SeedableRng;
+    use sha2::{Digest, Sha256};
+    let dir = tempfile::tempdir().unwrap();
+    let shape = ClaimShape::new(5, 4).unwrap();
+    let (matrices, _) = claim_matrices_cached(shape, Some(dir.path())).unwrap();
+    let file = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "bin"))
+        .expect("the template file");
+    // Coefficient 0 of the table (the first one A uses) becomes 2: every
+    // row that used it now says something else.
+    let mut bytes = std::fs::read(&file).unwrap();
+    let body = bytes.len() - 32;
+    bytes[68..100].copy_from_slice(&[2u8].iter().chain(&[0u8; 31]).copied().collect::<Vec<_>>());
+    let digest = Sha256::digest(&bytes[..body]);
+    bytes[body..].copy_from_slice(&digest);
+    std::fs::write(&file, &bytes).unwrap();
+    let (wrong, origin) = claim_matrices_cached(shape, Some(dir.path())).unwrap();
+    assert_eq!(origin, MatricesOrigin::Cached(file.clone()));
+    assert_ne!(
+        normalized(&wrong),
+        normalized(&matrices),
+        "the file says something else"
+    );
+
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(7);
+    let key = proofmint_prover::keys::setup_development(shape, &mut rng).unwrap();
+    let key = proofmint_prover::keys::ProvingKeyFile::from_bytes(&key.to_bytes()).unwrap();
+    key.adopt_matrices(shape, wrong, MatricesOrigin::Cached(file.clone()));
+    let circuit = proofmint_prover::sample::full_claim(shape);
+    let cpu = proofmint_gpu::CpuBackend::new();
+    let proof = proofmint_prover::prove::prove_claim(&key, circuit, &cpu, &mut rng).unwrap();
+    proofmint_verifier::verify::ClaimVerifier::new(key.key.clone())
+        .verify(&proof)
+        .unwrap();
+    assert_eq!(key.matrices_origin(), Some(&MatricesOrigin::Built));
+    assert!(!file.exists(), "the wrong file is forgotten");
+}
