@@ -28,7 +28,7 @@
 
 use ark_bn254::{Fr, G1Affine, G1Projective, G2Affine, G2Projective};
 use ark_ec::short_weierstrass::{Affine, Projective, SWCurveConfig};
-use ark_ec::AffineRepr;
+use ark_ec::{AffineRepr, CurveGroup};
 use ark_ff::{AdditiveGroup, Field, PrimeField, Zero};
 use rayon::prelude::*;
 
@@ -235,6 +235,89 @@ fn msm_on<P: SWCurveConfig, A: Products<P::BaseField>>(
         .map(|w| window_sum(products, bases, &digits[w * n..(w + 1) * n], c))
         .collect();
     horner(&sums, c)
+}
+
+/// A group index that names no group: the point is left out.
+pub const NO_GROUP: u32 = u32::MAX;
+
+/// Each group's sum: `out[g] = Σ bases[i]` over the `i` with `groups[i] == g`
+/// (`g < count`; [`NO_GROUP`] and any index past `count` leave the point
+/// out), in BN254's G1. For an MSM whose scalars repeat: `Σ s_i·P_i` is
+/// `Σ_v v·(Σ_{s_i = v} P_i)` over the distinct values v, so a group's points
+/// are added once here instead of once per window of the MSM.
+///
+/// Batch-affine additions, as the MSM's buckets (a group's first point costs
+/// nothing), on the scalar path's products; the groups are cut into one
+/// range per thread, each thread reading every index and adding its own.
+pub fn group_sums_g1(bases: &[G1Affine], groups: &[u32], count: usize) -> Vec<G1Affine> {
+    group_sums_on(crate::scalar_arithmetic(), bases, groups, count)
+}
+
+/// [`group_sums_g1`] in G2.
+pub fn group_sums_g2(bases: &[G2Affine], groups: &[u32], count: usize) -> Vec<G2Affine> {
+    group_sums_on(crate::scalar_arithmetic(), bases, groups, count)
+}
+
+#[cfg(target_arch = "x86_64")]
+fn group_sums_on<P: SWCurveConfig>(
+    scalar: Scalar,
+    bases: &[Affine<P>],
+    groups: &[u32],
+    count: usize,
+) -> Vec<Affine<P>>
+where
+    crate::adx::Adx: Products<P::BaseField>,
+{
+    match scalar {
+        Scalar::Adx(token) => group_sums_with(token, bases, groups, count),
+        Scalar::Generic => group_sums_with(Generic, bases, groups, count),
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn group_sums_on<P: SWCurveConfig>(
+    _: Scalar,
+    bases: &[Affine<P>],
+    groups: &[u32],
+    count: usize,
+) -> Vec<Affine<P>> {
+    group_sums_with(Generic, bases, groups, count)
+}
+
+fn group_sums_with<P: SWCurveConfig, A: Products<P::BaseField>>(
+    products: A,
+    bases: &[Affine<P>],
+    groups: &[u32],
+    count: usize,
+) -> Vec<Affine<P>> {
+    debug_assert_eq!(bases.len(), groups.len());
+    if count == 0 {
+        return Vec::new();
+    }
+    let parts = rayon::current_num_threads().clamp(1, count.max(1));
+    let per = count.div_ceil(parts).max(1);
+    let sums: Vec<Vec<Affine<P>>> = (0..parts)
+        .into_par_iter()
+        .map(|part| {
+            let first = part * per;
+            let len = per.min(count.saturating_sub(first));
+            let mut buckets = Buckets::new(products, len);
+            for (base, &g) in bases.iter().zip(groups) {
+                let j = (g as usize).wrapping_sub(first);
+                if j < len && !base.is_zero() {
+                    buckets.add(j, *base);
+                }
+            }
+            buckets.finish();
+            let mut sums = std::mem::take(&mut buckets.sums);
+            // Groups too hot to batch were summed in projective form.
+            for (j, extra) in std::mem::take(&mut buckets.spill) {
+                sums[j] = (extra + sums[j]).into_affine();
+            }
+            sums
+        })
+        .collect();
+    sums.concat()
 }
 
 /// The buckets of one window, with the batch of additions not yet applied.
@@ -479,5 +562,79 @@ mod tests {
                 assert_eq!(value, *s, "c = {c}");
             }
         }
+    }
+
+    /// Group sums against a plain projective sum per group, on every scalar
+    /// arithmetic this CPU has: groups of one, groups left empty, points
+    /// outside every group ([`NO_GROUP`] or past the count), the identity,
+    /// a point and its negation in one group (their sum is the identity),
+    /// a point twice (a doubling), and one group so hot that most of its
+    /// additions wait and spill into projective form.
+    #[test]
+    fn group_sums_are_each_group_s_sum() {
+        use ark_ec::CurveGroup;
+        use ark_ff::UniformRand;
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(5);
+        let count = 700;
+        let mut bases: Vec<G1Affine> = (0..5000).map(|_| G1Affine::rand(&mut rng)).collect();
+        let mut groups: Vec<u32> = (0..bases.len())
+            .map(|i| match i % 10 {
+                0..=3 => 0, // the hot group
+                4 => NO_GROUP,
+                5 => count as u32 + 3, // past the count: left out
+                _ => rng.gen_range(1..count as u32 - 1),
+            })
+            .collect();
+        bases[7] = G1Affine::identity();
+        groups[7] = 5;
+        (bases[20], bases[21], groups[20], groups[21]) = (bases[9], -bases[9], 1, 1);
+        groups[9] = NO_GROUP;
+        (bases[30], bases[31], groups[30], groups[31]) = (bases[8], bases[8], 2, 2);
+        groups[8] = NO_GROUP;
+        // Group count - 1 is never used: its sum is the identity.
+        let mut expected = vec![G1Projective::zero(); count];
+        for (b, &g) in bases.iter().zip(&groups) {
+            if (g as usize) < count {
+                expected[g as usize] += b;
+            }
+        }
+        let expected = G1Projective::normalize_batch(&expected);
+        assert!(expected[count - 1].is_zero());
+        let g2: Vec<G2Affine> = (0..300).map(|_| G2Affine::rand(&mut rng)).collect();
+        let g2_groups: Vec<u32> = (0..g2.len() as u32).map(|i| i % 7 % 4).collect();
+        let mut g2_expected = vec![G2Projective::zero(); 4];
+        for (b, &g) in g2.iter().zip(&g2_groups) {
+            g2_expected[g as usize] += b;
+        }
+        for arithmetic in crate::every_arithmetic() {
+            let scalar = match arithmetic {
+                Arithmetic::Portable(scalar) => scalar,
+                #[cfg(target_arch = "x86_64")]
+                Arithmetic::Ifma(_) => continue,
+            };
+            assert_eq!(
+                group_sums_on(scalar, &bases, &groups, count),
+                expected,
+                "{scalar:?}"
+            );
+            let sums = group_sums_on(scalar, &g2, &g2_groups, 4);
+            assert_eq!(
+                sums,
+                G2Projective::normalize_batch(&g2_expected),
+                "{scalar:?}"
+            );
+        }
+        assert!(group_sums_g1(&bases, &groups, 0).is_empty());
+        // One group: the whole sum.
+        let all = group_sums_g1(&bases[..100], &[0; 100], 1);
+        assert_eq!(
+            all[0],
+            bases[..100]
+                .iter()
+                .map(|b| b.into_group())
+                .sum::<G1Projective>()
+                .into_affine()
+        );
     }
 }
