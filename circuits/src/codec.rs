@@ -113,6 +113,27 @@ impl<'a> Reader<'a> {
         Ok(u64::from_be_bytes(self.array(field)?))
     }
 
+    /// A u32 count of entries of `size` bytes each, refused unless that many
+    /// fit in the bytes left: nothing is allocated on the strength of a
+    /// length the input cannot hold.
+    pub fn count(&mut self, field: &'static str, size: usize) -> Result<usize, DecodeError> {
+        let count = self.u32(field)? as usize;
+        let needed = count
+            .checked_mul(size)
+            .ok_or_else(|| DecodeError::Invalid {
+                field,
+                reason: "count overflows".into(),
+            })?;
+        if needed > self.bytes.len() {
+            return Err(DecodeError::Truncated {
+                field,
+                needed,
+                available: self.bytes.len(),
+            });
+        }
+        Ok(count)
+    }
+
     /// A 32-byte big-endian field element, rejected unless canonical.
     pub fn fr(&mut self, field: &'static str) -> Result<Fr, DecodeError> {
         let bytes = self.array::<32>(field)?;

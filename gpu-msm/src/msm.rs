@@ -294,13 +294,12 @@ fn group_sums_with<P: SWCurveConfig, A: Products<P::BaseField>>(
     if count == 0 {
         return Vec::new();
     }
-    let parts = rayon::current_num_threads().clamp(1, count.max(1));
-    let per = count.div_ceil(parts).max(1);
-    let sums: Vec<Vec<Affine<P>>> = (0..parts)
+    let per = count.div_ceil(rayon::current_num_threads().clamp(1, count));
+    let sums: Vec<Vec<Affine<P>>> = (0..count.div_ceil(per))
         .into_par_iter()
         .map(|part| {
             let first = part * per;
-            let len = per.min(count.saturating_sub(first));
+            let len = per.min(count - first);
             let mut buckets = Buckets::new(products, len);
             for (base, &g) in bases.iter().zip(groups) {
                 let j = (g as usize).wrapping_sub(first);

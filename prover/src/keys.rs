@@ -426,9 +426,14 @@ pub fn load_proving_key(
     // one thread while the others read it as a validated key (a third of
     // the load at 256 slots was the hash alone); the read is used only if
     // the hash names a record.
+    // (Files only: the folder also holds the claim template's, `matrices`.)
     let has_records = cache
         .and_then(|dir| std::fs::read_dir(dir).ok())
-        .is_some_and(|mut entries| entries.next().is_some());
+        .is_some_and(|entries| {
+            entries
+                .flatten()
+                .any(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        });
     let (file_digest, read) = if has_records {
         let (digest, read) = rayon::join(digest, || ProvingKeyFile::from_validated_bytes(bytes));
         (digest, Some(read))

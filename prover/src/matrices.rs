@@ -33,6 +33,7 @@ use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 
 use crate::groth16::{ConstraintMatrices, Groth16Error, SparseMatrix};
+use proofmint_circuits::codec::{put_fr, DecodeError, Reader};
 
 /// Slots in the template circuit: a first, two middle and a last.
 const TEMPLATE_SLOTS: usize = 4;
@@ -593,16 +594,13 @@ fn from_template(
 /// Why a cached template file was not used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TemplateFileError {
-    #[error("not a claim template file of this version")]
-    Magic,
+    /// Magic, version, a truncated field or count, trailing bytes.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
     #[error("its checksum does not match: the file is damaged")]
     Checksum,
-    #[error("it ends early (at byte {0})")]
-    Truncated(usize),
     #[error("it is the template for depth {found}, not {expected}")]
     Depth { expected: usize, found: usize },
-    #[error("{what}: {count} entries, more than the file's remaining bytes hold")]
-    Length { what: &'static str, count: usize },
     #[error("coefficient {0} is not a canonical field element")]
     NonCanonical(usize),
     #[error("a term names coefficient {0}, past the table")]
@@ -616,16 +614,16 @@ pub enum TemplateFileError {
         c: usize,
         expected: usize,
     },
-    #[error("{0} bytes follow the template")]
-    Trailing(usize),
     #[error("its layout is not the claim circuit's: {0}")]
     Layout(String),
     #[error("it is too large for this format")]
     TooLarge,
 }
 
-/// The first bytes of a template file; the last is the format's version.
-const TEMPLATE_MAGIC: &[u8; 8] = b"PMCLTPL\x01";
+/// A template file's magic and version ([`proofmint_circuits::codec`]'s header).
+const TEMPLATE_MAGIC: &[u8; 4] = b"PMCT";
+const TEMPLATE_VERSION: u8 = 1;
+const TEMPLATE_FILE: &str = "claim template";
 
 /// The template file's name for `depth` in this executable: another build
 /// (whose circuit may differ) names another file. None where the
@@ -705,91 +703,52 @@ pub fn discard_cached(origin: &MatricesOrigin) {
     }
 }
 
-/// A little-endian reader that refuses to read past its end.
-struct Reader<'a> {
-    bytes: &'a [u8],
-    at: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], TemplateFileError> {
-        let end = self
-            .at
-            .checked_add(n)
-            .filter(|&end| end <= self.bytes.len())
-            .ok_or(TemplateFileError::Truncated(self.bytes.len()))?;
-        let taken = &self.bytes[self.at..end];
-        self.at = end;
-        Ok(taken)
-    }
-
-    fn u32(&mut self) -> Result<u32, TemplateFileError> {
-        Ok(u32::from_le_bytes(
-            self.take(4)?.try_into().expect("four bytes"),
-        ))
-    }
-
-    fn usize(&mut self) -> Result<usize, TemplateFileError> {
-        self.u32().map(|v| v as usize)
-    }
-
-    /// A count of entries of `size` bytes each, refused unless that many fit
-    /// in what is left: nothing is allocated for a length the file cannot hold.
-    fn count(&mut self, what: &'static str, size: usize) -> Result<usize, TemplateFileError> {
-        let count = self.usize()?;
-        if count.saturating_mul(size) > self.bytes.len() - self.at {
-            return Err(TemplateFileError::Length { what, count });
-        }
-        Ok(count)
-    }
-}
-
 impl Template {
     /// The file form: magic, depth, the layout, a table of the distinct
     /// coefficients, each matrix's rows as (coefficient, column) indices,
     /// and the SHA-256 of all of it.
     fn to_bytes(&self, depth: usize) -> std::io::Result<Vec<u8>> {
-        use ark_ff::PrimeField;
         use sha2::{Digest, Sha256};
         use std::collections::HashMap;
-        let too_large = || std::io::Error::other(TemplateFileError::TooLarge);
-        let word = |v: usize| u32::try_from(v).map_err(|_| too_large());
+        let index = |v: usize| {
+            u32::try_from(v).map_err(|_| std::io::Error::other(TemplateFileError::TooLarge))
+        };
+        let word = |v: usize| index(v).map(u32::to_be_bytes);
         let mut table: HashMap<Fr, u32> = HashMap::new();
         let mut coefficients: Vec<Fr> = Vec::new();
         let mut body = Vec::new();
         for rows in &self.rows {
-            body.extend(word(rows.len())?.to_le_bytes());
+            body.extend(word(rows.len())?);
             for row in rows.rows() {
-                body.extend(word(row.len())?.to_le_bytes());
+                body.extend(word(row.len())?);
                 for &(coefficient, column) in row {
-                    let next = word(coefficients.len())?;
+                    let next = index(coefficients.len())?;
                     let id = *table.entry(coefficient).or_insert_with(|| {
                         coefficients.push(coefficient);
                         next
                     });
-                    body.extend(id.to_le_bytes());
-                    body.extend(word(column)?.to_le_bytes());
+                    body.extend(id.to_be_bytes());
+                    body.extend(word(column)?);
                 }
             }
         }
         let mut out = TEMPLATE_MAGIC.to_vec();
+        out.push(TEMPLATE_VERSION);
         for v in [
             depth,
             self.num_instance,
             self.witnesses,
             self.marks.slots.len(),
         ] {
-            out.extend(word(v)?.to_le_bytes());
+            out.extend(word(v)?);
         }
         for &(rows, witnesses) in self.marks.slots.iter().chain([&self.marks.end]) {
-            out.extend(word(rows)?.to_le_bytes());
-            out.extend(word(witnesses)?.to_le_bytes());
+            out.extend(word(rows)?);
+            out.extend(word(witnesses)?);
         }
-        out.extend(word(coefficients.len())?.to_le_bytes());
+        out.extend(word(coefficients.len())?);
         for c in &coefficients {
-            for limb in c.into_bigint().0 {
-                out.extend(limb.to_le_bytes());
-            }
+            put_fr(&mut out, c);
         }
         out.extend(body);
         let digest = Sha256::digest(&out);
@@ -800,49 +759,52 @@ impl Template {
     /// A template from [`Self::to_bytes`]'s form, for `depth`, checked as
     /// the module's builder checks its own ([`Self::check`]).
     fn from_bytes(bytes: &[u8], depth: usize) -> Result<Self, TemplateFileError> {
-        use ark_ff::{BigInt, PrimeField};
         use sha2::{Digest, Sha256};
-        if bytes.len() < TEMPLATE_MAGIC.len() + 32
-            || &bytes[..TEMPLATE_MAGIC.len()] != TEMPLATE_MAGIC
-        {
-            return Err(TemplateFileError::Magic);
-        }
-        let (bytes, digest) = bytes.split_at(bytes.len() - 32);
+        Reader::new(bytes).header(TEMPLATE_FILE, TEMPLATE_MAGIC, TEMPLATE_VERSION)?;
+        let body = bytes
+            .len()
+            .checked_sub(32)
+            .filter(|&n| n > TEMPLATE_MAGIC.len());
+        let Some(body) = body else {
+            return Err(DecodeError::Truncated {
+                field: "checksum",
+                needed: 32,
+                available: bytes.len() - TEMPLATE_MAGIC.len() - 1,
+            }
+            .into());
+        };
+        let (bytes, digest) = bytes.split_at(body);
         if Sha256::digest(bytes).as_slice() != digest {
             return Err(TemplateFileError::Checksum);
         }
-        let mut r = Reader {
-            bytes,
-            at: TEMPLATE_MAGIC.len(),
-        };
-        let found = r.usize()?;
+        let mut r = Reader::new(&bytes[TEMPLATE_MAGIC.len() + 1..]);
+        let found = r.u32("depth")? as usize;
         if found != depth {
             return Err(TemplateFileError::Depth {
                 expected: depth,
                 found,
             });
         }
-        let num_instance = r.usize()?;
-        let witnesses = r.usize()?;
+        let num_instance = r.u32("instance columns")? as usize;
+        let witnesses = r.u32("witness columns")? as usize;
         let slots = r.count("slot marks", 8)?;
+        let mut mark = || -> Result<(usize, usize), DecodeError> {
+            Ok((r.u32("mark")? as usize, r.u32("mark")? as usize))
+        };
         let mut marks = Marks {
-            slots: Vec::with_capacity(slots),
+            slots: (0..slots).map(|_| mark()).collect::<Result<_, _>>()?,
             end: (0, 0),
         };
-        for _ in 0..slots {
-            marks.slots.push((r.usize()?, r.usize()?));
-        }
-        marks.end = (r.usize()?, r.usize()?);
+        marks.end = mark()?;
         let count = r.count("coefficients", 32)?;
-        let mut coefficients = Vec::with_capacity(count);
-        for i in 0..count {
-            let mut limbs = [0u64; 4];
-            for limb in &mut limbs {
-                *limb = u64::from_le_bytes(r.take(8)?.try_into().expect("eight bytes"));
-            }
-            coefficients
-                .push(Fr::from_bigint(BigInt(limbs)).ok_or(TemplateFileError::NonCanonical(i))?);
-        }
+        let coefficients = (0..count)
+            .map(|i| {
+                r.fr("coefficient").map_err(|e| match e {
+                    DecodeError::Field { .. } => TemplateFileError::NonCanonical(i),
+                    e => e.into(),
+                })
+            })
+            .collect::<Result<Vec<Fr>, _>>()?;
         let columns = num_instance
             .checked_add(witnesses)
             .ok_or(TemplateFileError::TooLarge)?;
@@ -856,8 +818,8 @@ impl Template {
                 lengths.push(len as u32);
                 terms.reserve(len);
                 for _ in 0..len {
-                    let id = r.u32()?;
-                    let column = r.u32()?;
+                    let id = r.u32("coefficient index")?;
+                    let column = r.u32("column")?;
                     let coefficient = *coefficients
                         .get(id as usize)
                         .ok_or(TemplateFileError::Coefficient(id))?;
@@ -871,9 +833,7 @@ impl Template {
                 .push(SparseMatrix::from_flat(terms, &lengths).ok_or(TemplateFileError::TooLarge)?);
         }
         let matrices: [SparseMatrix; 3] = matrices.try_into().expect("three");
-        if r.at != bytes.len() {
-            return Err(TemplateFileError::Trailing(bytes.len() - r.at));
-        }
+        r.finish(TEMPLATE_FILE)?;
         // Marks in order (each slot starts no earlier than the one before, and
         // the end after them all), so that the builder's differences of marks
         // cannot wrap.
@@ -918,14 +878,27 @@ mod tests {
 
     const DEPTH: usize = 3;
 
+    /// Offsets in the file: the slot count, slot 0's and slot 1's first
+    /// rows, the coefficient count and the first coefficient (after the
+    /// five header bytes, depth, instance and witness columns).
+    const SLOTS: usize = 17;
+    const SLOT0_ROWS: usize = 21;
+    const SLOT1_ROWS: usize = 29;
+    const COEFFICIENTS: usize = 61;
+    const FIRST_COEFFICIENT: usize = 65;
+
     /// The file's body (without its checksum) and the offset of the first
     /// matrix (after the coefficient table).
     fn body() -> (Vec<u8>, usize) {
         let template = Template::build(DEPTH).unwrap();
         let mut bytes = template.to_bytes(DEPTH).unwrap();
         bytes.truncate(bytes.len() - 32);
-        let count = u32::from_le_bytes(bytes[64..68].try_into().unwrap()) as usize;
-        (bytes, 68 + 32 * count)
+        let count = read(&bytes, COEFFICIENTS) as usize;
+        (bytes, FIRST_COEFFICIENT + 32 * count)
+    }
+
+    fn read(bytes: &[u8], at: usize) -> u32 {
+        u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap())
     }
 
     /// `body` with a checksum that matches it: what a file written on
@@ -941,7 +914,7 @@ mod tests {
     }
 
     fn put(bytes: &mut [u8], at: usize, value: u32) {
-        bytes[at..at + 4].copy_from_slice(&value.to_le_bytes());
+        bytes[at..at + 4].copy_from_slice(&value.to_be_bytes());
     }
 
     #[test]
@@ -978,15 +951,33 @@ mod tests {
             decode(&good[..good.len() - 1]).unwrap_err(),
             TemplateFileError::Checksum
         );
-        assert_eq!(decode(&good[..20]).unwrap_err(), TemplateFileError::Magic);
-        assert_eq!(decode(b"").unwrap_err(), TemplateFileError::Magic);
+        assert!(matches!(
+            decode(&good[..20]).unwrap_err(),
+            TemplateFileError::Decode(DecodeError::Truncated {
+                field: "checksum",
+                ..
+            })
+        ));
+        assert!(matches!(
+            decode(b"").unwrap_err(),
+            TemplateFileError::Decode(DecodeError::Truncated { field: "magic", .. })
+        ));
         let mut other = good.clone();
-        other[7] = 2; // a later version of the format
-        assert_eq!(decode(&other).unwrap_err(), TemplateFileError::Magic);
+        other[0] = b'X'; // another file
+        assert!(matches!(
+            decode(&other).unwrap_err(),
+            TemplateFileError::Decode(DecodeError::BadMagic { .. })
+        ));
+        let mut other = good.clone();
+        other[4] = 2; // a later version of the format
+        assert!(matches!(
+            decode(&other).unwrap_err(),
+            TemplateFileError::Decode(DecodeError::UnknownVersion { found: 2, .. })
+        ));
         // A body that ends early under a checksum of its own.
         assert!(matches!(
             decode(&sealed(body[..body.len() - 3].to_vec())).unwrap_err(),
-            TemplateFileError::Truncated(_)
+            TemplateFileError::Decode(DecodeError::Truncated { .. })
         ));
     }
 
@@ -1001,26 +992,26 @@ mod tests {
         };
         // Lengths past what the file holds, before anything is allocated.
         assert!(matches!(
-            hostile(64, u32::MAX),
-            TemplateFileError::Length {
-                what: "coefficients",
+            hostile(COEFFICIENTS, u32::MAX),
+            TemplateFileError::Decode(DecodeError::Truncated {
+                field: "coefficients",
                 ..
-            }
+            })
         ));
         assert!(matches!(
             hostile(matrices, u32::MAX),
-            TemplateFileError::Length { what: "rows", .. }
+            TemplateFileError::Decode(DecodeError::Truncated { field: "rows", .. })
         ));
         assert!(matches!(
             hostile(matrices + 4, u32::MAX),
-            TemplateFileError::Length { what: "terms", .. }
+            TemplateFileError::Decode(DecodeError::Truncated { field: "terms", .. })
         ));
         assert!(matches!(
-            hostile(20, u32::MAX),
-            TemplateFileError::Length {
-                what: "slot marks",
+            hostile(SLOTS, u32::MAX),
+            TemplateFileError::Decode(DecodeError::Truncated {
+                field: "slot marks",
                 ..
-            }
+            })
         ));
         // Indices past their tables.
         assert_eq!(
@@ -1033,20 +1024,25 @@ mod tests {
         );
         // A coefficient that is not a canonical field element (the modulus).
         let mut bytes = body.clone();
-        for (i, limb) in <Fr as ark_ff::PrimeField>::MODULUS.0.iter().enumerate() {
-            bytes[68 + 8 * i..76 + 8 * i].copy_from_slice(&limb.to_le_bytes());
+        let modulus = <Fr as ark_ff::PrimeField>::MODULUS.0;
+        for (i, limb) in modulus.iter().rev().enumerate() {
+            let at = FIRST_COEFFICIENT + 8 * i;
+            bytes[at..at + 8].copy_from_slice(&limb.to_be_bytes());
         }
         assert_eq!(
             decode(&sealed(bytes)).unwrap_err(),
             TemplateFileError::NonCanonical(0)
         );
         // Marks out of order: slot 1 starting before slot 0.
-        assert!(matches!(hostile(32, 0), TemplateFileError::Layout(_)));
+        assert!(matches!(
+            hostile(SLOT1_ROWS, 0),
+            TemplateFileError::Layout(_)
+        ));
         // A layout the claim circuit does not have: slot 0 not after the
         // active bits' rows.
-        let rows0 = u32::from_le_bytes(body[24..28].try_into().unwrap());
+        let rows0 = read(&body, SLOT0_ROWS);
         assert!(matches!(
-            hostile(24, rows0 - 1),
+            hostile(SLOT0_ROWS, rows0 - 1),
             TemplateFileError::Layout(_)
         ));
         // Bytes after the template.
@@ -1054,7 +1050,10 @@ mod tests {
         longer.push(0);
         assert_eq!(
             decode(&sealed(longer)).unwrap_err(),
-            TemplateFileError::Trailing(1)
+            TemplateFileError::Decode(DecodeError::TrailingBytes {
+                artifact: TEMPLATE_FILE,
+                count: 1
+            })
         );
     }
 }

@@ -181,7 +181,11 @@ fn a_wrong_cached_template_costs_a_retry_not_a_claim() {
     // row that used it now says something else.
     let mut bytes = std::fs::read(&file).unwrap();
     let body = bytes.len() - 32;
-    bytes[68..100].copy_from_slice(&[2u8].iter().chain(&[0u8; 31]).copied().collect::<Vec<_>>());
+    // The table's first entry, 32 big-endian bytes after the 65 of the
+    // header, the layout and the coefficient count (FORMATS.md).
+    let mut two = [0u8; 32];
+    two[31] = 2;
+    bytes[65..97].copy_from_slice(&two);
     let digest = Sha256::digest(&bytes[..body]);
     bytes[body..].copy_from_slice(&digest);
     std::fs::write(&file, &bytes).unwrap();

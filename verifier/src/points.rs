@@ -50,19 +50,9 @@ fn read_unvalidated<T: CanonicalDeserialize + CanonicalSerialize + Default + Sen
     field: &'static str,
     compress: Compress,
 ) -> Result<Vec<T>, DecodeError> {
-    let count = reader.u32(field)? as usize;
     let size = T::default().serialized_size(compress);
-    let needed = count
-        .checked_mul(size)
-        .ok_or_else(|| invalid(field, "count overflows"))?;
-    if needed > reader.remaining() {
-        return Err(DecodeError::Truncated {
-            field,
-            needed,
-            available: reader.remaining(),
-        });
-    }
-    let bytes = reader.take(field, needed)?;
+    let count = reader.count(field, size)?;
+    let bytes = reader.take(field, count * size)?;
     // An indexed collect, straight into the vector: rayon's collect into a
     // `Result` is not indexed, and would gather pieces and copy them again
     // (a gigabyte and more for a large key). The first error is kept aside.
