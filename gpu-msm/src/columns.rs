@@ -5,16 +5,21 @@
 //! hundred terms, too short for an MSM each.
 //!
 //! Columns longer than [`LARGE_COLUMN`] take a parallel MSM each
-//! ([`crate::msm`]). The rest:
-//! with AVX-512 IFMA, in chunks whose every group operation is batch-affine
-//! and eight lanes wide (`columns_ifma`); elsewhere, and for any chunk that
-//! meets an exceptional case there, one column per thread with Straus's
-//! method ([`combine`]).
+//! ([`crate::msm`]). The rest go in chunks whose every group operation is
+//! batch-affine (`columns_affine` plans them): eight lanes wide with AVX-512
+//! IFMA (`columns_ifma`), one at a time elsewhere ([`ScalarBatches`], on the MULX/ADX
+//! products where the CPU has them). A chunk that meets an exceptional case
+//! there is summed one column per thread with Straus's method ([`combine`]),
+//! in arkworks' projective arithmetic.
 
 use ark_bn254::{Fr, G1Affine, G1Projective, G2Affine, G2Projective};
+use ark_ec::short_weierstrass::{Affine, Projective, SWCurveConfig};
 use ark_ec::{AffineRepr, CurveGroup};
 use ark_ff::{BigInteger, One, PrimeField, Zero};
 use rayon::prelude::*;
+
+use crate::columns_affine::{AffineBatches, Exceptional, Op, Ref};
+use crate::products::{Generic, Products};
 
 /// Columns with more terms than this are summed one at a time, each with a
 /// parallel MSM (an MSM's own parallelism inside a parallel loop nests
@@ -35,15 +40,17 @@ pub fn column_sums_g1(
     columns: usize,
     terms: impl Fn(usize) -> Vec<(G1Affine, Fr)> + Sync,
 ) -> Vec<G1Projective> {
-    #[cfg(target_arch = "x86_64")]
-    if let crate::Arithmetic::Ifma(token) = crate::arithmetic() {
-        return sums(columns, terms, crate::msm::msm_g1, |chunk| {
+    match crate::arithmetic() {
+        #[cfg(target_arch = "x86_64")]
+        crate::Arithmetic::Ifma(token) => sums(columns, terms, crate::msm::msm_g1, |chunk| {
             crate::columns_ifma::sums::<ark_bn254::g1::Config, crate::curve_ifma::OverFq>(
                 token, chunk,
             )
-        });
+        }),
+        crate::Arithmetic::Portable(scalar) => sums(columns, terms, crate::msm::msm_g1, |chunk| {
+            scalar_sums(scalar, chunk)
+        }),
     }
-    sums(columns, terms, crate::msm::msm_g1, |_| None)
 }
 
 /// Each column's sum in G2, as [`column_sums_g1`].
@@ -51,15 +58,17 @@ pub fn column_sums_g2(
     columns: usize,
     terms: impl Fn(usize) -> Vec<(G2Affine, Fr)> + Sync,
 ) -> Vec<G2Projective> {
-    #[cfg(target_arch = "x86_64")]
-    if let crate::Arithmetic::Ifma(token) = crate::arithmetic() {
-        return sums(columns, terms, crate::msm::msm_g2, |chunk| {
+    match crate::arithmetic() {
+        #[cfg(target_arch = "x86_64")]
+        crate::Arithmetic::Ifma(token) => sums(columns, terms, crate::msm::msm_g2, |chunk| {
             crate::columns_ifma::sums::<ark_bn254::g2::Config, crate::curve_ifma::OverFq2>(
                 token, chunk,
             )
-        });
+        }),
+        crate::Arithmetic::Portable(scalar) => sums(columns, terms, crate::msm::msm_g2, |chunk| {
+            scalar_sums(scalar, chunk)
+        }),
     }
-    sums(columns, terms, crate::msm::msm_g2, |_| None)
 }
 
 /// Each column's sum with arkworks' arithmetic alone, in any group: large
@@ -70,6 +79,120 @@ pub fn column_sums_portable<G: CurveGroup<ScalarField = Fr>>(
 ) -> Vec<G> {
     let msm = |bases: &[G::Affine], scalars: &[Fr]| G::msm(bases, scalars).expect("equal lengths");
     sums(columns, terms, msm, |_| None)
+}
+
+/// A chunk's sums in batch-affine steps on the scalar path's products
+/// (`None`: an exceptional case, as [`crate::columns_affine::sums`]).
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn scalar_sums<P>(
+    scalar: crate::Scalar,
+    chunk: &[Vec<(Affine<P>, Fr)>],
+) -> Option<Vec<Projective<P>>>
+where
+    P: SWCurveConfig<ScalarField = Fr> + ark_ec::scalar_mul::glv::GLVConfig,
+    crate::adx::Adx: Products<P::BaseField>,
+{
+    match scalar {
+        crate::Scalar::Adx(token) => crate::columns_affine::sums(ScalarBatches::new(token), chunk),
+        crate::Scalar::Generic => crate::columns_affine::sums(ScalarBatches::new(Generic), chunk),
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+pub(crate) fn scalar_sums<P>(
+    _: crate::Scalar,
+    chunk: &[Vec<(Affine<P>, Fr)>],
+) -> Option<Vec<Projective<P>>>
+where
+    P: SWCurveConfig<ScalarField = Fr> + ark_ec::scalar_mul::glv::GLVConfig,
+{
+    crate::columns_affine::sums(ScalarBatches::new(Generic), chunk)
+}
+
+/// The batches of [`crate::columns_affine`] one operation at a time, on the
+/// products `A`: a batch's denominators share one inversion (Montgomery's
+/// trick), so an addition or a doubling costs about six products.
+pub(crate) struct ScalarBatches<P: SWCurveConfig, A> {
+    products: A,
+    points: Vec<Affine<P>>,
+    denominators: Vec<P::BaseField>,
+    prefix: Vec<P::BaseField>,
+}
+
+impl<P: SWCurveConfig, A: Products<P::BaseField>> ScalarBatches<P, A> {
+    pub(crate) fn new(products: A) -> Self {
+        Self {
+            products,
+            points: Vec::new(),
+            denominators: Vec::new(),
+            prefix: Vec::new(),
+        }
+    }
+
+    #[inline(always)]
+    fn point(&self, r: Ref) -> Affine<P> {
+        let p = self.points[r.at as usize];
+        if r.negate {
+            -p
+        } else {
+            p
+        }
+    }
+}
+
+impl<P: SWCurveConfig, A: Products<P::BaseField>> AffineBatches<P> for ScalarBatches<P, A> {
+    fn resize(&mut self, count: usize) {
+        self.points.resize(count, Affine::identity());
+    }
+
+    fn set(&mut self, at: u32, point: &Affine<P>) {
+        self.points[at as usize] = *point;
+    }
+
+    fn get(&self, at: u32) -> Affine<P> {
+        self.points[at as usize]
+    }
+
+    fn batch(&mut self, ops: &[Op], doubling: bool) -> Result<(), Exceptional> {
+        let f = self.products;
+        self.denominators.clear();
+        for op in ops {
+            let a = self.points[op.a.at as usize];
+            let d = if doubling {
+                f.add(&a.y, &a.y)
+            } else {
+                f.sub(&self.points[op.b.at as usize].x, &a.x)
+            };
+            if d.is_zero() {
+                return Err(Exceptional);
+            }
+            self.denominators.push(d);
+        }
+        crate::msm::invert_all(f, &mut self.denominators, &mut self.prefix);
+        for (op, inverse) in ops.iter().zip(&self.denominators) {
+            let a = self.point(op.a);
+            let (numerator, other_x) = if doubling {
+                let square = f.square(&a.x);
+                (f.add(&f.add(&square, &square), &square) + P::COEFF_A, a.x)
+            } else {
+                let b = self.point(op.b);
+                (f.sub(&b.y, &a.y), b.x)
+            };
+            let lambda = f.mul(&numerator, inverse);
+            let x3 = f.sub(&f.sub(&f.square(&lambda), &a.x), &other_x);
+            let y3 = f.sub(&f.mul(&lambda, &f.sub(&a.x, &x3)), &a.y);
+            self.points[op.dest as usize] = Affine::new_unchecked(x3, y3);
+        }
+        Ok(())
+    }
+
+    fn endomorphism(&mut self, pairs: &[Op], beta: &P::BaseField) {
+        for op in pairs {
+            let a = self.points[op.a.at as usize];
+            self.points[op.dest as usize] =
+                Affine::new_unchecked(self.products.mul(&a.x, beta), a.y);
+        }
+    }
 }
 
 /// Blocks of columns in parallel; in each, the small columns in chunks of
@@ -282,8 +405,9 @@ mod tests {
             .collect()
     }
 
-    /// Every path (the vector one where this CPU has it) equals the sum of
-    /// the scalar multiplications, in both groups.
+    /// The path this CPU takes equals the sum of the scalar
+    /// multiplications, in both groups, and so does arkworks' (Straus's
+    /// method throughout).
     #[test]
     fn column_sums_are_the_sums_of_the_multiples() {
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(5);
@@ -309,16 +433,56 @@ mod tests {
         );
     }
 
-    /// The vector chunk itself (not its fallback) gives the sums, and meets
-    /// a column that adds a point to its own negation (a zero denominator)
-    /// by refusing the chunk, not by a wrong sum.
-    #[cfg(target_arch = "x86_64")]
+    /// Each batch-affine chunk (IFMA's and the MULX/ADX one where this CPU
+    /// has them, arkworks' products everywhere) gives the sums itself, not
+    /// through its fallback, and meets a column that adds a point to its own
+    /// negation (a zero denominator) by refusing the chunk, not by a wrong
+    /// sum.
     #[test]
-    fn the_vector_chunk_sums_and_refuses_what_it_cannot() {
-        let Some(token) = crate::ifma::cpu_check() else {
-            eprintln!("no AVX-512 IFMA on this CPU: the vector chunk is not run");
-            return;
-        };
+    fn every_batch_affine_chunk_sums_and_refuses_what_it_cannot() {
+        type Chunk<'a, A> = &'a [Vec<(A, Fr)>];
+        type G1Sums = fn(Chunk<G1Affine>) -> Option<Vec<G1Projective>>;
+        type G2Sums = fn(Chunk<G2Affine>) -> Option<Vec<G2Projective>>;
+        let mut paths: Vec<(&str, G1Sums, G2Sums)> = vec![(
+            "arkworks' products",
+            |chunk| crate::columns_affine::sums(ScalarBatches::new(Generic), chunk),
+            |chunk| crate::columns_affine::sums(ScalarBatches::new(Generic), chunk),
+        )];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if crate::adx::cpu_check().is_some() {
+                paths.push((
+                    "MULX/ADX",
+                    |chunk| {
+                        scalar_sums(crate::Scalar::Adx(crate::adx::cpu_check().unwrap()), chunk)
+                    },
+                    |chunk| {
+                        scalar_sums(crate::Scalar::Adx(crate::adx::cpu_check().unwrap()), chunk)
+                    },
+                ));
+            } else {
+                eprintln!("no MULX/ADX on this CPU: its chunk is not run");
+            }
+            if crate::ifma::cpu_check().is_some() {
+                paths.push((
+                    "AVX-512 IFMA",
+                    |chunk| {
+                        let token = crate::ifma::cpu_check().unwrap();
+                        crate::columns_ifma::sums::<ark_bn254::g1::Config, crate::curve_ifma::OverFq>(
+                            token, chunk,
+                        )
+                    },
+                    |chunk| {
+                        let token = crate::ifma::cpu_check().unwrap();
+                        crate::columns_ifma::sums::<ark_bn254::g2::Config, crate::curve_ifma::OverFq2>(
+                            token, chunk,
+                        )
+                    },
+                ));
+            } else {
+                eprintln!("no AVX-512 IFMA on this CPU: its chunk is not run");
+            }
+        }
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(9);
         let mut g1 = {
             let basis = basis::<G1Affine>(&mut rng);
@@ -326,20 +490,14 @@ mod tests {
         };
         g1.retain(|c| c.len() <= LARGE_COLUMN);
         g1.truncate(300);
-        let got = crate::columns_ifma::sums::<ark_bn254::g1::Config, crate::curve_ifma::OverFq>(
-            token, &g1,
-        );
-        assert_eq!(got, Some(expected::<G1Projective>(&g1)));
+        let want1 = expected::<G1Projective>(&g1);
         let mut g2 = {
             let basis = basis::<G2Affine>(&mut rng);
             columns::<G2Affine>(&mut rng, &basis)
         };
         g2.retain(|c| c.len() <= LARGE_COLUMN);
         g2.truncate(300);
-        let got = crate::columns_ifma::sums::<ark_bn254::g2::Config, crate::curve_ifma::OverFq2>(
-            token, &g2,
-        );
-        assert_eq!(got, Some(expected::<G2Projective>(&g2)));
+        let want2 = expected::<G2Projective>(&g2);
         // P and −P with the same digits at every bit, after a third term:
         // each bit pairs them, and their sum is the identity, which affine
         // form cannot hold.
@@ -347,10 +505,11 @@ mod tests {
         let p = (G1Affine::generator() * Fr::from(12345u64)).into_affine();
         let k = Fr::rand(&mut rng);
         let bad = vec![vec![(q, k), (p, k), (-p, k)]];
-        let got = crate::columns_ifma::sums::<ark_bn254::g1::Config, crate::curve_ifma::OverFq>(
-            token, &bad,
-        );
-        assert_eq!(got, None);
+        for (name, sums1, sums2) in paths {
+            assert_eq!(sums1(&g1).as_ref(), Some(&want1), "{name}, G1");
+            assert_eq!(sums2(&g2).as_ref(), Some(&want2), "{name}, G2");
+            assert_eq!(sums1(&bad), None, "{name}");
+        }
         assert_eq!(column_sums_g1(1, |_| bad[0].clone()), vec![q * k]);
     }
 }

@@ -34,6 +34,7 @@ use ark_bn254::{Fr, G1Affine, G1Projective, G2Affine, G2Projective};
 mod adx;
 mod bucket;
 pub mod columns;
+mod columns_affine;
 #[cfg(target_arch = "x86_64")]
 mod columns_ifma;
 pub mod cpu;
@@ -114,6 +115,19 @@ pub(crate) fn every_arithmetic() -> Vec<Arithmetic> {
     }
     all.push(Arithmetic::Portable(Scalar::Generic));
     all
+}
+
+/// Every scalar arithmetic this CPU can run (for tests of the scalar paths).
+#[cfg(test)]
+pub(crate) fn every_scalar_arithmetic() -> Vec<Scalar> {
+    every_arithmetic()
+        .into_iter()
+        .filter_map(|a| match a {
+            Arithmetic::Portable(scalar) => Some(scalar),
+            #[cfg(target_arch = "x86_64")]
+            Arithmetic::Ifma(_) => None,
+        })
+        .collect()
 }
 
 /// Which way a transform goes.

@@ -484,7 +484,11 @@ impl<P: SWCurveConfig, A: Products<P::BaseField>> Buckets<P, A> {
 /// Replaces every element by its inverse with one field inversion
 /// (Montgomery's trick), serially: the caller is already one of many threads.
 /// No element may be zero.
-fn invert_all<F: Field, A: Products<F>>(products: A, values: &mut [F], prefix: &mut Vec<F>) {
+pub(crate) fn invert_all<F: Field, A: Products<F>>(
+    products: A,
+    values: &mut [F],
+    prefix: &mut Vec<F>,
+) {
     prefix.clear();
     let mut running = F::ONE;
     for v in values.iter() {

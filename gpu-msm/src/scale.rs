@@ -6,9 +6,13 @@
 //! eigenvalue of the endomorphism φ(x, y) = (βx, y), k₁ and k₂ about 128
 //! bits each), and \[k₁\]P and \[k₂\]φ(P) are each computed for all points at
 //! once, advancing together through the bits in batch-affine steps that share
-//! their inversions (`subgroup_ifma::multiply_each`). Elsewhere, and for any
-//! point whose batch meets an exceptional case, each point is multiplied on
-//! its own (arkworks' GLV).
+//! their inversions (`subgroup_ifma::multiply_each`). On the scalar path the
+//! same kind of steps, one operation at a time on the MULX/ADX products where
+//! the CPU has them: each point is a column of one term for the batch-affine
+//! column sums (`columns_affine`: GLV halves in width-5 NAF over a table of
+//! each point's multiples, the points of a chunk advancing through the bits
+//! together). For any point whose batch meets an exceptional case, each point
+//! is multiplied on its own (arkworks' GLV), as [`scale_g1_portable`] does.
 
 use ark_bn254::{Fr, G1Affine, G1Projective};
 use ark_ec::CurveGroup;
@@ -16,13 +20,31 @@ use rayon::prelude::*;
 
 /// `k·P` for every point, in affine form.
 pub fn scale_g1(points: &[G1Affine], k: Fr) -> Vec<G1Affine> {
-    #[cfg(target_arch = "x86_64")]
-    if let crate::Arithmetic::Ifma(token) = crate::arithmetic() {
-        if let Some(scaled) = scale_g1_ifma(token, points, k) {
-            return scaled;
+    match crate::arithmetic() {
+        #[cfg(target_arch = "x86_64")]
+        crate::Arithmetic::Ifma(token) => {
+            scale_g1_ifma(token, points, k).unwrap_or_else(|| scale_g1_portable(points, k))
         }
+        crate::Arithmetic::Portable(scalar) => scale_g1_batched(scalar, points, k),
     }
-    scale_g1_portable(points, k)
+}
+
+/// Points per chunk of [`scale_g1_batched`]: their tables (sixteen points
+/// each) stay within a core's cache.
+const CHUNK: usize = 2048;
+
+/// [`scale_g1`] on the scalar path: chunks of one-term columns through the
+/// batch-affine column sums, a chunk per task.
+fn scale_g1_batched(scalar: crate::Scalar, points: &[G1Affine], k: Fr) -> Vec<G1Affine> {
+    let scaled: Vec<G1Projective> = points
+        .par_chunks(CHUNK)
+        .flat_map_iter(|chunk| {
+            let columns: Vec<Vec<(G1Affine, Fr)>> = chunk.iter().map(|p| vec![(*p, k)]).collect();
+            crate::columns::scalar_sums(scalar, &columns)
+                .unwrap_or_else(|| chunk.iter().map(|p| *p * k).collect())
+        })
+        .collect();
+    G1Projective::normalize_batch(&scaled)
 }
 
 /// [`scale_g1`] a point at a time (any CPU).
@@ -97,6 +119,20 @@ mod tests {
             let expected: Vec<G1Affine> = points.iter().map(|p| (*p * k).into_affine()).collect();
             assert_eq!(scale_g1(&points, k), expected, "k = {k}");
             assert_eq!(scale_g1_portable(&points, k), expected, "k = {k}");
+            for scalar in crate::every_arithmetic()
+                .into_iter()
+                .filter_map(|a| match a {
+                    crate::Arithmetic::Portable(scalar) => Some(scalar),
+                    #[cfg(target_arch = "x86_64")]
+                    crate::Arithmetic::Ifma(_) => None,
+                })
+            {
+                assert_eq!(
+                    scale_g1_batched(scalar, &points, k),
+                    expected,
+                    "k = {k}, {scalar:?}"
+                );
+            }
         }
     }
 }

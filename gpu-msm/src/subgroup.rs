@@ -89,7 +89,7 @@ pub fn check_g2_subgroup(points: &[G2Affine]) -> Result<(), usize> {
             ark_bn254::g2::Config,
             crate::curve_ifma::OverFq2,
         >(token, points, BN_X as u128),
-        crate::Arithmetic::Portable(_) => None,
+        crate::Arithmetic::Portable(scalar) => return check_g2_subgroup_batched(scalar, points),
     } {
         // An exceptional case in the batch (no multiple) means a point of small
         // order; arkworks' test decides it.
@@ -105,6 +105,49 @@ pub fn check_g2_subgroup(points: &[G2Affine]) -> Result<(), usize> {
         };
     }
     check_g2_subgroup_portable(points)
+}
+
+/// Points per chunk of [`check_g2_subgroup_batched`].
+const CHUNK: usize = 2048;
+
+/// [`check_g2_subgroup`] on the scalar path: \[x\]P for a chunk of points at
+/// a time in batch-affine steps (`columns_affine::multiply_each`, one
+/// operation at a time on the scalar path's products, the MULX/ADX ones
+/// where the CPU has them); a chunk that meets an exceptional case (a point
+/// of small order) is decided a point at a time, with complete formulas.
+fn check_g2_subgroup_batched(scalar: crate::Scalar, points: &[G2Affine]) -> Result<(), usize> {
+    use crate::columns::ScalarBatches;
+    use crate::columns_affine::multiply_each;
+    let bad: Vec<Option<usize>> = points
+        .par_chunks(CHUNK)
+        .map(|chunk| {
+            let multiples = match scalar {
+                #[cfg(target_arch = "x86_64")]
+                crate::Scalar::Adx(token) => {
+                    multiply_each(ScalarBatches::new(token), chunk, BN_X as u128)
+                }
+                crate::Scalar::Generic => multiply_each(
+                    ScalarBatches::new(crate::products::Generic),
+                    chunk,
+                    BN_X as u128,
+                ),
+            };
+            match multiples {
+                Some(multiples) => chunk.iter().zip(&multiples).position(|(point, multiple)| {
+                    !point.is_zero() && !in_g2_given_x_multiple(point, multiple)
+                }),
+                None => chunk.iter().position(|point| !in_g2_one_by_one(point)),
+            }
+        })
+        .collect();
+    match bad
+        .iter()
+        .enumerate()
+        .find_map(|(c, bad)| bad.map(|i| c * CHUNK + i))
+    {
+        Some(index) => Err(index),
+        None => Ok(()),
+    }
 }
 
 /// [`check_g2_subgroup`] one point at a time (any CPU): the same equation as
@@ -190,28 +233,58 @@ mod tests {
         assert_eq!(check_g2_subgroup_portable(&[good, small]), Err(1));
         assert_eq!(check_g2_subgroup_portable(&[good, good, mixed]), Err(2));
         assert_eq!(check_g2_subgroup_portable(&[good, -small]), Err(1));
+        for scalar in crate::every_scalar_arithmetic() {
+            assert_eq!(check_g2_subgroup_batched(scalar, &[good, small]), Err(1));
+            assert_eq!(
+                check_g2_subgroup_batched(scalar, &[good, good, mixed]),
+                Err(2)
+            );
+            assert_eq!(
+                check_g2_subgroup_batched(scalar, &[G2Affine::zero(), good, -good]),
+                Ok(())
+            );
+        }
+        // On the scalar path a chunk that meets one comes back None; every
+        // other multiple equals arkworks'.
+        let points = [small, mixed, good, G2Affine::zero(), -small];
+        let mut exceptional = 0;
+        // Multipliers whose steps meet ±T or pass through the identity for T
+        // of order 10069.
+        let multipliers = [
+            2u128,
+            10068,
+            10069,
+            10070,
+            20137,
+            20138,
+            20139,
+            30208,
+            10069 * 5 + 2,
+        ];
+        for k in multipliers {
+            for point in points {
+                let batches = crate::columns::ScalarBatches::new(crate::products::Generic);
+                match crate::columns_affine::multiply_each(batches, &[point, good], k) {
+                    Some(multiples) => assert_eq!(
+                        multiples,
+                        [point, good].map(|p| p.mul_bigint([k as u64]).into_affine()),
+                        "k = {k}"
+                    ),
+                    None => exceptional += 1,
+                }
+            }
+        }
+        assert!(exceptional > 0, "the exceptional path ran");
         assert_eq!(
             check_g2_subgroup_portable(&[G2Affine::zero(), good, -good]),
             Ok(())
         );
         #[cfg(target_arch = "x86_64")]
         if let Some(token) = crate::ifma::detect() {
-            // Multipliers whose steps meet ±T or pass through the identity for
-            // T of order 10069: those entries come back None; every other one
-            // equals arkworks' multiple.
-            let points = [small, mixed, good, G2Affine::zero(), -small];
+            // On IFMA those entries come back None; every other one equals
+            // arkworks' multiple.
             let mut exceptional = 0;
-            for k in [
-                2u128,
-                10068,
-                10069,
-                10070,
-                20137,
-                20138,
-                20139,
-                30208,
-                10069 * 5 + 2,
-            ] {
+            for k in multipliers {
                 let multiples = crate::subgroup_ifma::multiply_each::<
                     ark_bn254::g2::Config,
                     crate::curve_ifma::OverFq2,
@@ -268,6 +341,13 @@ mod tests {
             bad[index] = outside(&mut rng);
             assert!(bad[index].is_on_curve());
             assert_eq!(check_g2_subgroup(&bad), Err(index), "index {index}");
+            for scalar in crate::every_scalar_arithmetic() {
+                assert_eq!(
+                    check_g2_subgroup_batched(scalar, &bad),
+                    Err(index),
+                    "index {index}, {scalar:?}"
+                );
+            }
             assert_eq!(
                 check_g2_subgroup_portable(&bad),
                 Err(index),
@@ -279,6 +359,10 @@ mod tests {
         bad[3000] = outside(&mut rng);
         bad[10] = outside(&mut rng);
         assert_eq!(check_g2_subgroup(&bad), Err(10));
+        for scalar in crate::every_scalar_arithmetic() {
+            assert_eq!(check_g2_subgroup_batched(scalar, &bad), Err(10));
+            assert_eq!(check_g2_subgroup_batched(scalar, &points), Ok(()));
+        }
         // ψ agrees with arkworks' test on single points too, on both paths.
         for _ in 0..20 {
             let point = outside(&mut rng);

@@ -8,6 +8,7 @@ use ark_ec::AffineRepr;
 use ark_ff::{MontConfig, Zero};
 use rayon::prelude::*;
 
+use crate::columns_affine::naf;
 use crate::curve_ifma::{affine_from_52, negate_limbs, Coordinate};
 use crate::ifma::{self, Consts8, Field52, LANES, LIMBS};
 
@@ -41,29 +42,6 @@ where
             unsafe { multiply_chunk::<P, C>(points, &digits, &field, out) }
         });
     Some(out)
-}
-
-/// Non-adjacent form of `k`, most significant digit first (digits -1, 0, 1;
-/// no two adjacent non-zero), so about a third of the steps are additions.
-fn naf(mut k: u128) -> Vec<i8> {
-    let mut digits = Vec::new();
-    while k != 0 {
-        let digit = if k & 1 == 1 {
-            let d = 2 - (k % 4) as i8; // 1 if k = 1 mod 4, -1 if k = 3 mod 4
-            if d == 1 {
-                k -= 1;
-            } else {
-                k += 1;
-            }
-            d
-        } else {
-            0
-        };
-        digits.push(digit);
-        k >>= 1;
-    }
-    digits.reverse();
-    digits
 }
 
 /// One doubling or addition step of [`multiply_chunk`], over all rows, in
