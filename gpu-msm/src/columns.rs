@@ -111,10 +111,12 @@ where
 
 /// The batches of [`crate::columns_affine`] one operation at a time, on the
 /// products `A`: a batch's denominators share one inversion (Montgomery's
-/// trick), so an addition or a doubling costs about six products.
+/// trick), so an addition costs about six products and a doubling seven.
+/// Coordinates are kept apart (x's, then y's), without arkworks' flag.
 pub(crate) struct ScalarBatches<P: SWCurveConfig, A> {
     products: A,
-    points: Vec<Affine<P>>,
+    xs: Vec<P::BaseField>,
+    ys: Vec<P::BaseField>,
     denominators: Vec<P::BaseField>,
     prefix: Vec<P::BaseField>,
 }
@@ -123,74 +125,86 @@ impl<P: SWCurveConfig, A: Products<P::BaseField>> ScalarBatches<P, A> {
     pub(crate) fn new(products: A) -> Self {
         Self {
             products,
-            points: Vec::new(),
+            xs: Vec::new(),
+            ys: Vec::new(),
             denominators: Vec::new(),
             prefix: Vec::new(),
         }
     }
 
+    /// The y of a point, negated where asked.
     #[inline(always)]
-    fn point(&self, r: Ref) -> Affine<P> {
-        let p = self.points[r.at as usize];
+    fn y(&self, r: Ref) -> P::BaseField {
+        let y = self.ys[r.at as usize];
         if r.negate {
-            -p
+            -y
         } else {
-            p
+            y
         }
     }
 }
 
 impl<P: SWCurveConfig, A: Products<P::BaseField>> AffineBatches<P> for ScalarBatches<P, A> {
     fn resize(&mut self, count: usize) {
-        self.points.resize(count, Affine::identity());
+        self.xs.resize(count, P::BaseField::zero());
+        self.ys.resize(count, P::BaseField::zero());
     }
 
     fn set(&mut self, at: u32, point: &Affine<P>) {
-        self.points[at as usize] = *point;
+        debug_assert!(!point.is_zero());
+        self.xs[at as usize] = point.x;
+        self.ys[at as usize] = point.y;
     }
 
     fn get(&self, at: u32) -> Affine<P> {
-        self.points[at as usize]
+        Affine::new_unchecked(self.xs[at as usize], self.ys[at as usize])
     }
 
     fn batch(&mut self, ops: &[Op], doubling: bool) -> Result<(), Exceptional> {
         let f = self.products;
         self.denominators.clear();
         for op in ops {
-            let a = self.points[op.a.at as usize];
             let d = if doubling {
-                f.add(&a.y, &a.y)
+                let y = &self.ys[op.a.at as usize];
+                f.add(y, y)
             } else {
-                f.sub(&self.points[op.b.at as usize].x, &a.x)
+                f.sub(&self.xs[op.b.at as usize], &self.xs[op.a.at as usize])
             };
             if d.is_zero() {
                 return Err(Exceptional);
             }
             self.denominators.push(d);
         }
-        crate::msm::invert_all(f, &mut self.denominators, &mut self.prefix);
+        f.invert_all(&mut self.denominators, &mut self.prefix);
+        let a_is_zero = P::COEFF_A.is_zero();
         for (op, inverse) in ops.iter().zip(&self.denominators) {
-            let a = self.point(op.a);
+            let (x, y) = (self.xs[op.a.at as usize], self.y(op.a));
             let (numerator, other_x) = if doubling {
-                let square = f.square(&a.x);
-                (f.add(&f.add(&square, &square), &square) + P::COEFF_A, a.x)
+                let square = f.square(&x);
+                let triple = f.add(&f.add(&square, &square), &square);
+                let numerator = if a_is_zero {
+                    triple
+                } else {
+                    f.add(&triple, &P::COEFF_A)
+                };
+                (numerator, x)
             } else {
-                let b = self.point(op.b);
-                (f.sub(&b.y, &a.y), b.x)
+                (f.sub(&self.y(op.b), &y), self.xs[op.b.at as usize])
             };
             let lambda = f.mul(&numerator, inverse);
-            let x3 = f.sub(&f.sub(&f.square(&lambda), &a.x), &other_x);
-            let y3 = f.sub(&f.mul(&lambda, &f.sub(&a.x, &x3)), &a.y);
-            self.points[op.dest as usize] = Affine::new_unchecked(x3, y3);
+            let x3 = f.sub(&f.sub(&f.square(&lambda), &x), &other_x);
+            let y3 = f.sub(&f.mul(&lambda, &f.sub(&x, &x3)), &y);
+            self.xs[op.dest as usize] = x3;
+            self.ys[op.dest as usize] = y3;
         }
         Ok(())
     }
 
     fn endomorphism(&mut self, pairs: &[Op], beta: &P::BaseField) {
         for op in pairs {
-            let a = self.points[op.a.at as usize];
-            self.points[op.dest as usize] =
-                Affine::new_unchecked(self.products.mul(&a.x, beta), a.y);
+            let (a, dest) = (op.a.at as usize, op.dest as usize);
+            self.xs[dest] = self.products.mul(&self.xs[a], beta);
+            self.ys[dest] = self.ys[a];
         }
     }
 }

@@ -386,7 +386,7 @@ impl<P: SWCurveConfig, A: Products<P::BaseField>> Buckets<P, A> {
             };
             self.denominators.push(denominator);
         }
-        invert_all(f, &mut self.denominators, &mut self.prefix);
+        f.invert_all(&mut self.denominators, &mut self.prefix);
         for ((bucket, q), inverse) in self.batch.drain(..).zip(&self.denominators) {
             let p = self.sums[bucket];
             self.busy[bucket] = false;
@@ -478,28 +478,6 @@ impl<P: SWCurveConfig, A: Products<P::BaseField>> Buckets<P, A> {
             |g| chains.sums[segments + g],
             &self.spill,
         )
-    }
-}
-
-/// Replaces every element by its inverse with one field inversion
-/// (Montgomery's trick), serially: the caller is already one of many threads.
-/// No element may be zero.
-pub(crate) fn invert_all<F: Field, A: Products<F>>(
-    products: A,
-    values: &mut [F],
-    prefix: &mut Vec<F>,
-) {
-    prefix.clear();
-    let mut running = F::ONE;
-    for v in values.iter() {
-        prefix.push(running);
-        running = products.mul(&running, v);
-    }
-    let mut inverse = running.inverse().expect("no denominator is zero");
-    for (v, before) in values.iter_mut().zip(prefix.iter()).rev() {
-        let next = products.mul(&inverse, v);
-        *v = products.mul(&inverse, before);
-        inverse = next;
     }
 }
 

@@ -36,6 +36,44 @@ pub(crate) trait Products<F: Copy>: Copy + Send + Sync {
         *b = self.sub(&x, &y);
     }
 
+    /// Replaces every element by its inverse with one field inversion
+    /// (Montgomery's trick: three products an element), serially, the caller
+    /// being already one of many threads; `prefix` is scratch. No element
+    /// may be zero. The running products are four interleaved chains (the
+    /// elements of each residue mod 4), so that a product need not wait for
+    /// the one before it: each chain's inverse comes from the inverse of the
+    /// four chains' product.
+    fn invert_all(self, values: &mut [F], prefix: &mut Vec<F>)
+    where
+        F: Field,
+    {
+        const WAYS: usize = 4;
+        prefix.clear();
+        let mut running = [F::ONE; WAYS];
+        for chunk in values.chunks(WAYS) {
+            for (r, v) in running.iter_mut().zip(chunk) {
+                prefix.push(*r);
+                *r = self.mul(r, v);
+            }
+        }
+        let [r0, r1, r2, r3] = running;
+        let (r01, r23) = (self.mul(&r0, &r1), self.mul(&r2, &r3));
+        let all = self.mul(&r01, &r23).inverse().expect("no element is zero");
+        let (i01, i23) = (self.mul(&all, &r23), self.mul(&all, &r01));
+        let mut inverse = [
+            self.mul(&i01, &r1),
+            self.mul(&i01, &r0),
+            self.mul(&i23, &r3),
+            self.mul(&i23, &r2),
+        ];
+        for (at, v) in values.iter_mut().enumerate().rev() {
+            let way = at % WAYS;
+            let next = self.mul(&inverse[way], v);
+            *v = self.mul(&inverse[way], &prefix[at]);
+            inverse[way] = next;
+        }
+    }
+
     /// A result of [`Products::butterfly`] back in canonical form (and
     /// whether there is anything to do).
     const LAZY: bool = false;
@@ -155,6 +193,21 @@ mod adx_products {
         fn sub(self, a: &Fq2, b: &Fq2) -> Fq2 {
             Fq2::new(sub_fq(&a.c0, &b.c0), sub_fq(&a.c1, &b.c1))
         }
+
+        /// 1/a = conj(a)/N(a), N(a) = a0² + a1² in Fq: the norms are
+        /// inverted together in Fq (seven Fq products an element, against
+        /// nine for Montgomery's trick in Fq2).
+        fn invert_all(self, values: &mut [Fq2], _prefix: &mut Vec<Fq2>) {
+            let mut norms: Vec<Fq> = values
+                .iter()
+                .map(|a| add_fq(&mul_fq(self, &a.c0, &a.c0), &mul_fq(self, &a.c1, &a.c1)))
+                .collect();
+            let mut prefix = Vec::with_capacity(norms.len());
+            self.invert_all(&mut norms, &mut prefix);
+            for (a, n) in values.iter_mut().zip(&norms) {
+                *a = Fq2::new(mul_fq(self, &a.c0, n), -mul_fq(self, &a.c1, n));
+            }
+        }
     }
 
     #[cfg(test)]
@@ -176,8 +229,48 @@ mod adx_products {
                 assert_eq!(token.add(&a, &b), a + b);
                 assert_eq!(token.sub(&a, &b), a - b);
             }
+            let values: Vec<Fq2> = (0..300).map(|_| Fq2::rand(&mut rng)).collect();
+            let mut inverses = values.clone();
+            token.invert_all(&mut inverses, &mut Vec::new());
+            for (v, i) in values.iter().zip(&inverses) {
+                assert_eq!(*i, v.inverse().unwrap());
+            }
             let minus_one = -Fq2::ONE;
             assert_eq!(token.square(&minus_one), Fq2::ONE);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ark_bn254::{Fq, Fq2, Fr};
+    use rand::SeedableRng;
+
+    fn inverts<F: Field, A: Products<F>>(products: A, rng: &mut rand_chacha::ChaCha20Rng) {
+        for len in (0..14).chain([255, 256, 1001]) {
+            let values: Vec<F> = (0..len).map(|_| F::rand(rng)).collect();
+            let mut inverses = values.clone();
+            products.invert_all(&mut inverses, &mut Vec::new());
+            for (v, i) in values.iter().zip(&inverses) {
+                assert_eq!(*i, v.inverse().unwrap(), "{len} elements");
+            }
+        }
+    }
+
+    /// Every batch length (the four chains unequal or empty) gives every
+    /// element's inverse, on each arithmetic and field.
+    #[test]
+    fn invert_all_inverts_each_element() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(4);
+        inverts::<Fq, _>(Generic, &mut rng);
+        inverts::<Fq2, _>(Generic, &mut rng);
+        inverts::<Fr, _>(Generic, &mut rng);
+        #[cfg(target_arch = "x86_64")]
+        if let Some(token) = crate::adx::cpu_check() {
+            inverts::<Fq, _>(token, &mut rng);
+            inverts::<Fq2, _>(token, &mut rng);
+            inverts::<Fr, _>(token, &mut rng);
         }
     }
 }
