@@ -413,3 +413,81 @@ where
             .collect(),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ark_bn254::{G1Affine, G2Affine};
+    use ark_ff::UniformRand;
+    use rand::SeedableRng;
+
+    /// The lockstep multiple equals arkworks' in both groups, the identity
+    /// included, on arkworks' products (the MULX/ADX ones are checked by the
+    /// subgroup and scaling tests, where the CPU has them).
+    #[test]
+    fn multiply_each_is_each_multiple() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(2);
+        let mut g1: Vec<G1Affine> = (0..50)
+            .map(|_| (G1Affine::generator() * Fr::rand(&mut rng)).into_affine())
+            .collect();
+        g1[7] = G1Affine::zero();
+        let g2: Vec<G2Affine> = (0..20)
+            .map(|_| (G2Affine::generator() * Fr::rand(&mut rng)).into_affine())
+            .collect();
+        for k in [2u128, 3, 0x44e9_92b4_4a69_09f1, u128::MAX >> 2] {
+            let batches = crate::columns::ScalarBatches::new(crate::products::Generic);
+            let got = multiply_each(batches, &g1, k).unwrap();
+            let want: Vec<G1Affine> = g1
+                .iter()
+                .map(|p| p.mul_bigint([k as u64, (k >> 64) as u64]).into_affine())
+                .collect();
+            assert_eq!(got, want, "k = {k}");
+            let batches = crate::columns::ScalarBatches::new(crate::products::Generic);
+            let got = multiply_each(batches, &g2, k).unwrap();
+            let want: Vec<G2Affine> = g2
+                .iter()
+                .map(|p| p.mul_bigint([k as u64, (k >> 64) as u64]).into_affine())
+                .collect();
+            assert_eq!(got, want, "k = {k}");
+        }
+        let batches = crate::columns::ScalarBatches::new(crate::products::Generic);
+        assert_eq!(multiply_each(batches, &g1, 1), None);
+    }
+
+    /// The cost of a scalar batch-affine step in G1 on the MULX/ADX
+    /// products, and of the products themselves (`cargo test --release -p
+    /// proofmint-gpu columns_affine::tests::timing -- --ignored
+    /// --nocapture`).
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    #[ignore]
+    fn timing() {
+        use crate::products::Products;
+        let Some(token) = crate::adx::detect() else {
+            return;
+        };
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+        let points: Vec<G1Affine> = (0..2048)
+            .map(|_| (G1Affine::generator() * Fr::rand(&mut rng)).into_affine())
+            .collect();
+        let values: Vec<ark_bn254::Fq> = (0..2048).map(|_| ark_bn254::Fq::rand(&mut rng)).collect();
+        let mut products = values.clone();
+        let start = std::time::Instant::now();
+        for _ in 0..100 {
+            for (a, v) in products.iter_mut().zip(&values) {
+                *a = token.mul(a, v);
+            }
+        }
+        let product = start.elapsed().as_nanos() as f64 / (100 * values.len()) as f64;
+        std::hint::black_box(products);
+        let k: u128 = (1 << 126) | 0x1234_5678_9abc_def0_1357_9bdf;
+        let steps = naf(k).len() - 1 + naf(k).iter().skip(1).filter(|d| **d != 0).count();
+        for _ in 0..3 {
+            let start = std::time::Instant::now();
+            let out = multiply_each(crate::columns::ScalarBatches::new(token), &points, k);
+            let step = start.elapsed().as_nanos() as f64 / (points.len() * steps) as f64;
+            std::hint::black_box(out);
+            println!("a step: {step:.1} ns; a product: {product:.1} ns");
+        }
+    }
+}

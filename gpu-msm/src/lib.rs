@@ -23,8 +23,11 @@
 //!   operations a witness map needs ([`Backend::resident`] hands it to a prover).
 //!
 //! Beside the backends: [`subgroup`] checks many G2 points' subgroups at once,
-//! and [`scale`] multiplies many G1 points by one scalar (a ceremony's
-//! contribution), both in batch-affine IFMA steps where the CPU allows.
+//! [`scale`] multiplies many G1 points by one scalar (a ceremony's
+//! contribution) and [`columns`] sums a sparse matrix's columns over points (a
+//! ceremony's initial key), all in batch-affine steps that share their
+//! inversions: eight lanes at a time with AVX-512 IFMA, one at a time on the
+//! scalar path's products elsewhere (`columns_affine` plans the steps).
 //!
 //! Every backend must agree with arkworks on every input; the tests check it.
 
