@@ -14,7 +14,14 @@
 #   benches/ceremony/compare.sh 16        # slots (depth 20)
 #
 # snarkjs comes from tools/js (npm ci --prefix tools/js). SKIP_SNARKJS=1
-# times proofmint alone.
+# times proofmint alone; SNARKJS_STEPS (a comma-separated subset of
+# new,contribute,verify; all by default) picks snarkjs's steps, so that a
+# size whose snarkjs steps outlast one sitting (256 slots: about two hours
+# for zkey new and two for zkey verify on two cores) can be compared in two
+# runs, each measuring proofmint's steps again beside the snarkjs steps it
+# takes:
+#   SNARKJS_STEPS=new benches/ceremony/compare.sh 256
+#   SNARKJS_STEPS=contribute,verify benches/ceremony/compare.sh 256
 source "$(dirname "$0")/common.sh"
 cargo build -q --release -p proofmint-circuits --example dev_ptau
 $pm export r1cs --slots "$slots" --depth "$depth" --out "$dir/claim.r1cs"
@@ -35,9 +42,19 @@ measure "proofmint contribute" $pm ceremony contribute "$dir/pm0.zkey" --out "$d
 measure "proofmint verify" $pm ceremony verify "$dir/pm1.zkey" --ptau "$ptau" "${shape[@]}"
 measure "proofmint finalize" $pm ceremony finalize "$dir/pm1.zkey" --ptau "$ptau" "${shape[@]}" \
   --beacon 0102030405060708 --iterations 10 --out "$dir/keys"
-[ "${SKIP_SNARKJS:-0}" = 1 ] && exit 0
-measure "snarkjs zkey new" "${snarkjs[@]}" zkey new "$dir/claim.r1cs" "$ptau" "$dir/sj0.zkey"
-measure "snarkjs zkey contribute" "${snarkjs[@]}" zkey contribute "$dir/pm1.zkey" "$dir/sj2.zkey" --name=snarkjs -e=entropy
-measure "snarkjs zkey verify (ours)" "${snarkjs[@]}" zkey verify "$dir/claim.r1cs" "$ptau" "$dir/pm1.zkey"
-grep -q "ZKey Ok" "$dir/snarkjs zkey verify (ours).log" || { echo "snarkjs refused proofmint's transcript"; exit 1; }
-measure "proofmint verify (snarkjs's)" $pm ceremony verify "$dir/sj2.zkey" --ptau "$ptau" "${shape[@]}"
+steps=${SNARKJS_STEPS:-new,contribute,verify}
+[ "${SKIP_SNARKJS:-0}" = 1 ] && steps=
+snarkjs_step() { [[ ",$steps," == *",$1,"* ]]; }
+if snarkjs_step new; then
+  measure "snarkjs zkey new" "${snarkjs[@]}" zkey new "$dir/claim.r1cs" "$ptau" "$dir/sj0.zkey"
+fi
+if snarkjs_step contribute; then
+  measure "snarkjs zkey contribute" "${snarkjs[@]}" zkey contribute "$dir/pm1.zkey" "$dir/sj2.zkey" --name=snarkjs -e=entropy
+fi
+if snarkjs_step verify; then
+  measure "snarkjs zkey verify (ours)" "${snarkjs[@]}" zkey verify "$dir/claim.r1cs" "$ptau" "$dir/pm1.zkey"
+  grep -q "ZKey Ok" "$dir/snarkjs zkey verify (ours).log" || { echo "snarkjs refused proofmint's transcript"; exit 1; }
+fi
+if snarkjs_step contribute; then
+  measure "proofmint verify (snarkjs's)" $pm ceremony verify "$dir/sj2.zkey" --ptau "$ptau" "${shape[@]}"
+fi

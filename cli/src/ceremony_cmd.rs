@@ -2,7 +2,7 @@
 //! the claim circuit on public Powers of Tau, in snarkjs's `.zkey` files, so
 //! that contributors may use proofmint or `snarkjs zkey contribute`.
 
-use std::io::BufReader;
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -185,6 +185,30 @@ fn print_transcript(transcript: &Transcript) {
 }
 
 /// Verifies `key` in full against the Powers of Tau and the circuit.
+/// The transcript in `file` (named `name`) verified a section at a time: the
+/// header and transcript first, and the circuit's shape checked before the
+/// Powers of Tau are read; each section's counterpart is computed, then the
+/// section read and compared, both dropped before the next.
+fn verify_streamed<R: Read + Seek>(
+    file: &mut R,
+    name: &Path,
+    phase1: &Phase1Args,
+) -> Result<Transcript> {
+    let (_, matrices) = shape_and_matrices(&phase1.shape)?;
+    let context = || name.display().to_string();
+    let (head, layout) = Zkey::read_head(file).with_context(context)?;
+    ceremony::check_shape(&head, &matrices).with_context(context)?;
+    let ptau = read_phase1(&phase1.ptau, &matrices)?;
+    ceremony::verify_file(
+        file,
+        (&head, layout),
+        &ptau,
+        &matrices,
+        &mut rand::thread_rng(),
+    )
+    .with_context(context)
+}
+
 fn verify(key: &Zkey, ptau: &Path, matrices: &ConstraintMatrices) -> Result<Transcript> {
     // The circuit first: a key of another shape is named as such before the
     // Powers of Tau are read.
@@ -255,22 +279,10 @@ pub fn run(command: CeremonyCommand) -> Result<()> {
             done("contribute", start);
         }
         CeremonyCommand::Verify { state, phase1 } => {
-            // Read a section at a time: the header and transcript first, and
-            // the circuit's shape checked before the Powers of Tau are read.
-            let (_, matrices) = shape_and_matrices(&phase1.shape)?;
-            let context = || state.display().to_string();
-            let mut file = BufReader::new(std::fs::File::open(&state).with_context(context)?);
-            let (head, layout) = Zkey::read_head(&mut file).with_context(context)?;
-            ceremony::check_shape(&head, &matrices).with_context(context)?;
-            let ptau = read_phase1(&phase1.ptau, &matrices)?;
-            let transcript = ceremony::verify_file(
-                &mut file,
-                (&head, layout),
-                &ptau,
-                &matrices,
-                &mut rand::thread_rng(),
-            )
-            .with_context(context)?;
+            let mut file = BufReader::new(
+                std::fs::File::open(&state).with_context(|| state.display().to_string())?,
+            );
+            let transcript = verify_streamed(&mut file, &state, &phase1)?;
             print_transcript(&transcript);
             println!(
                 "{}: a valid transcript of {} contributions",
@@ -287,11 +299,19 @@ pub fn run(command: CeremonyCommand) -> Result<()> {
             name,
             out,
         } => {
-            let mut key = open_zkey(&state)?;
             let beacon =
                 hex::decode(beacon.trim_start_matches("0x")).context("--beacon is not hex")?;
-            let (shape, matrices) = shape_and_matrices(&phase1.shape)?;
-            verify(&key, &phase1.ptau, &matrices).with_context(|| state.display().to_string())?;
+            let shape = phase1.shape.shape()?;
+            // Verified a section at a time (the Powers of Tau and the
+            // matrices are dropped after), then read whole from the same open
+            // file: a file put in its place by name meanwhile is not read.
+            let mut file = BufReader::new(
+                std::fs::File::open(&state).with_context(|| state.display().to_string())?,
+            );
+            verify_streamed(&mut file, &state, &phase1)?;
+            file.seek(SeekFrom::Start(0))?;
+            let mut key = Zkey::read(&mut file).with_context(|| state.display().to_string())?;
+            drop(file);
             ceremony::apply_beacon(&mut key, &beacon, iterations, Some(&name))?;
             let transcript = ceremony::check_transcript(&key)?;
             // Refuses a transcript with no secret contribution, before any

@@ -725,6 +725,16 @@ fn a_ceremony_makes_keys_that_prove_and_say_so() {
         "{error}"
     );
 
+    // Finalize verifies before it writes anything: the damaged state is
+    // refused with the same line, and no keys appear.
+    let refused = path("refused");
+    let error = fails(&refs(&finalize(&path("damaged.zkey"), &refused)));
+    assert!(
+        error.contains("contribution 2") || error.contains("section 10"),
+        "{error}"
+    );
+    assert!(!refused.exists());
+
     let keys = path("keys");
     let out = ok(&refs(&finalize(&path("s2.zkey"), &keys)));
     assert!(out.contains("multi-party ceremony, transcript 0x"), "{out}");
