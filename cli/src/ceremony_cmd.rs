@@ -184,7 +184,6 @@ fn print_transcript(transcript: &Transcript) {
     println!("transcript hash {}", hex::encode(transcript.hash));
 }
 
-/// Verifies `key` in full against the Powers of Tau and the circuit.
 /// The transcript in `file` (named `name`) verified a section at a time: the
 /// header and transcript first, and the circuit's shape checked before the
 /// Powers of Tau are read; each section's counterpart is computed, then the
@@ -209,6 +208,7 @@ fn verify_streamed<R: Read + Seek>(
     .with_context(context)
 }
 
+/// Verifies `key` in full against the Powers of Tau and the circuit.
 fn verify(key: &Zkey, ptau: &Path, matrices: &ConstraintMatrices) -> Result<Transcript> {
     // The circuit first: a key of another shape is named as such before the
     // Powers of Tau are read.

@@ -195,50 +195,29 @@ fn reduce_once(t: [u64; 4], p: &[u64; 4]) -> [u64; 4] {
 
 /// `a + b mod p` for reduced inputs, without a branch (arkworks' addition
 /// branches on the data, and the branch mispredicts half the time): one
-/// carry chain, one borrow chain for `- p`, and conditional moves. In
-/// assembly because the compiler turns the chains of `overflowing_add` into
-/// flag-to-register round trips, which cost a scalar batch-affine step a
-/// fifth of its time.
+/// carry chain, then [`reduce_once`]. In assembly because the compiler turns
+/// chains of `overflowing_add` into flag-to-register round trips, which cost
+/// a scalar batch-affine step a fifth of its time.
 #[inline(always)]
 fn add_mod(a: &[u64; 4], b: &[u64; 4], p: &[u64; 4]) -> [u64; 4] {
-    let [mut r0, mut r1, mut r2, mut r3] = *a;
-    let (s0, s1, s2, s3): (u64, u64, u64, u64);
-    // SAFETY: reads the four limbs of `b` and `p`; no carry leaves the
-    // addition, both being below p < 2^254.
+    let [mut s0, mut s1, mut s2, mut s3] = *a;
+    // SAFETY: reads the four limbs of `b`; no carry leaves the addition,
+    // both being below p < 2^254.
     unsafe {
         asm!(
-            "add {r0}, [{b}]",
-            "adc {r1}, [{b} + 8]",
-            "adc {r2}, [{b} + 16]",
-            "adc {r3}, [{b} + 24]",
-            "mov {s0}, {r0}",
-            "mov {s1}, {r1}",
-            "mov {s2}, {r2}",
-            "mov {s3}, {r3}",
-            "sub {s0}, [{p}]",
-            "sbb {s1}, [{p} + 8]",
-            "sbb {s2}, [{p} + 16]",
-            "sbb {s3}, [{p} + 24]",
-            // A borrow: the sum was below p; keep it.
-            "cmovc {s0}, {r0}",
-            "cmovc {s1}, {r1}",
-            "cmovc {s2}, {r2}",
-            "cmovc {s3}, {r3}",
-            r0 = inout(reg) r0,
-            r1 = inout(reg) r1,
-            r2 = inout(reg) r2,
-            r3 = inout(reg) r3,
-            s0 = out(reg) s0,
-            s1 = out(reg) s1,
-            s2 = out(reg) s2,
-            s3 = out(reg) s3,
+            "add {s0}, [{b}]",
+            "adc {s1}, [{b} + 8]",
+            "adc {s2}, [{b} + 16]",
+            "adc {s3}, [{b} + 24]",
+            s0 = inout(reg) s0,
+            s1 = inout(reg) s1,
+            s2 = inout(reg) s2,
+            s3 = inout(reg) s3,
             b = in(reg) b.as_ptr(),
-            p = in(reg) p.as_ptr(),
             options(pure, readonly, nostack),
         );
     }
-    let _ = (r0, r1, r2, r3);
-    [s0, s1, s2, s3]
+    reduce_once([s0, s1, s2, s3], p)
 }
 
 /// `a - b mod p` for reduced inputs, without a branch: the difference, then

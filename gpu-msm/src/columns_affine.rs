@@ -65,8 +65,9 @@ pub(crate) trait AffineBatches<P: SWCurveConfig> {
 
     fn get(&self, at: u32) -> Affine<P>;
 
-    /// Every operation's result (`ops`' destinations are no operation's
-    /// operands; every index is below the buffer's size), or `Exceptional`
+    /// Every operation's result (an operation may write its own first
+    /// operand, but no destination is another operation's operand; every
+    /// index is below the buffer's size), or `Exceptional`
     /// where a denominator is zero (the buffer then holds partial results).
     fn batch(&mut self, ops: &[Op], doubling: bool) -> Result<(), Exceptional>;
 

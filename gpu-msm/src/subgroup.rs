@@ -83,28 +83,35 @@ fn in_g2_given_x_multiple(point: &G2Affine, x_multiple: &G2Affine) -> bool {
 /// Checks that every point (each already on the curve) lies in G2; the error
 /// is the index of the first that does not.
 pub fn check_g2_subgroup(points: &[G2Affine]) -> Result<(), usize> {
-    #[cfg(target_arch = "x86_64")]
-    if let Some(multiples) = match crate::arithmetic() {
-        crate::Arithmetic::Ifma(token) => crate::subgroup_ifma::multiply_each::<
-            ark_bn254::g2::Config,
-            crate::curve_ifma::OverFq2,
-        >(token, points, BN_X as u128),
-        crate::Arithmetic::Portable(scalar) => return check_g2_subgroup_batched(scalar, points),
-    } {
-        // An exceptional case in the batch (no multiple) means a point of small
-        // order; arkworks' test decides it.
-        return match points
-            .par_iter()
-            .zip(&multiples)
-            .position_first(|(point, multiple)| match multiple {
-                Some(multiple) => !point.is_zero() && !in_g2_given_x_multiple(point, multiple),
-                None => !point.is_in_correct_subgroup_assuming_on_curve(),
-            }) {
-            Some(index) => Err(index),
-            None => Ok(()),
-        };
+    match crate::arithmetic() {
+        #[cfg(target_arch = "x86_64")]
+        crate::Arithmetic::Ifma(token) => check_g2_subgroup_ifma(token, points),
+        crate::Arithmetic::Portable(scalar) => check_g2_subgroup_batched(scalar, points),
     }
-    check_g2_subgroup_portable(points)
+}
+
+/// [`check_g2_subgroup`] with AVX-512 IFMA: \[x\]P for all points at once
+/// (`subgroup_ifma::multiply_each`).
+#[cfg(target_arch = "x86_64")]
+fn check_g2_subgroup_ifma(token: crate::ifma::Ifma, points: &[G2Affine]) -> Result<(), usize> {
+    let Some(multiples) = crate::subgroup_ifma::multiply_each::<
+        ark_bn254::g2::Config,
+        crate::curve_ifma::OverFq2,
+    >(token, points, BN_X as u128) else {
+        return check_g2_subgroup_portable(points);
+    };
+    // An exceptional case in the batch (no multiple) means a point of small
+    // order; arkworks' test decides it.
+    match points
+        .par_iter()
+        .zip(&multiples)
+        .position_first(|(point, multiple)| match multiple {
+            Some(multiple) => !point.is_zero() && !in_g2_given_x_multiple(point, multiple),
+            None => !point.is_in_correct_subgroup_assuming_on_curve(),
+        }) {
+        Some(index) => Err(index),
+        None => Ok(()),
+    }
 }
 
 /// Points per chunk of [`check_g2_subgroup_batched`].
