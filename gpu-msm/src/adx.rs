@@ -287,16 +287,21 @@ pub(crate) fn sub_fr(a: &Fr, b: &Fr) -> Fr {
     Fr::new_unchecked(BigInt(sub_mod(&a.0 .0, &b.0 .0, &FR.p)))
 }
 
-/// `2p` for Fr: the bound of the lazy NTT's values.
-const FR_TWICE: [u64; 4] = {
-    let p = <FrConfig as MontConfig<4>>::MODULUS.0;
+/// `2p` for a modulus below 2^255.
+const fn twice(p: [u64; 4]) -> [u64; 4] {
     [
         p[0] << 1,
         (p[1] << 1) | (p[0] >> 63),
         (p[2] << 1) | (p[1] >> 63),
         (p[3] << 1) | (p[2] >> 63),
     ]
-};
+}
+
+/// `2p` for Fr: the bound of the lazy NTT's values.
+const FR_TWICE: [u64; 4] = twice(<FrConfig as MontConfig<4>>::MODULUS.0);
+
+/// `2p` for Fq: the bound of the lockstep loops' lazily reduced values.
+const FQ_TWICE: [u64; 4] = twice(<FqConfig as MontConfig<4>>::MODULUS.0);
 
 /// The NTT butterfly `(a, b) ← (a + w·b, a − w·b)` in Fr on lazily reduced
 /// values: `a` and `b` below `2p` in and out (not canonical: arkworks'
@@ -322,6 +327,34 @@ pub(crate) fn add_sub_fr_lazy(a: &mut Fr, b: &mut Fr) {
 #[inline(always)]
 pub(crate) fn normalize_fr(v: &mut Fr) {
     v.0 .0 = reduce_once(v.0 .0, &FR.p);
+}
+
+/// `a·b` in Fq on lazily reduced values (the lockstep loops' own): any
+/// representatives below `2p` in, one below `2p` out. [`mul_lazy`]'s rounds
+/// allow it: after each, the running value is below `a + p < 3p < 2^256`,
+/// and the result is below `a·b/2^256 + p < (4p/2^256 + 1)·p < 2p`, BN254's
+/// `4p` being below 2^256.
+#[inline(always)]
+pub(crate) fn mul_fq_lazy(token: Adx, a: &Fq, b: &Fq) -> Fq {
+    Fq::new_unchecked(BigInt(mul_lazy(token, &a.0 .0, &b.0 .0, &FQ)))
+}
+
+/// `a + b` modulo `2p` in Fq, for lazily reduced values (below `2p`).
+#[inline(always)]
+pub(crate) fn add_fq_lazy(a: &Fq, b: &Fq) -> Fq {
+    Fq::new_unchecked(BigInt(add_mod(&a.0 .0, &b.0 .0, &FQ_TWICE)))
+}
+
+/// `a - b` modulo `2p` in Fq, for lazily reduced values (below `2p`).
+#[inline(always)]
+pub(crate) fn sub_fq_lazy(a: &Fq, b: &Fq) -> Fq {
+    Fq::new_unchecked(BigInt(sub_mod(&a.0 .0, &b.0 .0, &FQ_TWICE)))
+}
+
+/// A lazily reduced Fq value (below `2p`) in canonical form.
+#[inline(always)]
+pub(crate) fn reduce_fq(a: &Fq) -> Fq {
+    Fq::new_unchecked(BigInt(reduce_once(a.0 .0, &FQ.p)))
 }
 
 /// `a·b` in Fq (arkworks' Montgomery form in and out).
@@ -423,6 +456,50 @@ mod tests {
             assert!(BigInt(lazy) < twice);
             assert_eq!(Fr::new_unchecked(BigInt(reduce_once(lazy, &FR.p))), x * w);
         }
+    }
+
+    /// The lockstep loops' Fq operations on representatives below `2p`
+    /// (each value or it plus p) stay below `2p` and agree with arkworks.
+    #[test]
+    fn lazy_fq_operations_stay_below_2p_and_agree() {
+        let Some(token) = detect() else {
+            return;
+        };
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(12);
+        let p = BigInt(FQ.p);
+        let twice = BigInt(FQ_TWICE);
+        let mut values: Vec<Fq> = edge();
+        values.extend((0..400).map(|_| Fq::rand(&mut rng)));
+        // A value and each of its representatives below 2p.
+        let representatives = |x: Fq| {
+            let mut high = x.0;
+            high.add_with_carry(&p);
+            [x, Fq::new_unchecked(high)]
+        };
+        for (i, x) in values.iter().enumerate() {
+            for y in values.iter().skip(i).take(25) {
+                for a in representatives(*x) {
+                    for b in representatives(*y) {
+                        for (got, want) in [
+                            (mul_fq_lazy(token, &a, &b), *x * y),
+                            (add_fq_lazy(&a, &b), *x + y),
+                            (sub_fq_lazy(&a, &b), *x - y),
+                        ] {
+                            assert!(got.0 < twice);
+                            assert_eq!(reduce_fq(&got), want);
+                        }
+                    }
+                }
+            }
+        }
+        // The largest representatives: 2p - 1 times itself.
+        let mut top = FQ_TWICE;
+        top[0] -= 1; // 2p is even and its low limb not zero
+        let top = Fq::new_unchecked(BigInt(top));
+        let product = mul_fq_lazy(token, &top, &top);
+        assert!(product.0 < twice);
+        let reduced = reduce_fq(&top);
+        assert_eq!(reduce_fq(&product), reduced * reduced);
     }
 
     #[test]

@@ -32,7 +32,7 @@ use ark_ff::{PrimeField, Zero};
 
 /// NAF width of each GLV half: odd digits up to ±15, eight multiples a table.
 const WIDTH: usize = 5;
-const MULTIPLES: usize = 1 << (WIDTH - 2);
+pub(crate) const MULTIPLES: usize = 1 << (WIDTH - 2);
 /// A term's table: the multiples of P, then those of φ(P).
 const TABLE: usize = 2 * MULTIPLES;
 
@@ -75,98 +75,10 @@ pub(crate) trait AffineBatches<P: SWCurveConfig> {
     fn endomorphism(&mut self, pairs: &[Op], beta: &P::BaseField);
 }
 
-/// Non-adjacent form of `k`, most significant digit first (digits -1, 0, 1;
-/// no two adjacent non-zero), so about a third of the steps are additions.
-pub(crate) fn naf(mut k: u128) -> Vec<i8> {
-    let mut digits = Vec::new();
-    while k != 0 {
-        let digit = if k & 1 == 1 {
-            let d = 2 - (k % 4) as i8; // 1 if k = 1 mod 4, -1 if k = 3 mod 4
-            if d == 1 {
-                k -= 1;
-            } else {
-                k += 1;
-            }
-            d
-        } else {
-            0
-        };
-        digits.push(digit);
-        k >>= 1;
-    }
-    digits.reverse();
-    digits
-}
-
-/// `[k]·P` for every point, all points advancing together through the
-/// digits of `k` ([`naf`], most significant first): every step is a batch
-/// of one affine doubling or addition per point, sharing an inversion. No
-/// endomorphism: the multiple is exact for points outside the prime-order
-/// subgroup too (a subgroup check's). `None` where a zero denominator arose
-/// (the multiple passed through the identity or met ±P, which only a point
-/// of small order can cause when `1 < k` is below its group's order) and for
-/// `k < 2`; the caller decides such chunks otherwise. The identity's
-/// multiple is the identity.
-pub(crate) fn multiply_each<P, B>(
-    mut batches: B,
-    points: &[Affine<P>],
-    k: u128,
-) -> Option<Vec<Affine<P>>>
-where
-    P: SWCurveConfig,
-    B: AffineBatches<P>,
-{
-    if k < 2 {
-        return None;
-    }
-    let digits = naf(k);
-    let live: Vec<usize> = (0..points.len())
-        .filter(|&i| !points[i].is_zero())
-        .collect();
-    let n = live.len();
-    // The points at [0, n), their multiples at [n, 2n), starting at the
-    // top digit's 1·P.
-    batches.resize(2 * n);
-    for (j, &i) in live.iter().enumerate() {
-        batches.set(j as u32, &points[i]);
-        batches.set((n + j) as u32, &points[i]);
-    }
-    let step = |negate: bool| -> Vec<Op> {
-        (0..n)
-            .map(|j| Op {
-                a: Ref {
-                    at: (n + j) as u32,
-                    negate: false,
-                },
-                b: Ref {
-                    at: j as u32,
-                    negate,
-                },
-                dest: (n + j) as u32,
-            })
-            .collect()
-    };
-    // Each operation writes its own first operand, which no other reads.
-    let (doubling, plus, minus) = (step(false), step(false), step(true));
-    for &digit in &digits[1..] {
-        batches.batch(&doubling, true).ok()?;
-        match digit {
-            1 => batches.batch(&plus, false).ok()?,
-            -1 => batches.batch(&minus, false).ok()?,
-            _ => {}
-        }
-    }
-    let mut out = vec![Affine::<P>::identity(); points.len()];
-    for (j, &i) in live.iter().enumerate() {
-        out[i] = batches.get((n + j) as u32);
-    }
-    Some(out)
-}
-
 /// A GLV half's non-zero width-5 NAF digits as (bit, digit), the half's sign
 /// folded into the digits; `None` for a half of 128 bits or more (BN254's
 /// decompositions give halves of about 127).
-fn digits(sign: bool, k: Fr) -> Option<Vec<(u8, i8)>> {
+pub(crate) fn digits(sign: bool, k: Fr) -> Option<Vec<(u8, i8)>> {
     let limbs = k.into_bigint().0;
     if limbs[2] != 0 || limbs[3] != 0 || limbs[1] >> 63 != 0 {
         return None;
@@ -418,47 +330,14 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ark_bn254::{G1Affine, G2Affine};
+    use ark_bn254::G1Affine;
     use ark_ff::UniformRand;
     use rand::SeedableRng;
 
-    /// The lockstep multiple equals arkworks' in both groups, the identity
-    /// included, on arkworks' products (the MULX/ADX ones are checked by the
-    /// subgroup and scaling tests, where the CPU has them).
-    #[test]
-    fn multiply_each_is_each_multiple() {
-        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(2);
-        let mut g1: Vec<G1Affine> = (0..50)
-            .map(|_| (G1Affine::generator() * Fr::rand(&mut rng)).into_affine())
-            .collect();
-        g1[7] = G1Affine::zero();
-        let g2: Vec<G2Affine> = (0..20)
-            .map(|_| (G2Affine::generator() * Fr::rand(&mut rng)).into_affine())
-            .collect();
-        for k in [2u128, 3, 0x44e9_92b4_4a69_09f1, u128::MAX >> 2] {
-            let batches = crate::columns::ScalarBatches::new(crate::products::Generic);
-            let got = multiply_each(batches, &g1, k).unwrap();
-            let want: Vec<G1Affine> = g1
-                .iter()
-                .map(|p| p.mul_bigint([k as u64, (k >> 64) as u64]).into_affine())
-                .collect();
-            assert_eq!(got, want, "k = {k}");
-            let batches = crate::columns::ScalarBatches::new(crate::products::Generic);
-            let got = multiply_each(batches, &g2, k).unwrap();
-            let want: Vec<G2Affine> = g2
-                .iter()
-                .map(|p| p.mul_bigint([k as u64, (k >> 64) as u64]).into_affine())
-                .collect();
-            assert_eq!(got, want, "k = {k}");
-        }
-        let batches = crate::columns::ScalarBatches::new(crate::products::Generic);
-        assert_eq!(multiply_each(batches, &g1, 1), None);
-    }
-
-    /// The cost of a scalar batch-affine step in G1 on the MULX/ADX
-    /// products, and of the products themselves (`cargo test --release -p
-    /// proofmint-gpu columns_affine::tests::timing -- --ignored
-    /// --nocapture`).
+    /// The cost of a scalar batch-affine doubling in G1 through the
+    /// operation lists, on the MULX/ADX products, and of the products
+    /// themselves (`cargo test --release -p proofmint-gpu
+    /// columns_affine::tests::timing -- --ignored --nocapture`).
     #[cfg(target_arch = "x86_64")]
     #[test]
     #[ignore]
@@ -468,10 +347,8 @@ mod tests {
             return;
         };
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
-        let points: Vec<G1Affine> = (0..2048)
-            .map(|_| (G1Affine::generator() * Fr::rand(&mut rng)).into_affine())
-            .collect();
-        let values: Vec<ark_bn254::Fq> = (0..2048).map(|_| ark_bn254::Fq::rand(&mut rng)).collect();
+        let n = 2048;
+        let values: Vec<ark_bn254::Fq> = (0..n).map(|_| ark_bn254::Fq::rand(&mut rng)).collect();
         let mut products = values.clone();
         let start = std::time::Instant::now();
         for _ in 0..100 {
@@ -479,16 +356,29 @@ mod tests {
                 *a = token.mul(a, v);
             }
         }
-        let product = start.elapsed().as_nanos() as f64 / (100 * values.len()) as f64;
+        let product = start.elapsed().as_nanos() as f64 / (100 * n) as f64;
         std::hint::black_box(products);
-        let k: u128 = (1 << 126) | 0x1234_5678_9abc_def0_1357_9bdf;
-        let steps = naf(k).len() - 1 + naf(k).iter().skip(1).filter(|d| **d != 0).count();
+        let mut batches = crate::columns::ScalarBatches::new(token);
+        AffineBatches::<ark_bn254::g1::Config>::resize(&mut batches, n);
+        for at in 0..n as u32 {
+            let point = (G1Affine::generator() * Fr::rand(&mut rng)).into_affine();
+            batches.set(at, &point);
+        }
+        let doubling: Vec<Op> = (0..n as u32)
+            .map(|at| Op {
+                a: Ref { at, negate: false },
+                b: Ref { at, negate: false },
+                dest: at,
+            })
+            .collect();
         for _ in 0..3 {
             let start = std::time::Instant::now();
-            let out = multiply_each(crate::columns::ScalarBatches::new(token), &points, k);
-            let step = start.elapsed().as_nanos() as f64 / (points.len() * steps) as f64;
-            std::hint::black_box(out);
-            println!("a step: {step:.1} ns; a product: {product:.1} ns");
+            for _ in 0..100 {
+                AffineBatches::<ark_bn254::g1::Config>::batch(&mut batches, &doubling, true)
+                    .unwrap();
+            }
+            let step = start.elapsed().as_nanos() as f64 / (100 * n) as f64;
+            println!("a doubling: {step:.1} ns; a product: {product:.1} ns");
         }
     }
 }

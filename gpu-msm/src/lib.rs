@@ -46,6 +46,7 @@ mod curve_ifma;
 pub mod icicle;
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod ifma;
+mod lockstep;
 
 pub mod msm;
 #[cfg(target_arch = "x86_64")]

@@ -7,12 +7,12 @@
 //! bits each), and \[k₁\]P and \[k₂\]φ(P) are each computed for all points at
 //! once, advancing together through the bits in batch-affine steps that share
 //! their inversions (`subgroup_ifma::multiply_each`). On the scalar path the
-//! same kind of steps, one operation at a time on the MULX/ADX products where
-//! the CPU has them: each point is a column of one term for the batch-affine
-//! column sums (`columns_affine`: GLV halves in width-5 NAF over a table of
-//! each point's multiples, the points of a chunk advancing through the bits
-//! together). For any point whose batch meets an exceptional case, each point
-//! is multiplied on its own (arkworks' GLV), as [`scale_g1_portable`] does.
+//! same kind of steps, one point at a time on the MULX/ADX products where the
+//! CPU has them (`lockstep`: the GLV halves in width-5 NAF over a table of
+//! each point's odd multiples and their images under φ, the points of a
+//! chunk advancing through the digits together). For any chunk that meets
+//! an exceptional case, each point is multiplied on its own (arkworks' GLV),
+//! as [`scale_g1_portable`] does.
 
 use ark_bn254::{Fr, G1Affine, G1Projective};
 use ark_ec::CurveGroup;
@@ -29,22 +29,26 @@ pub fn scale_g1(points: &[G1Affine], k: Fr) -> Vec<G1Affine> {
     }
 }
 
-/// Points per chunk of [`scale_g1_batched`]: their tables (sixteen points
-/// each) stay within a core's cache.
+/// Points per chunk of [`scale_g1_batched`]: their tables (sixteen x's and
+/// eight y's a point) stay within a core's L2 cache, and each step's one
+/// inversion is shared by that many points.
 const CHUNK: usize = 2048;
 
-/// [`scale_g1`] on the scalar path: chunks of one-term columns through the
-/// batch-affine column sums, a chunk per task.
+/// [`scale_g1`] on the scalar path: chunks of points advancing together
+/// through the GLV schedule of `k` (`lockstep`), a chunk per task; a chunk
+/// that meets a zero denominator is multiplied a point at a time.
 fn scale_g1_batched(scalar: crate::Scalar, points: &[G1Affine], k: Fr) -> Vec<G1Affine> {
-    let scaled: Vec<G1Projective> = points
+    use crate::lockstep::{multiply_each_on, Schedule};
+    let Some(schedule) = Schedule::glv::<ark_bn254::g1::Config>(k) else {
+        return scale_g1_portable(points, k);
+    };
+    points
         .par_chunks(CHUNK)
         .flat_map_iter(|chunk| {
-            let columns: Vec<Vec<(G1Affine, Fr)>> = chunk.iter().map(|p| vec![(*p, k)]).collect();
-            crate::columns::scalar_sums(scalar, &columns)
-                .unwrap_or_else(|| chunk.iter().map(|p| *p * k).collect())
+            multiply_each_on(scalar, chunk, &schedule)
+                .unwrap_or_else(|| chunk.iter().map(|p| (*p * k).into_affine()).collect())
         })
-        .collect();
-    G1Projective::normalize_batch(&scaled)
+        .collect()
 }
 
 /// [`scale_g1`] a point at a time (any CPU).

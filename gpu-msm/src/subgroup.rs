@@ -10,11 +10,13 @@
 //! (Dai, Lin, Zhao and Zhou, ePrint 2022/348, for BN curves whose x is not 4
 //! mod 13 nor 92 mod 97, which BN254's is not; a test checks it). It needs only
 //! \[x\]P, a 63-bit multiple, and the multiplications of all points advance
-//! together in batch-affine steps on AVX-512 IFMA (`msm_ifma::multiply_each`),
+//! together in batch-affine steps on AVX-512 IFMA (`subgroup_ifma::multiply_each`),
 //! sharing their inversions. A point whose multiplication meets an exceptional
 //! case (only points of small order can) takes arkworks' test instead. On a CPU
-//! without IFMA each point's \[x\]P is a Jacobian double-and-add, about half
-//! the cost of arkworks' test.
+//! without IFMA the same steps one point at a time (`lockstep`), on the
+//! MULX/ADX products where the CPU has them; a chunk that meets an
+//! exceptional case takes \[x\]P by Jacobian double-and-add (complete
+//! formulas), about half the cost of arkworks' test.
 
 use std::sync::LazyLock;
 
@@ -118,33 +120,20 @@ fn check_g2_subgroup_ifma(token: crate::ifma::Ifma, points: &[G2Affine]) -> Resu
 const CHUNK: usize = 2048;
 
 /// [`check_g2_subgroup`] on the scalar path: \[x\]P for a chunk of points at
-/// a time in batch-affine steps (`columns_affine::multiply_each`, one
-/// operation at a time on the scalar path's products, the MULX/ADX ones
-/// where the CPU has them); a chunk that meets an exceptional case (a point
-/// of small order) is decided a point at a time, with complete formulas.
+/// a time in batch-affine steps (`lockstep`, one point at a time on the
+/// scalar path's products, the MULX/ADX ones where the CPU has them); a
+/// chunk that meets an exceptional case (a point of small order) is decided
+/// a point at a time, with complete formulas.
 fn check_g2_subgroup_batched(scalar: crate::Scalar, points: &[G2Affine]) -> Result<(), usize> {
-    use crate::columns::ScalarBatches;
-    use crate::columns_affine::multiply_each;
+    use crate::lockstep::{multiply_each_on, Schedule};
+    let schedule = Schedule::naf(BN_X as u128).expect("x is above 1");
     let bad: Vec<Option<usize>> = points
         .par_chunks(CHUNK)
-        .map(|chunk| {
-            let multiples = match scalar {
-                #[cfg(target_arch = "x86_64")]
-                crate::Scalar::Adx(token) => {
-                    multiply_each(ScalarBatches::new(token), chunk, BN_X as u128)
-                }
-                crate::Scalar::Generic => multiply_each(
-                    ScalarBatches::new(crate::products::Generic),
-                    chunk,
-                    BN_X as u128,
-                ),
-            };
-            match multiples {
-                Some(multiples) => chunk.iter().zip(&multiples).position(|(point, multiple)| {
-                    !point.is_zero() && !in_g2_given_x_multiple(point, multiple)
-                }),
-                None => chunk.iter().position(|point| !in_g2_one_by_one(point)),
-            }
+        .map(|chunk| match multiply_each_on(scalar, chunk, &schedule) {
+            Some(multiples) => chunk.iter().zip(&multiples).position(|(point, multiple)| {
+                !point.is_zero() && !in_g2_given_x_multiple(point, multiple)
+            }),
+            None => chunk.iter().position(|point| !in_g2_one_by_one(point)),
         })
         .collect();
     match bad
@@ -269,15 +258,17 @@ mod tests {
             10069 * 5 + 2,
         ];
         for k in multipliers {
+            let schedule = crate::lockstep::Schedule::naf(k).unwrap();
             for point in points {
-                let batches = crate::columns::ScalarBatches::new(crate::products::Generic);
-                match crate::columns_affine::multiply_each(batches, &[point, good], k) {
-                    Some(multiples) => assert_eq!(
-                        multiples,
-                        [point, good].map(|p| p.mul_bigint([k as u64]).into_affine()),
-                        "k = {k}"
-                    ),
-                    None => exceptional += 1,
+                for scalar in crate::every_scalar_arithmetic() {
+                    match crate::lockstep::multiply_each_on(scalar, &[point, good], &schedule) {
+                        Some(multiples) => assert_eq!(
+                            multiples,
+                            [point, good].map(|p| p.mul_bigint([k as u64]).into_affine()),
+                            "k = {k}, {scalar:?}"
+                        ),
+                        None => exceptional += 1,
+                    }
                 }
             }
         }

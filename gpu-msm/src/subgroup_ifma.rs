@@ -8,9 +8,9 @@ use ark_ec::AffineRepr;
 use ark_ff::{MontConfig, Zero};
 use rayon::prelude::*;
 
-use crate::columns_affine::naf;
 use crate::curve_ifma::{affine_from_52, negate_limbs, Coordinate};
 use crate::ifma::{self, Consts8, Field52, LANES, LIMBS};
+use crate::lockstep::naf;
 
 /// `[k]·P` for every point, all points advancing together through the bits of
 /// `k` (most significant first, in non-adjacent form): every step is one
