@@ -201,8 +201,9 @@ fn reduce_once(t: [u64; 4], p: &[u64; 4]) -> [u64; 4] {
 #[inline(always)]
 fn add_mod(a: &[u64; 4], b: &[u64; 4], p: &[u64; 4]) -> [u64; 4] {
     let [mut s0, mut s1, mut s2, mut s3] = *a;
-    // SAFETY: reads the four limbs of `b`; no carry leaves the addition,
-    // both being below p < 2^254.
+    // SAFETY: reads the four limbs of `b`; no carry leaves the addition:
+    // both are below the modulus given, p or 2p (the lazy paths'), and
+    // 4p < 2^256 for both of BN254's fields.
     unsafe {
         asm!(
             "add {s0}, [{b}]",
