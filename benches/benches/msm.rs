@@ -128,6 +128,9 @@ fn g2_subgroup(c: &mut Criterion) {
     group.bench_function(BenchmarkId::new("proofmint", "2^16"), |b| {
         b.iter(|| proofmint_gpu::subgroup::check_g2_subgroup(&points).unwrap())
     });
+    group.bench_function(BenchmarkId::new("proofmint-exact", "2^16"), |b| {
+        b.iter(|| proofmint_gpu::subgroup::check_g2_subgroup_exact(&points).unwrap())
+    });
     group.bench_function(BenchmarkId::new("proofmint-one-by-one", "2^16"), |b| {
         b.iter(|| proofmint_gpu::subgroup::check_g2_subgroup_portable(&points).unwrap())
     });

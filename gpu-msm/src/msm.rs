@@ -481,6 +481,35 @@ impl<P: SWCurveConfig, A: Products<P::BaseField>> Buckets<P, A> {
     }
 }
 
+/// [`window_sum`] on `scalar`'s products: Σ digit_i · bases_i for digits in
+/// `[-(2^(c-1) - 1), 2^(c-1)]`, one thread.
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn window_sum_on<P: SWCurveConfig>(
+    scalar: Scalar,
+    bases: &[Affine<P>],
+    digits: &[i32],
+    c: usize,
+) -> Projective<P>
+where
+    crate::adx::Adx: Products<P::BaseField>,
+{
+    match scalar {
+        Scalar::Adx(token) => window_sum(token, bases, digits, c),
+        Scalar::Generic => window_sum(Generic, bases, digits, c),
+    }
+}
+
+/// [`window_sum`] on arkworks' products (no assembly off x86-64).
+#[cfg(not(target_arch = "x86_64"))]
+pub(crate) fn window_sum_on<P: SWCurveConfig>(
+    _: Scalar,
+    bases: &[Affine<P>],
+    digits: &[i32],
+    c: usize,
+) -> Projective<P> {
+    window_sum(Generic, bases, digits, c)
+}
+
 /// How many points ahead the bucket of a coming point is prefetched.
 const PREFETCH_AHEAD: usize = 8;
 

@@ -17,11 +17,28 @@
 //! MULX/ADX products where the CPU has them; a chunk that meets an
 //! exceptional case takes \[x\]P by Jacobian double-and-add (complete
 //! formulas), about half the cost of arkworks' test.
+//!
+//! Many points at once are first tested together, by random linear
+//! combinations (the small-exponents batch test of Bellare, Garay and Rabin,
+//! Eurocrypt 1998): S = Σ d_i·P_i for independent random digits d_i, and S's own
+//! exact test. If every P_i is in G2, so is S. If some P_j is not, its order
+//! has a prime factor ℓ of the cofactor h = 2p - r (r is prime and does not
+//! divide h), and the projection of S onto E'\[ℓ^∞\] vanishes only if d_j
+//! falls in one residue class mod ℓ, whatever the other digits. Digits span
+//! 2^c consecutive values with 2^c ≤ 10069, h's least prime factor (a test
+//! checks that h has none below 2^13), so each combination passes a bad point
+//! with probability at most 2^-c, independently; ⌈128/c⌉ combinations leave
+//! at most 2^-128. Each is one window of the bucket method (a batch-affine
+//! addition a point), about a tenth of a 63-bit multiple's steps a point.
+//! Only when a combination fails do the points take their own tests, which
+//! find the first one outside. The digits come from the thread's
+//! cryptographic generator, seeded by the operating system, so whoever wrote
+//! the points cannot aim at them.
 
 use std::sync::LazyLock;
 
 use ark_bn254::{Fq, Fq2, FqConfig, G2Affine, G2Projective};
-use ark_ec::AffineRepr;
+use ark_ec::{AffineRepr, CurveGroup};
 use ark_ff::{AdditiveGroup, Field, MontConfig};
 use rayon::prelude::*;
 
@@ -83,8 +100,72 @@ fn in_g2_given_x_multiple(point: &G2Affine, x_multiple: &G2Affine) -> bool {
 }
 
 /// Checks that every point (each already on the curve) lies in G2; the error
-/// is the index of the first that does not.
+/// is the index of the first that does not. From [`COMBINE_FROM`] points the
+/// random combinations of the module's doc first (wrongly accepting with
+/// probability below 2^-128), then, only if one fails, each point's test.
 pub fn check_g2_subgroup(points: &[G2Affine]) -> Result<(), usize> {
+    if points.len() >= COMBINE_FROM && random_combinations_in_g2(crate::scalar_arithmetic(), points)
+    {
+        return Ok(());
+    }
+    check_g2_subgroup_exact(points)
+}
+
+/// The fewest points tested by random combinations: below, the ⌈128/c⌉
+/// combinations' own tests (about 40 µs each) cost more than the points'.
+pub const COMBINE_FROM: usize = 64;
+
+/// The bits of each digit in the random combinations: 2^13 consecutive values
+/// are distinct modulo h's least prime factor, 10069; no more would be.
+const MAX_DIGIT_BITS: usize = 13;
+const _: () = assert!(1 << MAX_DIGIT_BITS <= 10069 && 1 << (MAX_DIGIT_BITS + 1) > 10069);
+
+/// The combinations' soundness: a point outside G2 passes all of them with
+/// probability at most 2^-SECURITY_BITS.
+const SECURITY_BITS: usize = 128;
+
+/// Digit bits c and the number of combinations for `n` points: ⌈128/c⌉
+/// combinations, each a batch-affine addition a point and about two a
+/// bucket (2^(c-1) buckets) in the reduction; c minimises their sum.
+fn combination_plan(n: usize) -> (usize, usize) {
+    (1..=MAX_DIGIT_BITS)
+        .map(|c| (c, SECURITY_BITS.div_ceil(c)))
+        .min_by_key(|&(c, rounds)| rounds * (n + (1 << c)))
+        .expect("a nonempty range")
+}
+
+/// Whether every one of the combinations of [`combination_plan`] lies in G2
+/// (the points on the curve; see the module's doc): true when all points do,
+/// and false but with probability below 2^-128 when one does not.
+fn random_combinations_in_g2(scalar: crate::Scalar, points: &[G2Affine]) -> bool {
+    let (c, rounds) = combination_plan(points.len());
+    (0..rounds)
+        .into_par_iter()
+        .all(|_| combination_in_g2(scalar, points, c, &mut rand::thread_rng()))
+}
+
+/// One combination: Σ d_i·P_i for digits d_i drawn uniformly from the 2^c
+/// values of `[-(2^(c-1) - 1), 2^(c-1)]` (the bucket method's signed digits,
+/// so 2^(c-1) buckets), then the sum's exact test.
+fn combination_in_g2<R: rand::Rng>(
+    scalar: crate::Scalar,
+    points: &[G2Affine],
+    c: usize,
+    rng: &mut R,
+) -> bool {
+    debug_assert!((1..=MAX_DIGIT_BITS).contains(&c));
+    let mask = (1u32 << c) - 1;
+    let offset = (1i32 << (c - 1)) - 1;
+    let digits: Vec<i32> = (0..points.len())
+        .map(|_| (rng.next_u32() & mask) as i32 - offset)
+        .collect();
+    let sum = crate::msm::window_sum_on(scalar, points, &digits, c);
+    in_g2_one_by_one(&sum.into_affine())
+}
+
+/// [`check_g2_subgroup`] without the random combinations: every point's own
+/// test, which names the first outside.
+pub fn check_g2_subgroup_exact(points: &[G2Affine]) -> Result<(), usize> {
     match crate::arithmetic() {
         #[cfg(target_arch = "x86_64")]
         crate::Arithmetic::Ifma(token) => check_g2_subgroup_ifma(token, points),
@@ -296,6 +377,115 @@ mod tests {
                 }
             }
             assert!(exceptional > 0, "the exceptional path ran");
+        }
+    }
+
+    /// 2p - r, the twist's cofactor.
+    fn cofactor() -> ark_ff::BigInt<4> {
+        use ark_ff::BigInteger;
+        let mut h = FqConfig::MODULUS;
+        assert!(!h.mul2(), "p < 2^255");
+        assert!(!h.sub_with_borrow(&<ark_bn254::Fr as ark_ff::PrimeField>::MODULUS));
+        h
+    }
+
+    #[test]
+    fn the_cofactor_has_no_prime_factor_the_digits_can_miss() {
+        use ark_ff::{BigInteger, PrimeField};
+        let r = <ark_bn254::Fr as PrimeField>::MODULUS;
+        let h = cofactor();
+        // #E'(Fq2) = r·h: every point on the twist has an order dividing it.
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(13);
+        for _ in 0..3 {
+            assert!(outside(&mut rng).mul_bigint(r).mul_bigint(h).is_zero());
+        }
+        // r is prime and r < h < 2r, so r does not divide h: a point outside
+        // G2 has a component of order some prime factor of h.
+        let mut twice_r = r;
+        assert!(!twice_r.mul2());
+        assert!(r < h && h < twice_r);
+        // No divisor up to 2^13: 2^13 consecutive digits are distinct
+        // modulo every prime factor of h. 10069 divides h, so 13 bits are the most.
+        let remainder = |d: u64| {
+            h.0.iter()
+                .rev()
+                .fold(0u128, |acc, &limb| ((acc << 64) | limb as u128) % d as u128)
+        };
+        for d in 2..=1u64 << MAX_DIGIT_BITS {
+            assert_ne!(remainder(d), 0, "{d} divides h");
+        }
+        assert_eq!(remainder(10069), 0);
+        // The helper's constant is h / 10069.
+        let quotient = ark_ff::BigInt(H_OVER_10069);
+        let mut product = ark_ff::BigInt([0u64; 4]);
+        for _ in 0..10069 {
+            assert!(!product.add_with_carry(&quotient));
+        }
+        assert_eq!(product, h);
+    }
+
+    #[test]
+    fn combination_plans_reach_128_bits() {
+        for n in [1, 64, 1000, 1 << 16, 1 << 21] {
+            let (c, rounds) = combination_plan(n);
+            assert!((1..=MAX_DIGIT_BITS).contains(&c), "n = {n}");
+            assert!(c * rounds >= SECURITY_BITS, "n = {n}");
+        }
+        assert_eq!(combination_plan(1 << 16), (13, 10));
+    }
+
+    #[test]
+    fn random_combinations_accept_g2_and_catch_each_kind_of_outsider() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(11);
+        let mut inside: Vec<G2Affine> = G2Projective::normalize_batch(
+            &(0..300)
+                .map(|_| G2Projective::rand(&mut rng))
+                .collect::<Vec<_>>(),
+        );
+        // The identity, a point and its negation, repeats: the buckets'
+        // doublings and cancellations.
+        inside[7] = G2Affine::zero();
+        inside[8] = G2Affine::generator();
+        inside[9] = -G2Affine::generator();
+        inside[10] = inside[11];
+        let small = small_order(&mut rng);
+        let mixed = (G2Projective::rand(&mut rng) + small).into_affine();
+        let outsiders = [outside(&mut rng), small, -small, mixed];
+        for scalar in crate::every_scalar_arithmetic() {
+            assert!(random_combinations_in_g2(scalar, &inside), "{scalar:?}");
+            for bad in outsiders {
+                for index in [0, 150, 299] {
+                    let mut points = inside.clone();
+                    points[index] = bad;
+                    assert!(!random_combinations_in_g2(scalar, &points), "{scalar:?}");
+                }
+            }
+            // Many copies of a point of small order and of its negation:
+            // sums that double and cancel in the buckets.
+            let mut points = inside.clone();
+            points.extend([small; 50]);
+            points.extend([-small; 50]);
+            assert!(!random_combinations_in_g2(scalar, &points), "{scalar:?}");
+        }
+        // The whole check names the first outsider.
+        let mut points = inside.clone();
+        points[299] = mixed;
+        points[120] = small;
+        assert_eq!(check_g2_subgroup(&points), Err(120));
+        assert_eq!(check_g2_subgroup(&inside), Ok(()));
+    }
+
+    #[test]
+    fn one_combination_passes_a_bad_point_when_its_digit_vanishes_modulo_its_order() {
+        // A point of order 10069 alone, digits of 2 bits (-1, 0, 1 or 2):
+        // the sum is in G2 only for the digit 0, one time in four.
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(12);
+        let small = small_order(&mut rng);
+        for scalar in crate::every_scalar_arithmetic() {
+            let passed = (0..400)
+                .filter(|_| combination_in_g2(scalar, &[small], 2, &mut rng))
+                .count();
+            assert!((60..=140).contains(&passed), "{passed} of 400, {scalar:?}");
         }
     }
 
