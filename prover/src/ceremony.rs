@@ -529,8 +529,9 @@ const STREAM_CHUNK: usize = 1 << 16;
 /// Section `id` of `input` (at, bytes) written to `out` a chunk at a time:
 /// the first `skip` bytes copied, then each chunk of `chunk_entries` entries
 /// of `size` bytes handed to `chunk` with its first entry's index, to check
-/// and write.
-fn stream_section<R: Read + Seek, W: std::io::Write>(
+/// and write. A thread reads the next chunk while `chunk` works on this one,
+/// so that the kernel's copies overlap the checks and the arithmetic.
+fn stream_section<R: Read + Seek + Send, W: std::io::Write>(
     input: &mut R,
     out: &mut W,
     id: u32,
@@ -544,13 +545,109 @@ fn stream_section<R: Read + Seek, W: std::io::Write>(
         input.read_exact(&mut prefix)?;
         w.write_all(&prefix)?;
         let count = ((bytes - skip) / size) as usize;
-        let mut buffer = vec![0u8; chunk_entries.min(count) * size as usize];
-        for first in (0..count).step_by(chunk_entries) {
-            let buffer = &mut buffer[..chunk_entries.min(count - first) * size as usize];
-            input.read_exact(buffer)?;
-            chunk(w, first, buffer)?;
+        let lengths: Vec<usize> = (0..count)
+            .step_by(chunk_entries)
+            .map(|first| chunk_entries.min(count - first) * size as usize)
+            .collect();
+        std::thread::scope(|scope| {
+            // Two buffers go round: one being read, one being worked on.
+            let (full, filled) = std::sync::mpsc::sync_channel::<std::io::Result<Vec<u8>>>(1);
+            let (give_back, empty) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
+            for _ in 0..2 {
+                give_back.send(Vec::new()).expect("room for two");
+            }
+            scope.spawn(move || {
+                for length in lengths {
+                    // Closed channels: the worker stopped (an error); so do we.
+                    let Ok(mut buffer) = empty.recv() else { return };
+                    buffer.resize(length, 0);
+                    let read = input.read_exact(&mut buffer).map(|()| buffer);
+                    let failed = read.is_err();
+                    if full.send(read).is_err() || failed {
+                        return;
+                    }
+                }
+            });
+            for first in (0..count).step_by(chunk_entries) {
+                let buffer = filled
+                    .recv()
+                    .expect("the reader sends every chunk or an error")?;
+                chunk(w, first, &buffer)?;
+                // The reader may be done and gone: then the buffer just drops.
+                let _ = give_back.send(buffer);
+            }
+            Ok(())
+        })
+    })
+}
+
+/// Bytes [`write_behind`] gathers before handing them to its writing thread.
+const BEHIND_BYTES: usize = 1 << 22;
+
+/// The writer [`write_behind`] gives its body: bytes gathered into buffers of
+/// [`BEHIND_BYTES`], each sent to the writing thread when full.
+struct Behind {
+    sender: std::sync::mpsc::SyncSender<Vec<u8>>,
+    recycled: std::sync::mpsc::Receiver<Vec<u8>>,
+    buffer: Vec<u8>,
+}
+
+impl Behind {
+    fn send(&mut self) -> std::io::Result<()> {
+        let next = self
+            .recycled
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(BEHIND_BYTES));
+        let full = std::mem::replace(&mut self.buffer, next);
+        self.sender
+            .send(full)
+            .map_err(|_| std::io::Error::other("the writing thread stopped"))
+    }
+}
+
+impl std::io::Write for Behind {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.buffer.extend_from_slice(bytes);
+        if self.buffer.len() >= BEHIND_BYTES {
+            self.send()?;
         }
+        Ok(bytes.len())
+    }
+    /// Everything gathered is written when the body is done; a flush before
+    /// would only make the buffers smaller.
+    fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
+    }
+}
+
+/// Runs `body` on a writer whose bytes a second thread writes to `out`, so
+/// that the kernel's copies into the output overlap the body's work; every
+/// byte is handed over before this returns. An error of the writing thread
+/// is returned before the body's (which then only says the thread stopped).
+fn write_behind<W: std::io::Write + Send, T>(
+    out: &mut W,
+    body: impl FnOnce(&mut Behind) -> Result<T, CeremonyError>,
+) -> Result<T, CeremonyError> {
+    std::thread::scope(|scope| {
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
+        let (give_back, recycled) = std::sync::mpsc::channel::<Vec<u8>>();
+        let writer = scope.spawn(move || -> std::io::Result<()> {
+            for mut buffer in receiver {
+                out.write_all(&buffer)?;
+                buffer.clear();
+                let _ = give_back.send(buffer);
+            }
+            Ok(())
+        });
+        let mut behind = Behind {
+            sender,
+            recycled,
+            buffer: Vec::with_capacity(BEHIND_BYTES),
+        };
+        let result = body(&mut behind).and_then(|value| Ok(behind.send().map(|()| value)?));
+        drop(behind);
+        writer.join().expect("writing does not panic")?;
+        result
     })
 }
 
@@ -579,14 +676,15 @@ pub fn contribute_streamed<R, W, G>(
     rng: &mut G,
 ) -> Result<[u8; 64], CeremonyError>
 where
-    R: Read + Seek,
-    W: std::io::Write,
+    R: Read + Seek + Send,
+    W: std::io::Write + Send,
     G: RngCore + CryptoRng,
 {
     contribute_in_chunks(input, out, name, rng, STREAM_CHUNK)
 }
 
-/// [`contribute_streamed`], `chunk` entries a read.
+/// [`contribute_streamed`], `chunk` entries a read; a thread reads ahead
+/// ([`stream_section`]) and one writes behind ([`write_behind`]).
 fn contribute_in_chunks<R, W, G>(
     input: &mut R,
     out: &mut W,
@@ -595,7 +693,23 @@ fn contribute_in_chunks<R, W, G>(
     chunk: usize,
 ) -> Result<[u8; 64], CeremonyError>
 where
-    R: Read + Seek,
+    R: Read + Seek + Send,
+    W: std::io::Write + Send,
+    G: RngCore + CryptoRng,
+{
+    write_behind(out, |out| contribute_to(input, out, name, rng, chunk))
+}
+
+/// [`contribute_in_chunks`]'s work, to a writer.
+fn contribute_to<R, W, G>(
+    input: &mut R,
+    out: &mut W,
+    name: Option<&str>,
+    rng: &mut G,
+    chunk: usize,
+) -> Result<[u8; 64], CeremonyError>
+where
+    R: Read + Seek + Send,
     W: std::io::Write,
     G: RngCore + CryptoRng,
 {
@@ -1311,5 +1425,118 @@ mod tests {
         altered.write(&mut damaged).unwrap();
         let error = stream(&damaged).unwrap_err().to_string();
         assert!(error.contains("contribution 1 (first)"), "{error}");
+    }
+
+    /// Reads as its cursor does, except the byte at `fail_at`: a read that
+    /// would cover it stops before it, and one that starts there fails.
+    struct FailingRead {
+        inner: std::io::Cursor<Vec<u8>>,
+        fail_at: u64,
+    }
+
+    impl Read for FailingRead {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let at = self.inner.position();
+            if at == self.fail_at {
+                return Err(std::io::Error::other("the disk failed"));
+            }
+            let n = match self.fail_at.checked_sub(at) {
+                Some(left) => buf.len().min(left as usize),
+                None => buf.len(),
+            };
+            self.inner.read(&mut buf[..n])
+        }
+    }
+
+    impl Seek for FailingRead {
+        fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
+            self.inner.seek(to)
+        }
+    }
+
+    /// Fails every write past `room` bytes.
+    struct FullDisk {
+        room: usize,
+    }
+
+    impl Write for FullDisk {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            if bytes.len() > self.room {
+                return Err(std::io::Error::other("no space left"));
+            }
+            self.room -= bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// The threads that read ahead and write behind: every byte in order,
+    /// and a failing read or write is the error returned, whichever section
+    /// or buffer it falls in.
+    #[test]
+    fn reading_ahead_and_writing_behind_lose_nothing_and_report_failures() {
+        let data: Vec<u8> = (0..3 * BEHIND_BYTES + 17)
+            .map(|i| (i % 251) as u8)
+            .collect();
+        let write_all = |w: &mut Behind| -> Result<(), CeremonyError> {
+            for piece in data.chunks(1000) {
+                w.write_all(piece)?;
+            }
+            Ok(())
+        };
+        let mut out = Vec::new();
+        write_behind(&mut out, write_all).unwrap();
+        assert!(out == data, "write_behind changed the bytes");
+        for room in [0, 10, BEHIND_BYTES + 5, 3 * BEHIND_BYTES] {
+            let error = write_behind(&mut FullDisk { room }, write_all).unwrap_err();
+            assert!(
+                error.to_string().contains("no space left"),
+                "{room}: {error}"
+            );
+        }
+
+        let (_, _, key, _) = chain_key(5);
+        let mut before = Vec::new();
+        key.write(&mut before).unwrap();
+        let (_, layout) = Zkey::read_head(&mut std::io::Cursor::new(&before)).unwrap();
+        let contribute_from = |input: &mut FailingRead, out: &mut Vec<u8>| {
+            contribute_in_chunks(
+                input,
+                out,
+                None,
+                &mut rand_chacha::ChaCha20Rng::seed_from_u64(9),
+                3,
+            )
+        };
+        // A read failing in each streamed section, in its first chunk and past it.
+        for (at, _) in layout.sections {
+            for offset in [0, 5, 64 * 4 + 1] {
+                let mut input = FailingRead {
+                    inner: std::io::Cursor::new(before.clone()),
+                    fail_at: at + offset,
+                };
+                let error = contribute_from(&mut input, &mut Vec::new()).unwrap_err();
+                assert!(error.to_string().contains("the disk failed"), "{error}");
+            }
+        }
+        let mut whole = FailingRead {
+            inner: std::io::Cursor::new(before.clone()),
+            fail_at: u64::MAX,
+        };
+        let mut out = Vec::new();
+        contribute_from(&mut whole, &mut out).unwrap();
+        let mut plain = Vec::new();
+        contribute_in_chunks(
+            &mut std::io::Cursor::new(&before),
+            &mut plain,
+            None,
+            &mut rand_chacha::ChaCha20Rng::seed_from_u64(9),
+            1 << 16,
+        )
+        .unwrap();
+        assert!(out == plain, "the chunk size changed the bytes");
+        check_transcript(&Zkey::read(&mut std::io::Cursor::new(&out)).unwrap()).unwrap();
     }
 }
