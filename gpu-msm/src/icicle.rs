@@ -26,7 +26,9 @@
 //!   we never set it, and convert to canonical form ourselves;
 //! - the NTT domain is initialised once per process for a maximum size: we
 //!   size it for the largest NTT asked so far and release it to grow, never
-//!   while a transform on another thread uses it (a read-write lock);
+//!   while a transform on another thread uses it (a read-write lock), and
+//!   since the domain is the process's, so is the lock: loading the same
+//!   install again returns the backend already loaded;
 //! - asking for a device type that is not loaded throws a C++ exception
 //!   through the C ABI (an abort): we ask `icicle_is_device_available` first;
 //! - ICICLE's CUDA backend needs a licence: a licence error is reported as
@@ -394,7 +396,35 @@ impl IcicleBackend {
     /// Loads ICICLE from `dir` (holding `lib/`), loads its device backends
     /// (from `dir/lib/backend`, or where ICICLE's own environment says), and
     /// picks CUDA if a CUDA device is available, else ICICLE's CPU device.
+    ///
+    /// ICICLE keeps its state per process (the NTT domain, the registered
+    /// devices), so a process holds one loaded ICICLE: a second `load` of the
+    /// same install returns the first (sharing its domain lock, without which
+    /// two backends' transforms could release the domain under each other:
+    /// an abort), and a load of another install is refused.
     pub fn load(dir: &Path) -> Result<Self, BackendError> {
+        static LOADED: Mutex<Option<(PathBuf, IcicleBackend)>> = Mutex::new(None);
+        let key = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+        // Held while loading: ICICLE's loader is not made for two at once.
+        let mut loaded = LOADED.lock().unwrap_or_else(|p| p.into_inner());
+        match &*loaded {
+            Some((first, backend)) if *first == key => return Ok(backend.clone()),
+            Some((first, _)) => {
+                return Err(device_error(format!(
+                    "ICICLE is already loaded from {} in this process; one install per process (not {})",
+                    first.display(),
+                    dir.display()
+                )))
+            }
+            None => {}
+        }
+        let backend = Self::load_first(dir)?;
+        *loaded = Some((key, backend.clone()));
+        Ok(backend)
+    }
+
+    /// [`Self::load`] for the first time in this process.
+    fn load_first(dir: &Path) -> Result<Self, BackendError> {
         let device_lib = open(dir, "libicicle_device.so")?;
         let field_lib = open(dir, "libicicle_field_bn254.so")?;
         let curve_lib = open(dir, "libicicle_curve_bn254.so")?;

@@ -256,6 +256,44 @@ fn resident_ntts_and_vector_operations_match_the_host() {
 /// Transforms on several threads at once, of sizes that make the shared NTT
 /// domain grow while others run (as a service's workers do): every result
 /// is still the host's.
+/// Backends loaded separately in one process (each parallel test loads
+/// its own, and so may a server's workers) are one backend: ICICLE's NTT
+/// domain is the process's, and two locks over it let one thread release
+/// the domain under another's transform, which ended the test process.
+#[test]
+fn loads_of_one_install_share_its_domain() {
+    let Some(first) = icicle() else { return };
+    std::thread::scope(|scope| {
+        for thread in 0..4u32 {
+            let first = &first;
+            scope.spawn(move || {
+                let backend = icicle().unwrap();
+                assert!(backend.same_as(first), "thread {thread}: a second ICICLE");
+                let mut rng = ChaCha20Rng::seed_from_u64(200 + thread as u64);
+                // Each thread grows the domain in its own order.
+                for round in 0..8u32 {
+                    let log = 6 + (round * 5 + thread * 7) % 11;
+                    let n = 1usize << log;
+                    let coefficients: Vec<Fr> = (0..n).map(|_| Fr::rand(&mut rng)).collect();
+                    let mut values = coefficients.clone();
+                    backend.ntt(&mut values, NttDirection::Forward).unwrap();
+                    let domain = Radix2EvaluationDomain::<Fr>::new(n).unwrap();
+                    assert_eq!(
+                        values,
+                        domain.fft(&coefficients),
+                        "thread {thread}, 2^{log}"
+                    );
+                }
+            });
+        }
+    });
+    let elsewhere = tempfile::tempdir().unwrap();
+    let error = IcicleBackend::load(elsewhere.path())
+        .err()
+        .expect("refused");
+    assert!(error.to_string().contains("already loaded"), "{error}");
+}
+
 #[test]
 fn concurrent_ntts_that_grow_the_domain_agree_with_the_host() {
     let Some(backend) = icicle() else { return };
