@@ -438,16 +438,15 @@ impl ClaimCircuit {
                 Ok(witness.split_off(start))
             })
             .collect::<Result<_, _>>()?;
-        let mut witness: Vec<Fr> = self
+        let active: Vec<Fr> = self
             .slots
             .iter()
             .map(|s| Fr::from(s.active as u64))
             .collect();
-        witness.reserve(slots.iter().map(Vec::len).sum());
-        for slot in slots {
-            witness.extend(slot);
-        }
-        Ok((instance, witness))
+        let parts: Vec<&[Fr]> = std::iter::once(active.as_slice())
+            .chain(slots.iter().map(Vec::as_slice))
+            .collect();
+        Ok((instance, crate::field::concat_par(&parts)))
     }
 }
 

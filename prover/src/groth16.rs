@@ -21,6 +21,7 @@ use ark_relations::gr1cs::{
     SynthesisMode, R1CS_PREDICATE_LABEL,
 };
 use ark_relations::utils::matrix::Matrix;
+use proofmint_circuits::field::concat_par;
 use proofmint_gpu::{msm, Backend, BackendError, NttDirection};
 use rand::{CryptoRng, RngCore};
 use rayon::prelude::*;
@@ -384,7 +385,7 @@ pub fn prove_assignment<R: RngCore + CryptoRng>(
     check_assignment(matrices, instance, witness)?;
     let r = Fr::rand(rng);
     let s = Fr::rand(rng);
-    let assignment: Vec<Fr> = [instance, witness].concat();
+    let assignment: Vec<Fr> = concat_par(&[instance, witness]);
     let h = form.witness_map()(backend, matrices, &assignment)?;
     assemble(pk, backend, &assignment, witness, &h, r, s)
 }
@@ -467,7 +468,7 @@ pub fn prove_with_randomness<C: ConstraintSynthesizer<Fr>>(
     let num_constraints = cs.num_constraints();
     let instance = cs.instance_assignment()?;
     let witness = cs.witness_assignment()?;
-    let assignment: Vec<Fr> = [instance.as_slice(), witness.as_slice()].concat();
+    let assignment: Vec<Fr> = concat_par(&[&instance, &witness]);
     drop(cs);
 
     let matrices = ConstraintMatrices {

@@ -18,6 +18,7 @@ use ark_bn254::{Bn254, Fr, G1Affine};
 use ark_ff::{AdditiveGroup, Field};
 use ark_groth16::{Proof, ProvingKey};
 use ark_std::UniformRand;
+use proofmint_circuits::field::concat_par;
 use proofmint_gpu::icicle::{DeviceBuffer, IcicleBackend, Scalar, G1, G2};
 use proofmint_gpu::NttDirection;
 use rand::{CryptoRng, RngCore};
@@ -228,7 +229,7 @@ pub fn prove_assignment_resident<R: RngCore + CryptoRng>(
     key.check_is(pk)?;
     let r = Fr::rand(rng);
     let s = Fr::rand(rng);
-    let assignment: Vec<Fr> = [instance, witness].concat();
+    let assignment: Vec<Fr> = concat_par(&[instance, witness]);
     groth16::check_fits(pk, assignment.len(), witness.len(), matrices.domain_size())?;
     let device = &key.device;
     let (n, inputs) = (assignment.len(), instance.len());
