@@ -108,8 +108,9 @@ fn tree(c: &mut Criterion) {
 }
 
 /// Cold-start parts of a one-shot proof: the circuit's matrices (our slot
-/// template against ark-relations' constraint system), its witness (slot by
-/// slot in parallel, against one constraint system), and the key's load
+/// template against ark-relations' constraint system), its witness (native,
+/// slot by slot in parallel; the same through the gadgets, slot by slot; one
+/// constraint system), and the key's load
 /// (validated: every point on the curve, G2 points in the subgroup; known
 /// valid: the same bytes validated on this machine before).
 fn cold_start(c: &mut Criterion) {
@@ -131,8 +132,12 @@ fn cold_start(c: &mut Criterion) {
         let mut group = c.benchmark_group("claim/witness");
         group.sample_size(10);
         group.bench_function(
-            BenchmarkId::new("proofmint-parallel", format!("{slots}-slots")),
+            BenchmarkId::new("proofmint-native", format!("{slots}-slots")),
             |b| b.iter(|| circuit.witness().unwrap()),
+        );
+        group.bench_function(
+            BenchmarkId::new("proofmint-slot-synthesis", format!("{slots}-slots")),
+            |b| b.iter(|| circuit.witness_by_synthesis().unwrap()),
         );
         group.bench_function(
             BenchmarkId::new("ark-relations", format!("{slots}-slots")),

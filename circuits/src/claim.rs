@@ -295,8 +295,11 @@ struct SlotOutside<'a> {
 }
 
 /// One slot's variables and constraints (the same for the whole circuit and
-/// for [`ClaimCircuit::witness`], which runs it slot by slot). Returns the
-/// slot's index and its units counted if active (`active · units`).
+/// for [`ClaimCircuit::witness_by_synthesis`], which runs it slot by slot).
+/// Returns the slot's index and its units counted if active
+/// (`active · units`). [`slot_witness`] computes the values it allocates
+/// without the gadgets: a change here is a change there, and the tests that
+/// hold the witnesses equal say where the two part.
 fn synthesize_slot(
     cs: &ConstraintSystemRef<Fr>,
     slot: &SlotAssignment,
@@ -380,6 +383,111 @@ fn synthesize_slot(
     Ok((index, counted))
 }
 
+/// Slot `i`'s witness values, in the order in which [`synthesize_slot`]
+/// allocates them (the comments name the gadget call of each), computed
+/// without a constraint system. Linear combinations (`le_bits_to_fp`, sums,
+/// `FpVar::from(Boolean)`, `!`) allocate nothing; each product, square and
+/// select allocates its result.
+fn slot_witness(circuit: &ClaimCircuit, i: usize) -> Vec<Fr> {
+    let slot = &circuit.slots[i];
+    let depth = circuit.shape.depth;
+    let public = &circuit.public;
+    let active = Fr::from(slot.active as u64);
+    let mut w = Vec::with_capacity(slot_witness_len(depth, i > 0));
+    let push_bits = |w: &mut Vec<Fr>, value: &Fr, n: usize| -> Fr {
+        // alloc_range_checked: n Boolean witnesses; their composition is a
+        // linear combination, whose value is the low n bits.
+        let bits = low_bits(value, n);
+        w.extend(bits.iter().map(|&b| Fr::from(b as u64)));
+        compose(&bits)
+    };
+    let index = push_bits(&mut w, &Fr::from(slot.index), depth);
+    let index_bits = low_bits(&Fr::from(slot.index), depth);
+    w.push(slot.units); // units
+    push_bits(&mut w, &slot.units, 64);
+    let fields = [
+        slot.job_id,
+        slot.client,
+        slot.kind,
+        slot.input_commitment,
+        slot.output_commitment,
+    ];
+    w.extend(fields); // the five fields; `mul_equals` with a constant allocates nothing
+    let [job_id, client, kind, input, output] = fields;
+    let leaf = crate::poseidon::hash_traced(
+        &[
+            leaf_domain(),
+            job_id,
+            public.node,
+            client,
+            public.epoch,
+            slot.units,
+            kind,
+            input,
+            output,
+        ],
+        &[true, false, false, false, false, false, false, false, false],
+        &mut w,
+    );
+    let mut current = leaf;
+    for (&bit, &sibling) in index_bits.iter().zip(&slot.path) {
+        w.push(sibling); // the sibling
+        let left = if bit { sibling } else { current };
+        w.push(left); // bit.select(sibling, current)
+        let right = current + sibling - left;
+        current = crate::poseidon::hash_traced(&[left, right], &[false, false], &mut w);
+    }
+    w.push(active * slot.units); // counted = is_active · units
+    if i > 0 {
+        // The previous slot's index variable holds its low `depth` bits;
+        // the gap's value is taken from the indices as given.
+        let previous_index = circuit.slots[i - 1].index;
+        let previous = index_in_bits(previous_index, depth);
+        w.push(active * (index - previous - Fr::from(1u64))); // gap = is_active · (index − previous − 1)
+        let gap_value = if slot.active {
+            Fr::from(slot.index) - Fr::from(previous_index) - Fr::from(1u64)
+        } else {
+            Fr::zero()
+        };
+        push_bits(&mut w, &gap_value, depth);
+    }
+    w
+}
+
+/// The element whose bits (least significant first) these are.
+fn compose(bits: &[bool]) -> Fr {
+    bits.iter()
+        .rev()
+        .fold(Fr::zero(), |acc, &b| acc + acc + Fr::from(b as u64))
+}
+
+/// The value of a slot's index variable: the composition of its `depth`
+/// range-checked bits, which is the index itself when it fits.
+fn index_in_bits(index: u64, depth: usize) -> Fr {
+    compose(&low_bits(&Fr::from(index), depth))
+}
+
+/// How many witness values a slot has: index bits, units and its bits, the
+/// five fields, the leaf hash (8 of its 10 first S-boxes on variables), per
+/// level a sibling, a select and a two-input hash (2 of 3 first S-boxes on
+/// variables), the counted units, and after the first slot the gap and its
+/// bits.
+fn slot_witness_len(depth: usize, has_previous: bool) -> usize {
+    let sboxes = |inputs: usize, first_round_variables: usize| {
+        let p = crate::poseidon::params(inputs);
+        let half = p.full_rounds / 2;
+        3 * (first_round_variables + (half - 1) * p.width + p.partial_rounds + half * p.width)
+    };
+    depth
+        + 1
+        + 64
+        + 5
+        + sboxes(9, 8)
+        + depth * (2 + sboxes(2, 2))
+        + 1
+        + if has_previous { 1 + depth } else { 0 }
+}
+
 impl ClaimCircuit {
     /// Every slot present, every path as long as the tree is deep.
     fn check_shape(&self) -> Result<(), SynthesisError> {
@@ -391,13 +499,40 @@ impl ClaimCircuit {
     }
 
     /// The circuit's full assignment (instance, then witness), as its
-    /// synthesis through a constraint system gives it, but computed slot by
-    /// slot in parallel: each slot runs [`synthesize_slot`] in a constraint
-    /// system of its own, after the values it uses from outside (allocated
-    /// there first, then dropped from its witness). The slots' variables are
-    /// allocated in the same order either way, so the vectors are the same
-    /// (tests hold them equal). Constraints are not checked here.
+    /// synthesis through a constraint system gives it, but computed natively,
+    /// slot by slot in parallel: each slot's values in the order in which
+    /// [`synthesize_slot`]'s gadgets allocate them ([`slot_witness`]).
+    /// Tests hold it equal, value for value, to a whole synthesis and to
+    /// [`Self::witness_by_synthesis`], for full, partial, blank and tampered
+    /// claims. Constraints are not checked here.
     pub fn witness(&self) -> Result<(Vec<Fr>, Vec<Fr>), SynthesisError> {
+        use rayon::prelude::*;
+        self.check_shape()?;
+        let instance: Vec<Fr> = std::iter::once(Fr::from(1u64))
+            .chain(self.public.to_inputs())
+            .collect();
+        let slots: Vec<Vec<Fr>> = (0..self.shape.slots)
+            .into_par_iter()
+            .map(|i| slot_witness(self, i))
+            .collect();
+        let active: Vec<Fr> = self
+            .slots
+            .iter()
+            .map(|s| Fr::from(s.active as u64))
+            .collect();
+        let parts: Vec<&[Fr]> = std::iter::once(active.as_slice())
+            .chain(slots.iter().map(Vec::as_slice))
+            .collect();
+        Ok((instance, crate::field::concat_par(&parts)))
+    }
+
+    /// [`Self::witness`] through the gadgets: each slot runs
+    /// [`synthesize_slot`] in a constraint system of its own, in parallel,
+    /// after the values it uses from outside (allocated there first, then
+    /// dropped from its witness). The cross-check of the native witness in
+    /// tests, not a prover's path (it is about three times slower).
+    #[doc(hidden)]
+    pub fn witness_by_synthesis(&self) -> Result<(Vec<Fr>, Vec<Fr>), SynthesisError> {
         use ark_relations::gr1cs::{ConstraintSystem, OptimizationGoal, SynthesisMode};
         use rayon::prelude::*;
         self.check_shape()?;
@@ -423,7 +558,7 @@ impl ClaimCircuit {
                 let previous = match i {
                     0 => None,
                     _ => Some(FpVar::new_witness(cs.clone(), || {
-                        Ok(Fr::from(self.slots[i - 1].index))
+                        Ok(index_in_bits(self.slots[i - 1].index, depth))
                     })?),
                 };
                 let start = cs.num_witness_variables();
@@ -561,5 +696,33 @@ impl ClaimCircuit {
         mark(SynthesisMark::SlotsEnd);
         sum.enforce_equal(&shared.total_units)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each slot's native witness has the length counted for it, and the
+    /// whole witness the circuit's number of witness variables.
+    #[test]
+    fn slot_witnesses_have_their_counted_lengths() {
+        use ark_relations::gr1cs::ConstraintSystem;
+        for (slots, depth) in [(1usize, 1usize), (3, 4), (4, 20)] {
+            let circuit = ClaimCircuit::blank(ClaimShape::new(slots, depth).unwrap());
+            for i in 0..slots {
+                assert_eq!(
+                    slot_witness(&circuit, i).len(),
+                    slot_witness_len(depth, i > 0),
+                    "slot {i} of {slots}, depth {depth}"
+                );
+            }
+            let cs = ConstraintSystem::<Fr>::new_ref();
+            circuit.clone().generate_constraints(cs.clone()).unwrap();
+            assert_eq!(
+                circuit.witness().unwrap().1.len(),
+                cs.num_witness_variables()
+            );
+        }
     }
 }

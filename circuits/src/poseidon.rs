@@ -94,6 +94,55 @@ pub fn hash2(left: Fr, right: Fr) -> Fr {
     hash(&[left, right])
 }
 
+/// [`hash`], also writing to `trace` the witness values that [`hash_var`]
+/// allocates, in its order: x², x⁴ and x⁵ for each S-box applied to a
+/// variable (an S-box of a constant allocates nothing). `constant[i]` says
+/// whether input i is a constant in the circuit; the state element before
+/// the inputs is the constant 0. The claim's witness is computed this way,
+/// without a constraint system; tests hold it equal to the gadget's.
+pub(crate) fn hash_traced(inputs: &[Fr], constant: &[bool], trace: &mut Vec<Fr>) -> Fr {
+    debug_assert_eq!(inputs.len(), constant.len());
+    let p = params(inputs.len());
+    let mut state = Vec::with_capacity(p.width);
+    state.push(Fr::zero());
+    state.extend_from_slice(inputs);
+    let mut fixed = Vec::with_capacity(p.width);
+    fixed.push(true);
+    fixed.extend_from_slice(constant);
+    let mut mixed = vec![Fr::zero(); p.width];
+    let half = p.full_rounds / 2;
+    let mut sbox_traced = |x: &mut Fr, fixed: bool| {
+        let x2 = x.square();
+        let x4 = x2.square();
+        let x5 = x4 * *x;
+        if !fixed {
+            trace.extend([x2, x4, x5]);
+        }
+        *x = x5;
+    };
+    for round in 0..p.full_rounds + p.partial_rounds {
+        let constants = &p.ark[round * p.width..(round + 1) * p.width];
+        for (s, c) in state.iter_mut().zip(constants) {
+            *s += c;
+        }
+        if round < half || round >= half + p.partial_rounds {
+            for (s, &f) in state.iter_mut().zip(&fixed) {
+                sbox_traced(s, f);
+            }
+        } else {
+            sbox_traced(&mut state[0], fixed[0]);
+        }
+        for (out, row) in mixed.iter_mut().zip(&p.mds) {
+            *out = row.iter().zip(&state).map(|(m, s)| *m * s).sum();
+        }
+        std::mem::swap(&mut state, &mut mixed);
+        // A sum of constants stays a constant; one variable makes a variable.
+        let all_fixed = fixed.iter().all(|&f| f);
+        fixed.iter_mut().for_each(|f| *f = all_fixed);
+    }
+    state[0]
+}
+
 fn sbox_var(x: &FpVar<Fr>) -> Result<FpVar<Fr>, SynthesisError> {
     let x2 = x.square()?;
     let x4 = x2.square()?;
@@ -162,6 +211,40 @@ mod tests {
                 prop_assert_eq!(out.value().unwrap(), hash(&inputs[..arity]));
                 prop_assert!(cs.is_satisfied().unwrap());
             }
+        }
+    }
+
+    /// The traced hash is the hash, and its trace is what the gadget
+    /// allocates after its inputs, value for value, with and without a
+    /// constant input (as the leaf's domain is).
+    #[test]
+    fn the_trace_is_what_the_gadget_allocates() {
+        let inputs: Vec<Fr> = (0..9u64)
+            .map(|i| Fr::from(i * i + 7) - Fr::from(3u64))
+            .collect();
+        for (arity, constant_first) in [(2, false), (9, true), (9, false), (5, true)] {
+            let inputs = &inputs[..arity];
+            let constant: Vec<bool> = (0..arity).map(|i| i == 0 && constant_first).collect();
+            let cs = ConstraintSystem::<Fr>::new_ref();
+            let vars: Vec<FpVar<Fr>> = inputs
+                .iter()
+                .zip(&constant)
+                .map(|(v, &c)| match c {
+                    true => FpVar::constant(*v),
+                    false => FpVar::new_witness(cs.clone(), || Ok(*v)).unwrap(),
+                })
+                .collect();
+            let before = cs.num_witness_variables();
+            let out = hash_var(&vars).unwrap();
+            let mut trace = Vec::new();
+            let value = hash_traced(inputs, &constant, &mut trace);
+            assert_eq!(value, hash(inputs));
+            assert_eq!(out.value().unwrap(), value);
+            let allocated = cs.witness_assignment().unwrap().split_off(before);
+            assert_eq!(
+                trace, allocated,
+                "arity {arity}, constant first {constant_first}"
+            );
         }
     }
 

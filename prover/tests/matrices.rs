@@ -66,9 +66,10 @@ fn slot_by_slot_matrices_equal_ark_relations() {
     }
 }
 
-/// The slot-by-slot parallel witness equals the constraint system's, value
-/// for value: full claims, partly filled claims, blank circuits, and a
-/// tampered claim (whose witness is still the same vector, and unsatisfied).
+/// The native witness equals the constraint system's, value for value, and
+/// the slot-by-slot synthesis's: full claims, partly filled claims, blank
+/// circuits, and tampered claims (whose witness is still the same vector,
+/// and unsatisfied).
 #[test]
 fn parallel_witness_equals_the_constraint_system_s() {
     use ark_relations::gr1cs::{
@@ -102,6 +103,18 @@ fn parallel_witness_equals_the_constraint_system_s() {
     let mut tampered = partial(6, 0);
     tampered.slots[1].units += Fr::from(1u64);
     tampered.slots[4].index = 77;
+    // Values the circuit refuses, whose witness must still be the gadgets':
+    // an index past the tree (its bits are truncated), indices going down,
+    // units past 64 bits, an inactive slot holding values, a path element
+    // changed, an active slot after an inactive one.
+    let mut wild = partial(6, 0);
+    wild.slots[0].index = (1 << 8) + 3;
+    wild.slots[2].index = 1;
+    wild.slots[3].units = -Fr::from(5u64);
+    wild.slots[5].active = false;
+    wild.slots[4].path[3] += Fr::from(9u64);
+    let mut gap = partial(6, 0);
+    gap.slots[2].active = false;
     let circuits = [
         proofmint_prover::sample::full_claim(ClaimShape::new(5, 6).unwrap()),
         proofmint_prover::sample::full_claim(ClaimShape::new(16, 20).unwrap()),
@@ -110,11 +123,15 @@ fn parallel_witness_equals_the_constraint_system_s() {
         partial(1, 0),
         ClaimCircuit::blank(ClaimShape::new(7, 5).unwrap()),
         tampered.clone(),
+        wild,
+        gap,
     ];
     for circuit in &circuits {
+        let native = circuit.witness().unwrap();
+        assert_eq!(native, through_cs(circuit), "{}", circuit.shape);
         assert_eq!(
-            circuit.witness().unwrap(),
-            through_cs(circuit),
+            native,
+            circuit.witness_by_synthesis().unwrap(),
             "{}",
             circuit.shape
         );
