@@ -107,6 +107,29 @@ fn tree(c: &mut Criterion) {
     group.finish();
 }
 
+/// One Poseidon hash, ours (partial rounds in their sparse form) against
+/// light-poseidon's circom hasher, at the arities the tree (2) and the
+/// receipt leaf (9) use; the same inputs, the same outputs.
+fn poseidon(c: &mut Criterion) {
+    use light_poseidon::{Poseidon, PoseidonHasher};
+    let mut group = c.benchmark_group("poseidon/hash");
+    for arity in [2usize, 9] {
+        let inputs: Vec<Fr> = (0..arity as u64).map(|i| Fr::from(i * 7919 + 1)).collect();
+        let mut peer = Poseidon::<Fr>::new_circom(arity).unwrap();
+        assert_eq!(
+            proofmint_circuits::poseidon::hash(&inputs),
+            peer.hash(&inputs).unwrap()
+        );
+        group.bench_function(BenchmarkId::new("proofmint", arity), |b| {
+            b.iter(|| proofmint_circuits::poseidon::hash(&inputs))
+        });
+        group.bench_function(BenchmarkId::new("light-poseidon", arity), |b| {
+            b.iter(|| peer.hash(&inputs).unwrap())
+        });
+    }
+    group.finish();
+}
+
 /// Cold-start parts of a one-shot proof: the circuit's matrices (our slot
 /// template against ark-relations' constraint system), its witness (native,
 /// slot by slot in parallel; the same through the gadgets, slot by slot; one
@@ -217,5 +240,5 @@ fn evaluate(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, tree, claim, cold_start, evaluate);
+criterion_group!(benches, poseidon, tree, claim, cold_start, evaluate);
 criterion_main!(benches);
