@@ -1,7 +1,7 @@
 //! The cold-start parts of a proof, each beside ark-relations' way, timed
 //! once in this fresh process (no other key held): the claim circuit's
 //! matrices (our slot template against `ConstraintMatrices::of`) and its
-//! witness (slot by slot in parallel against one constraint system), for
+//! witness (native, slot by slot in parallel, against one constraint system), for
 //! each slot count given (default 16 64 256; depth 20).
 //!
 //! `cargo run --release -p proofmint-prover --example cold_start -- 64 256`
@@ -28,13 +28,13 @@ fn main() {
     if slots.is_empty() {
         slots = vec![16, 64, 256];
     }
-    println!("slots  matrices: template / ark-relations   witness: parallel / constraint system");
+    println!("slots  matrices: template / ark-relations   witness: native / constraint system");
     for slots in slots {
         let shape = ClaimShape::new(slots, 20).expect("a valid shape");
         let template = timed(|| claim_matrices(shape).expect("matrices"));
         let ark = timed(|| ConstraintMatrices::of(ClaimCircuit::blank(shape)).expect("matrices"));
         let circuit = proofmint_prover::sample::full_claim(shape);
-        let parallel = timed(|| circuit.witness().expect("witness"));
+        let native = timed(|| circuit.witness().expect("witness"));
         let system = timed(|| {
             let cs = ConstraintSystem::<Fr>::new_ref();
             cs.set_mode(SynthesisMode::Prove {
@@ -48,9 +48,9 @@ fn main() {
             cs.witness_assignment().expect("assignment")
         });
         println!(
-            "{slots:>5}  {template:>9.1} ms / {ark:>9.1} ms ({:.1}x)   {parallel:>7.1} ms / {system:>7.1} ms ({:.1}x)",
+            "{slots:>5}  {template:>9.1} ms / {ark:>9.1} ms ({:.1}x)   {native:>7.1} ms / {system:>7.1} ms ({:.1}x)",
             ark / template,
-            system / parallel
+            system / native
         );
     }
 }
