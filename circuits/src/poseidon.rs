@@ -8,9 +8,11 @@
 //! cross-check in the tests. The state starts as `[0, inputs...]` and the hash
 //! is state[0] after the permutation, as in circomlib.
 //!
-//! The gadget mirrors the native permutation line by line; only S-boxes cost
-//! constraints (3 each: x^2, x^4, x^5), the round-constant additions and MDS
-//! mixing stay linear combinations.
+//! The gadget is the textbook permutation; only S-boxes cost constraints (3
+//! each: x^2, x^4, x^5), the round-constant additions and MDS mixing stay
+//! linear combinations. The native permutation is the same function with
+//! cheap partial rounds (`Fast`), whose S-boxes see the same inputs, so that
+//! `hash_traced` gives the values the gadget allocates.
 
 use std::sync::OnceLock;
 
