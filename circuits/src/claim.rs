@@ -702,12 +702,92 @@ impl ClaimCircuit {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ark_relations::gr1cs::{ConstraintSystem, OptimizationGoal, SynthesisMode};
+    use proptest::prelude::*;
+
+    /// The assignment of a whole synthesis in prove mode, the ground truth.
+    fn synthesized(circuit: &ClaimCircuit) -> (Vec<Fr>, Vec<Fr>) {
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        cs.set_optimization_goal(OptimizationGoal::Constraints);
+        cs.set_mode(SynthesisMode::Prove {
+            construct_matrices: false,
+            generate_lc_assignments: false,
+        });
+        circuit.clone().generate_constraints(cs.clone()).unwrap();
+        (
+            cs.instance_assignment().unwrap(),
+            cs.witness_assignment().unwrap(),
+        )
+    }
+
+    fn arb_fr() -> impl Strategy<Value = Fr> {
+        prop_oneof![
+            (0u64..4).prop_map(Fr::from),
+            any::<u64>().prop_map(Fr::from),
+            any::<[u8; 32]>().prop_map(|b| Fr::from_le_bytes_mod_order(&b)),
+        ]
+    }
+
+    fn arb_slot(depth: usize) -> impl Strategy<Value = SlotAssignment> {
+        (
+            any::<bool>(),
+            proptest::collection::vec(arb_fr(), 6),
+            prop_oneof![0u64..(1 << depth) + 2, any::<u64>()],
+            proptest::collection::vec(arb_fr(), depth),
+        )
+            .prop_map(|(active, f, index, path)| SlotAssignment {
+                active,
+                job_id: f[0],
+                client: f[1],
+                units: f[2],
+                kind: f[3],
+                input_commitment: f[4],
+                output_commitment: f[5],
+                index,
+                path,
+            })
+    }
+
+    fn arb_circuit() -> impl Strategy<Value = ClaimCircuit> {
+        (1usize..=4, 1usize..=4).prop_flat_map(|(slots, depth)| {
+            (
+                proptest::collection::vec(arb_slot(depth), slots),
+                proptest::collection::vec(arb_fr(), 6),
+            )
+                .prop_map(move |(slots, p)| ClaimCircuit {
+                    shape: ClaimShape::new(slots.len(), depth).unwrap(),
+                    public: ClaimPublic {
+                        root: p[0],
+                        epoch: p[1],
+                        node: p[2],
+                        total_units: p[3],
+                        first_index: p[4],
+                        last_index: p[5],
+                    },
+                    slots,
+                })
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// Whatever the values (honest or not: indices past the tree or out
+        /// of order, units past 64 bits, inactive slots holding values), the
+        /// native witness is the whole synthesis's, and so is the slot-by-slot
+        /// one.
+        #[test]
+        fn the_native_witness_is_the_synthesis_s(circuit in arb_circuit()) {
+            let truth = synthesized(&circuit);
+            prop_assert_eq!(&circuit.witness().unwrap(), &truth);
+            prop_assert_eq!(&circuit.witness_by_synthesis().unwrap(), &truth);
+        }
+    }
 
     /// Each slot's native witness has the length counted for it, and the
     /// whole witness the circuit's number of witness variables.
     #[test]
     fn slot_witnesses_have_their_counted_lengths() {
-        use ark_relations::gr1cs::ConstraintSystem;
         for (slots, depth) in [(1usize, 1usize), (3, 4), (4, 20)] {
             let circuit = ClaimCircuit::blank(ClaimShape::new(slots, depth).unwrap());
             for i in 0..slots {
