@@ -394,15 +394,15 @@ fn slot_witness(circuit: &ClaimCircuit, i: usize) -> Vec<Fr> {
     let public = &circuit.public;
     let active = Fr::from(slot.active as u64);
     let mut w = Vec::with_capacity(slot_witness_len(depth, i > 0));
-    let push_bits = |w: &mut Vec<Fr>, value: &Fr, n: usize| -> Fr {
+    let push_bits = |w: &mut Vec<Fr>, value: &Fr, n: usize| -> Vec<bool> {
         // alloc_range_checked: n Boolean witnesses; their composition is a
-        // linear combination, whose value is the low n bits.
+        // linear combination (no variable), whose value is the low n bits.
         let bits = low_bits(value, n);
         w.extend(bits.iter().map(|&b| Fr::from(b as u64)));
-        compose(&bits)
+        bits
     };
-    let index = push_bits(&mut w, &Fr::from(slot.index), depth);
-    let index_bits = low_bits(&Fr::from(slot.index), depth);
+    let index_bits = push_bits(&mut w, &Fr::from(slot.index), depth);
+    let index = compose(&index_bits);
     w.push(slot.units); // units
     push_bits(&mut w, &slot.units, 64);
     let fields = [
@@ -508,12 +508,18 @@ impl ClaimCircuit {
     pub fn witness(&self) -> Result<(Vec<Fr>, Vec<Fr>), SynthesisError> {
         use rayon::prelude::*;
         self.check_shape()?;
-        let instance: Vec<Fr> = std::iter::once(Fr::from(1u64))
-            .chain(self.public.to_inputs())
-            .collect();
         let slots: Vec<Vec<Fr>> = (0..self.shape.slots)
             .into_par_iter()
             .map(|i| slot_witness(self, i))
+            .collect();
+        Ok(self.assignment_of(&slots))
+    }
+
+    /// The instance, and the witness: every slot's `active` bit, then each
+    /// slot's own values.
+    fn assignment_of(&self, slots: &[Vec<Fr>]) -> (Vec<Fr>, Vec<Fr>) {
+        let instance: Vec<Fr> = std::iter::once(Fr::from(1u64))
+            .chain(self.public.to_inputs())
             .collect();
         let active: Vec<Fr> = self
             .slots
@@ -523,7 +529,7 @@ impl ClaimCircuit {
         let parts: Vec<&[Fr]> = std::iter::once(active.as_slice())
             .chain(slots.iter().map(Vec::as_slice))
             .collect();
-        Ok((instance, crate::field::concat_par(&parts)))
+        (instance, crate::field::concat_par(&parts))
     }
 
     /// [`Self::witness`] through the gadgets: each slot runs
@@ -537,9 +543,6 @@ impl ClaimCircuit {
         use rayon::prelude::*;
         self.check_shape()?;
         let ClaimShape { slots: k, depth } = self.shape;
-        let instance: Vec<Fr> = std::iter::once(Fr::from(1u64))
-            .chain(self.public.to_inputs())
-            .collect();
         let slots: Vec<Vec<Fr>> = (0..k)
             .into_par_iter()
             .map(|i| -> Result<Vec<Fr>, SynthesisError> {
@@ -573,15 +576,22 @@ impl ClaimCircuit {
                 Ok(witness.split_off(start))
             })
             .collect::<Result<_, _>>()?;
-        let active: Vec<Fr> = self
-            .slots
-            .iter()
-            .map(|s| Fr::from(s.active as u64))
-            .collect();
-        let parts: Vec<&[Fr]> = std::iter::once(active.as_slice())
-            .chain(slots.iter().map(Vec::as_slice))
-            .collect();
-        Ok((instance, crate::field::concat_par(&parts)))
+        Ok(self.assignment_of(&slots))
+    }
+
+    /// The assignment of one synthesis of the whole circuit in prove mode:
+    /// the ground truth that the tests hold both witnesses to.
+    #[doc(hidden)]
+    pub fn witness_by_whole_synthesis(&self) -> Result<(Vec<Fr>, Vec<Fr>), SynthesisError> {
+        use ark_relations::gr1cs::{ConstraintSystem, OptimizationGoal, SynthesisMode};
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        cs.set_optimization_goal(OptimizationGoal::Constraints);
+        cs.set_mode(SynthesisMode::Prove {
+            construct_matrices: false,
+            generate_lc_assignments: false,
+        });
+        self.clone().generate_constraints(cs.clone())?;
+        Ok((cs.instance_assignment()?, cs.witness_assignment()?))
     }
 }
 
@@ -702,23 +712,8 @@ impl ClaimCircuit {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ark_relations::gr1cs::{ConstraintSystem, OptimizationGoal, SynthesisMode};
+    use ark_relations::gr1cs::ConstraintSystem;
     use proptest::prelude::*;
-
-    /// The assignment of a whole synthesis in prove mode, the ground truth.
-    fn synthesized(circuit: &ClaimCircuit) -> (Vec<Fr>, Vec<Fr>) {
-        let cs = ConstraintSystem::<Fr>::new_ref();
-        cs.set_optimization_goal(OptimizationGoal::Constraints);
-        cs.set_mode(SynthesisMode::Prove {
-            construct_matrices: false,
-            generate_lc_assignments: false,
-        });
-        circuit.clone().generate_constraints(cs.clone()).unwrap();
-        (
-            cs.instance_assignment().unwrap(),
-            cs.witness_assignment().unwrap(),
-        )
-    }
 
     fn arb_fr() -> impl Strategy<Value = Fr> {
         prop_oneof![
@@ -778,7 +773,7 @@ mod tests {
         /// one.
         #[test]
         fn the_native_witness_is_the_synthesis_s(circuit in arb_circuit()) {
-            let truth = synthesized(&circuit);
+            let truth = circuit.witness_by_whole_synthesis().unwrap();
             prop_assert_eq!(&circuit.witness().unwrap(), &truth);
             prop_assert_eq!(&circuit.witness_by_synthesis().unwrap(), &truth);
         }

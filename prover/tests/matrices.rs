@@ -72,22 +72,6 @@ fn slot_by_slot_matrices_equal_ark_relations() {
 /// and unsatisfied).
 #[test]
 fn parallel_witness_equals_the_constraint_system_s() {
-    use ark_relations::gr1cs::{
-        ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, SynthesisMode,
-    };
-    let through_cs = |circuit: &ClaimCircuit| {
-        let cs = ConstraintSystem::<Fr>::new_ref();
-        cs.set_optimization_goal(OptimizationGoal::Constraints);
-        cs.set_mode(SynthesisMode::Prove {
-            construct_matrices: false,
-            generate_lc_assignments: false,
-        });
-        circuit.clone().generate_constraints(cs.clone()).unwrap();
-        (
-            cs.instance_assignment().unwrap(),
-            cs.witness_assignment().unwrap(),
-        )
-    };
     let (bundle, tree, node) = proofmint_prover::sample::two_node_epoch(5, 8);
     let partial = |slots: usize, from: u64| {
         proofmint_circuits::claim::ClaimWitness::build(
@@ -128,7 +112,12 @@ fn parallel_witness_equals_the_constraint_system_s() {
     ];
     for circuit in &circuits {
         let native = circuit.witness().unwrap();
-        assert_eq!(native, through_cs(circuit), "{}", circuit.shape);
+        assert_eq!(
+            native,
+            circuit.witness_by_whole_synthesis().unwrap(),
+            "{}",
+            circuit.shape
+        );
         assert_eq!(
             native,
             circuit.witness_by_synthesis().unwrap(),
